@@ -1,0 +1,3 @@
+module github.com/nblast-go/nblast
+
+go 1.26
