@@ -1,0 +1,204 @@
+package scoring_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/nblast-go/nblast/internal/reference"
+	"github.com/nblast-go/nblast/scoring"
+)
+
+// loadSet reads a reference set's dotprops and prepares its neurons.
+func loadSet(tb testing.TB, set reference.Set) []*scoring.Neuron {
+	tb.Helper()
+	dps, err := reference.LoadDotpropsCSV(filepath.Join(reference.Dir(tb), set.Dotprops), set.IntIDs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ns := make([]*scoring.Neuron, len(dps))
+	for i, d := range dps {
+		if ns[i], err = scoring.NewNeuron(d); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return ns
+}
+
+// TestMatchesNavis scores every reference set in every exact mode and
+// compares each cell with navis 1.12 (README tolerances: 1e-6 normalised,
+// 1e-6·selfhit raw, 1 float32 ulp for the float32 mode).
+func TestMatchesNavis(t *testing.T) {
+	dir := reference.Dir(t)
+	for _, set := range reference.Sets {
+		ns := loadSet(t, set)
+		for _, mode := range reference.Modes {
+			if mode.Golden && set.Name != "golden" {
+				continue
+			}
+			t.Run(set.Name+"/"+mode.Name, func(t *testing.T) {
+				want, err := reference.LoadScores(filepath.Join(dir, fmt.Sprintf(set.Scores, mode.Name)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := scoring.NewScorer(mode.Options())
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := len(ns)
+				if len(want.Queries) != n || len(want.Targets) != n {
+					t.Fatalf("expected %d×%d, have %d neurons", len(want.Queries), len(want.Targets), n)
+				}
+				for i, nr := range ns {
+					if want.Queries[i] != nr.ID.String() || want.Targets[i] != nr.ID.String() {
+						t.Fatalf("neuron order differs at %d: %s vs %s", i, nr.ID, want.Queries[i])
+					}
+				}
+				got := make([]float64, n*n)
+				if err := scoring.ScoreBlock(s, mode.Scores, ns, ns, got, nil); err != nil {
+					t.Fatal(err)
+				}
+				var worst float64
+				for i := range n {
+					tol := mode.Tolerance(s.SelfHit(ns[i]))
+					for j := range n {
+						g, w := got[i*n+j], want.Values[i][j]
+						diff := math.Abs(g - w)
+						if mode.Float32 {
+							g32, w32 := float32(g), float32(w)
+							diff = math.Abs(float64(g32 - w32))
+							tol = float64(math.Nextafter32(w32, float32(math.Inf(1))) - w32)
+						}
+						if mode.AllByAll && i == j && g != w {
+							t.Errorf("diagonal %s = %v, want exactly %v", ns[i].ID, g, w)
+						}
+						if diff > tol {
+							t.Errorf("%s → %s: got %.17g, navis %.17g (|Δ| = %.3g > %.3g)", ns[i].ID, ns[j].ID, g, w, diff, tol)
+						}
+						worst = math.Max(worst, diff/math.Max(1, tolScale(mode, s, ns[i])))
+					}
+				}
+				t.Logf("worst |Δ| (raw: relative to self-hit) = %.3g", worst)
+			})
+		}
+	}
+}
+
+func tolScale(mode reference.Mode, s *scoring.Scorer, q *scoring.Neuron) float64 {
+	if mode.Normalized {
+		return 1
+	}
+	return s.SelfHit(q)
+}
+
+// TestUpperBoundOnReferencePairs checks the pruning bound against the true
+// score of every reference pair in every mode, and that the box bound is
+// never tighter than the group bound.
+func TestUpperBoundOnReferencePairs(t *testing.T) {
+	for _, set := range reference.Sets {
+		ns := loadSet(t, set)
+		for _, mode := range reference.Modes {
+			for _, maxDist := range []float64{0, 42, 5} {
+				opt := mode.Options()
+				if maxDist > 0 {
+					opt.MaxDist = maxDist
+				}
+				checkBounds(t, set.Name+"/"+mode.Name, opt, mode.Scores, ns)
+			}
+		}
+	}
+}
+
+func checkBounds(t *testing.T, name string, opt scoring.Options, mode scoring.Mode, ns []*scoring.Neuron) (pruned int) {
+	t.Helper()
+	s, err := scoring.NewScorer(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(ns)
+	got := make([]float64, n*n)
+	rev := make([]float64, n*n)
+	if err := scoring.ScoreBlock(s, mode, ns, ns, got, rev); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		for j := range n {
+			score := got[i*n+j]
+			if mode == scoring.Both {
+				score = math.Max(score, rev[i*n+j])
+			}
+			ub := s.UpperBound(mode, ns[i], ns[j])
+			box := s.BoxBound(mode, ns[i], ns[j])
+			if ub < score {
+				t.Errorf("%s (max_dist %v): %s → %s: bound %.17g < score %.17g", name, opt.MaxDist, ns[i].ID, ns[j].ID, ub, score)
+			}
+			if box < ub-1e-9*math.Abs(ub) {
+				t.Errorf("%s: %s → %s: box bound %.17g < group bound %.17g", name, ns[i].ID, ns[j].ID, box, ub)
+			}
+			if ub < 0 {
+				pruned++
+			}
+		}
+	}
+	return pruned
+}
+
+// TestUpperBoundRandomized is a property test: random neuron-like clouds at
+// random offsets (overlapping, touching, far apart), random options; the
+// bound must never be below the score.
+func TestUpperBoundRandomized(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var ns []*scoring.Neuron
+	for i := range 40 {
+		n := 3 + rng.IntN(400)
+		origin := [3]float64{rng.Float64() * 150, rng.Float64() * 80, rng.Float64() * 60}
+		if i%5 == 0 && i > 0 { // a near copy of an earlier neuron
+			origin = [3]float64{rng.NormFloat64() * 3, rng.NormFloat64() * 3, rng.NormFloat64() * 3}
+		}
+		ns = append(ns, randomNeuron(rng, int64(i), n, origin))
+	}
+	pruned := 0
+	for trial := range 12 {
+		mode := scoring.Mode(trial % 5)
+		opt := scoring.Options{Normalized: trial%2 == 0, UseAlpha: trial%3 == 0}
+		if trial%4 == 1 {
+			opt.MaxDist = 1 + rng.Float64()*50
+		}
+		pruned += checkBounds(t, fmt.Sprintf("random trial %d", trial), opt, mode, ns)
+	}
+	if pruned == 0 {
+		t.Error("no pair had a negative bound: the test does not exercise pruning")
+	}
+}
+
+// randomNeuron makes a branching random walk with tangents from consecutive
+// points and random alphas.
+func randomNeuron(rng *rand.Rand, id int64, n int, origin [3]float64) *scoring.Neuron {
+	d := &scoring.Dotprops{ID: scoring.IntID(id)}
+	cur, dir := origin, [3]float64{1, 0, 0}
+	for len(d.Points) < n {
+		if len(d.Points) > 0 && rng.Float64() < 0.03 {
+			cur = d.Points[rng.IntN(len(d.Points))]
+		}
+		var norm float64
+		for k := range dir {
+			dir[k] += rng.NormFloat64() * 0.4
+			norm += dir[k] * dir[k]
+		}
+		norm = math.Sqrt(norm)
+		for k := range dir {
+			dir[k] /= norm
+			cur[k] += dir[k]
+		}
+		d.Points = append(d.Points, cur)
+		d.Vectors = append(d.Vectors, dir)
+		d.Alpha = append(d.Alpha, rng.Float64())
+	}
+	nr, err := scoring.NewNeuron(d)
+	if err != nil {
+		panic(err)
+	}
+	return nr
+}

@@ -1,0 +1,308 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Mode selects which score of a query/target pair is reported (navis'
+// `scores` argument).
+type Mode int
+
+const (
+	// Forward is the query→target score.
+	Forward Mode = iota
+	// Mean is (q→t + t→q) / 2, each direction normalised by its own query.
+	Mean
+	// Min is min(q→t, t→q).
+	Min
+	// Max is max(q→t, t→q).
+	Max
+	// Both keeps q→t and t→q as two matrices.
+	Both
+)
+
+var modeNames = [...]string{"forward", "mean", "min", "max", "both"}
+
+func (m Mode) String() string {
+	if m < 0 || int(m) >= len(modeNames) {
+		return fmt.Sprintf("Mode(%d)", int(m))
+	}
+	return modeNames[m]
+}
+
+// ParseMode parses navis' names: forward, mean, min, max, both.
+func ParseMode(s string) (Mode, error) {
+	for i, n := range modeNames {
+		if s == n {
+			return Mode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown scores mode %q (want forward, mean, min, max or both)", s)
+}
+
+// NeedsReverse reports whether the mode uses the target→query direction.
+func (m Mode) NeedsReverse() bool { return m != Forward }
+
+// Options configure a Scorer. The zero value is raw forward FCWB scores with
+// an exact, unbounded nearest-neighbour search.
+type Options struct {
+	// Matrix is the scoring matrix; nil means FCWB, or alpha-FCWB with UseAlpha.
+	Matrix *Matrix
+	// UseAlpha multiplies each |dot| by sqrt(alpha_q · alpha_t).
+	UseAlpha bool
+	// MaxDist bounds the nearest-neighbour search (µm): a query point with no
+	// target point closer than MaxDist scores as d = MaxDist, |dot| = 0.
+	// 0 or +Inf means unbounded (exact). Matrix.AutoMaxDist is navis' "auto".
+	MaxDist float64
+	// Normalized divides each forward score by the query's self-hit.
+	Normalized bool
+	// AllByAll gives a pair whose query and target have the same ID its exact
+	// self-hit (1 when normalised) without a search, as navis.nblast_allbyall.
+	AllByAll bool
+	// Workers is the number of goroutines that score a block; 0 means
+	// GOMAXPROCS.
+	Workers int
+}
+
+// Scorer scores prepared neurons under fixed Options. It holds no per-pair
+// state and is safe for concurrent use.
+type Scorer struct {
+	opt      Options
+	m        *Matrix
+	bound2   float64   // squared search bound, +Inf when unbounded
+	beyond   []float64 // beyond[r] = best cell in distance rows >= r
+	selfCell float64   // smat(0, 1)
+}
+
+// NewScorer checks the options and prepares the lookups.
+func NewScorer(opt Options) (*Scorer, error) {
+	m := opt.Matrix
+	if m == nil {
+		m = FCWB()
+		if opt.UseAlpha {
+			m = AlphaFCWB()
+		}
+	}
+	if math.IsNaN(opt.MaxDist) || opt.MaxDist < 0 {
+		return nil, fmt.Errorf("max_dist must be a positive distance in µm, got %v", opt.MaxDist)
+	}
+	if opt.Workers < 0 {
+		return nil, fmt.Errorf("workers must be >= 0, got %d", opt.Workers)
+	}
+	s := &Scorer{opt: opt, m: m, bound2: math.Inf(1), selfCell: m.Score(0, 1)}
+	if opt.MaxDist > 0 && !math.IsInf(opt.MaxDist, 1) {
+		s.bound2 = opt.MaxDist * opt.MaxDist
+	}
+	nd, nt := m.DistBins(), m.DotBins()
+	s.beyond = make([]float64, nd)
+	best := math.Inf(-1)
+	for r := nd - 1; r >= 0; r-- {
+		for _, c := range m.Cells[r*nt : (r+1)*nt] {
+			best = math.Max(best, c)
+		}
+		s.beyond[r] = best
+	}
+	return s, nil
+}
+
+// Options returns the options the scorer was made with.
+func (s *Scorer) Options() Options { return s.opt }
+
+// Matrix returns the scoring matrix in use.
+func (s *Scorer) Matrix() *Matrix { return s.m }
+
+// check reports an error when n cannot be scored under these options.
+func (s *Scorer) check(n *Neuron) error {
+	if s.opt.UseAlpha && !n.HasAlpha() {
+		return fmt.Errorf("neuron %s has no alpha values, which use_alpha needs", n.ID)
+	}
+	return nil
+}
+
+// SelfHit is the raw score of a neuron against itself: n · smat(0, 1), or
+// with alpha Σ smat(0, sqrt(alpha_i²)), as navis computes it.
+func (s *Scorer) SelfHit(n *Neuron) float64 {
+	if !s.opt.UseAlpha {
+		return float64(len(n.pts)) * s.selfCell
+	}
+	var sum float64
+	for _, a := range n.alpha {
+		sum += s.m.Score(0, math.Sqrt(a*a))
+	}
+	return sum
+}
+
+// Pair returns the forward score q→t (raw or normalised per Options).
+func (s *Scorer) Pair(q, t *Neuron) (float64, error) {
+	if err := s.check(q); err != nil {
+		return 0, err
+	}
+	if err := s.check(t); err != nil {
+		return 0, err
+	}
+	return s.forward(q, t, s.SelfHit(q)), nil
+}
+
+// forward scores q→t given q's self-hit.
+func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
+	var raw float64
+	if s.opt.AllByAll && q.ID == t.ID {
+		raw = selfHit
+	} else {
+		raw = s.forwardRaw(q, t)
+	}
+	if s.opt.Normalized {
+		return raw / selfHit
+	}
+	return raw
+}
+
+// forwardRaw is Σ over q's points of smat(d, |dot|) against their nearest
+// points in t. It allocates nothing.
+func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
+	m := s.m
+	useAlpha := s.opt.UseAlpha
+	hint := int32(-1)
+	var sum float64
+	for i := range q.pts {
+		j, d2 := t.tree.nearest(&q.pts[i], hint, s.bound2)
+		if j < 0 { // nothing within MaxDist
+			sum += m.Score(s.opt.MaxDist, 0)
+			continue
+		}
+		hint = j
+		v, w := &q.vecs[i], &t.vecs[j]
+		dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
+		if useAlpha {
+			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
+		}
+		sum += m.Score(math.Sqrt(d2), dot)
+	}
+	return sum
+}
+
+// Float is the element type of a score block.
+type Float interface{ ~float32 | ~float64 }
+
+// ScoreBlock scores every query against every target under mode and writes
+// row-major results (len(queries) × len(targets)) to out; for Both, out gets
+// the forward and rev the reverse (target→query) scores, and rev is ignored
+// otherwise. The pairs are shared among s's workers; scoring allocates
+// nothing per pair. Values are computed in float64 and rounded to F once.
+func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, rev []F) error {
+	nq, nt := len(queries), len(targets)
+	if len(out) != nq*nt {
+		return fmt.Errorf("score block: out has %d cells, want %d×%d", len(out), nq, nt)
+	}
+	if mode == Both && len(rev) != nq*nt {
+		return fmt.Errorf("score block: rev has %d cells, want %d×%d", len(rev), nq, nt)
+	}
+	for _, n := range queries {
+		if err := s.check(n); err != nil {
+			return err
+		}
+	}
+	for _, n := range targets {
+		if err := s.check(n); err != nil {
+			return err
+		}
+	}
+	qSelf := s.selfHits(queries)
+	tSelf := s.selfHits(targets)
+	fwd := make([]float64, nq*nt)
+	s.parallel(nq*nt, func(k int) {
+		i, j := k/nt, k%nt
+		fwd[k] = s.forward(queries[i], targets[j], qSelf[i])
+	})
+	if !mode.NeedsReverse() {
+		for k, v := range fwd {
+			out[k] = F(v)
+		}
+		return nil
+	}
+	bwd := make([]float64, nq*nt)
+	if sameNeurons(queries, targets) {
+		for i := 0; i < nq; i++ {
+			for j := 0; j < nt; j++ {
+				bwd[i*nt+j] = fwd[j*nt+i]
+			}
+		}
+	} else {
+		s.parallel(nq*nt, func(k int) {
+			i, j := k/nt, k%nt
+			bwd[k] = s.forward(targets[j], queries[i], tSelf[j])
+		})
+	}
+	for k := range fwd {
+		switch mode {
+		case Mean:
+			out[k] = F((fwd[k] + bwd[k]) / 2)
+		case Min:
+			out[k] = F(math.Min(fwd[k], bwd[k]))
+		case Max:
+			out[k] = F(math.Max(fwd[k], bwd[k]))
+		case Both:
+			out[k], rev[k] = F(fwd[k]), F(bwd[k])
+		}
+	}
+	return nil
+}
+
+func (s *Scorer) selfHits(ns []*Neuron) []float64 {
+	h := make([]float64, len(ns))
+	for i, n := range ns {
+		h[i] = s.SelfHit(n)
+	}
+	return h
+}
+
+func sameNeurons(a, b []*Neuron) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parallel runs f(0..n-1) on s's workers, handing out indices one at a time
+// (pairs differ in cost by orders of magnitude, so static slices would leave
+// workers idle).
+func (s *Scorer) parallel(n int, f func(int)) {
+	w := s.opt.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	if w > n {
+		w = n
+	}
+	if w <= 1 {
+		for k := 0; k < n; k++ {
+			f(k)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(w)
+	for range w {
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				f(k)
+			}
+		}()
+	}
+	wg.Wait()
+}

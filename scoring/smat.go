@@ -1,0 +1,275 @@
+package scoring
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Matrix is an NBLAST scoring matrix: a score for each (distance bin, |dot|
+// bin) cell.
+//
+// Bins are right-closed intervals (lo, hi], as in navis: a value exactly on an
+// edge belongs to the lower bin. The outermost edges act as −∞ and +∞: values
+// outside them clip into the end bins (FCWB's last distance row, labelled
+// (40,500], covers (40, ∞)).
+type Matrix struct {
+	// Name describes the table ("fcwb", "alpha_fcwb", or the CSV's path).
+	Name string
+	// DistEdges are the distance bin edges in µm, strictly increasing,
+	// len = number of distance bins + 1.
+	DistEdges []float64
+	// DotEdges are the |dot| bin edges, strictly increasing,
+	// len = number of dot bins + 1.
+	DotEdges []float64
+	// Cells holds the scores row-major: Cells[i*nDot+j] for distance bin i and
+	// dot bin j.
+	Cells []float64
+
+	dist, dot binner
+	nDot      int
+}
+
+// NewMatrix checks the edges and cells and prepares the fast bin lookups.
+func NewMatrix(name string, distEdges, dotEdges, cells []float64) (*Matrix, error) {
+	if err := checkEdges(distEdges); err != nil {
+		return nil, fmt.Errorf("scoring matrix %s: distance edges: %w", name, err)
+	}
+	if err := checkEdges(dotEdges); err != nil {
+		return nil, fmt.Errorf("scoring matrix %s: dot edges: %w", name, err)
+	}
+	nd, nt := len(distEdges)-1, len(dotEdges)-1
+	if len(cells) != nd*nt {
+		return nil, fmt.Errorf("scoring matrix %s: %d cells for %d×%d bins", name, len(cells), nd, nt)
+	}
+	for i, c := range cells {
+		if math.IsNaN(c) || math.IsInf(c, 0) {
+			return nil, fmt.Errorf("scoring matrix %s: cell (%d,%d) is %v", name, i/nt, i%nt, c)
+		}
+	}
+	m := &Matrix{
+		Name:      name,
+		DistEdges: append([]float64(nil), distEdges...),
+		DotEdges:  append([]float64(nil), dotEdges...),
+		Cells:     append([]float64(nil), cells...),
+		nDot:      nt,
+	}
+	m.dist = newBinner(m.DistEdges)
+	m.dot = newBinner(m.DotEdges)
+	return m, nil
+}
+
+func checkEdges(e []float64) error {
+	if len(e) < 2 {
+		return fmt.Errorf("need at least 2 edges, got %d", len(e))
+	}
+	for i, v := range e {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("edge %d is %v", i, v)
+		}
+		if i > 0 && !(v > e[i-1]) {
+			return fmt.Errorf("edges not strictly increasing at %v, %v", e[i-1], v)
+		}
+	}
+	return nil
+}
+
+// DistBins and DotBins are the table's dimensions.
+func (m *Matrix) DistBins() int { return len(m.DistEdges) - 1 }
+
+// DotBins is the number of |dot| bins (columns).
+func (m *Matrix) DotBins() int { return m.nDot }
+
+// DistBin returns the distance row of d (right-closed bins, clipped).
+func (m *Matrix) DistBin(d float64) int { return m.dist.bin(d) }
+
+// DotBin returns the |dot| column of dot (right-closed bins, clipped).
+func (m *Matrix) DotBin(dot float64) int { return m.dot.bin(dot) }
+
+// Score returns the cell for distance d (µm) and |dot| product dot. Inputs
+// must not be NaN (the kernel never produces NaN from validated dotprops).
+func (m *Matrix) Score(d, dot float64) float64 {
+	return m.Cells[m.dist.bin(d)*m.nDot+m.dot.bin(dot)]
+}
+
+// AutoMaxDist is navis' max_dist="auto": the last finite distance edge (the
+// largest inner edge; the outer one stands for +∞) times 1.05. 42 µm for FCWB.
+func (m *Matrix) AutoMaxDist() float64 {
+	e := m.DistEdges
+	if len(e) < 3 {
+		return e[len(e)-1] * 1.05
+	}
+	return e[len(e)-2] * 1.05
+}
+
+// binner maps a value to its right-closed bin in O(1): a table over uniform
+// cells gives a guess that is corrected by comparing with the real edges, so
+// the result is exact at every edge.
+type binner struct {
+	inner []float64 // the inner edges; bin(v) = #{e in inner : e < v}
+	lo    float64
+	invH  float64
+	maxF  float64
+	table []uint16
+}
+
+func newBinner(edges []float64) binner {
+	b := binner{inner: edges[1 : len(edges)-1]}
+	if len(b.inner) == 0 {
+		return b
+	}
+	lo, hi := edges[0], edges[len(edges)-2]
+	gap := math.Inf(1)
+	for i := 1; i < len(edges)-1; i++ {
+		gap = math.Min(gap, edges[i]-edges[i-1])
+	}
+	n := int(math.Ceil((hi-lo)/(gap/2))) + 2
+	if n > 1<<16 {
+		n = 1 << 16
+	}
+	b.lo = lo
+	b.invH = float64(n-1) / (hi - lo)
+	b.maxF = float64(n - 1)
+	b.table = make([]uint16, n)
+	for k := range b.table {
+		v := lo + float64(k)/b.invH
+		b.table[k] = uint16(sort.SearchFloat64s(b.inner, v)) // #{e < v}
+	}
+	return b
+}
+
+func (b *binner) bin(v float64) int {
+	if len(b.inner) == 0 {
+		return 0
+	}
+	f := (v - b.lo) * b.invH
+	if f < 0 {
+		f = 0
+	} else if f > b.maxF {
+		f = b.maxF
+	}
+	i := int(b.table[int(f)])
+	for i < len(b.inner) && v > b.inner[i] {
+		i++
+	}
+	for i > 0 && v <= b.inner[i-1] {
+		i--
+	}
+	return i
+}
+
+// LoadMatrixCSV reads a scoring matrix from a CSV file in navis' layout
+// (see ParseMatrixCSV).
+func LoadMatrixCSV(path string) (*Matrix, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("scoring matrix: %w", err)
+	}
+	defer f.Close()
+	return ParseMatrixCSV(f, path)
+}
+
+// ParseMatrixCSV reads a scoring matrix in navis' CSV layout: a header row
+// whose first cell is empty and whose other cells are |dot| bins, then one row
+// per distance bin, its first cell the bin and the rest the scores. Bins are
+// written as intervals "(lo,hi]"; consecutive bins must share an edge.
+func ParseMatrixCSV(r io.Reader, name string) (*Matrix, error) {
+	cr := csv.NewReader(r)
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("scoring matrix %s: %w", name, err)
+	}
+	if len(rows) < 2 {
+		return nil, fmt.Errorf("scoring matrix %s: need a header row and at least one distance row", name)
+	}
+	header := rows[0]
+	if len(header) < 2 {
+		return nil, fmt.Errorf("scoring matrix %s: header has no |dot| bins", name)
+	}
+	dotEdges, err := edgesFromLabels(header[1:])
+	if err != nil {
+		return nil, fmt.Errorf("scoring matrix %s: header: %w", name, err)
+	}
+	var distLabels []string
+	cells := make([]float64, 0, (len(rows)-1)*(len(header)-1))
+	for i, row := range rows[1:] {
+		if len(row) != len(header) {
+			return nil, fmt.Errorf("scoring matrix %s: row %d has %d cells, header has %d", name, i+2, len(row), len(header))
+		}
+		distLabels = append(distLabels, row[0])
+		for j, cell := range row[1:] {
+			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+			if err != nil {
+				return nil, fmt.Errorf("scoring matrix %s: row %d column %d: %w", name, i+2, j+2, err)
+			}
+			cells = append(cells, v)
+		}
+	}
+	distEdges, err := edgesFromLabels(distLabels)
+	if err != nil {
+		return nil, fmt.Errorf("scoring matrix %s: distance bins: %w", name, err)
+	}
+	return NewMatrix(name, distEdges, dotEdges, cells)
+}
+
+// edgesFromLabels turns consecutive interval labels "(a,b]" into edges.
+func edgesFromLabels(labels []string) ([]float64, error) {
+	edges := make([]float64, 0, len(labels)+1)
+	for i, l := range labels {
+		lo, hi, err := parseInterval(l)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			edges = append(edges, lo)
+		} else if lo != edges[len(edges)-1] {
+			return nil, fmt.Errorf("bin %q does not start where the previous one ends (%v)", l, edges[len(edges)-1])
+		}
+		edges = append(edges, hi)
+	}
+	return edges, nil
+}
+
+func parseInterval(label string) (lo, hi float64, err error) {
+	s := strings.TrimSpace(label)
+	if len(s) < 5 || (s[0] != '(' && s[0] != '[') || (s[len(s)-1] != ']' && s[len(s)-1] != ')') {
+		return 0, 0, fmt.Errorf("bin label %q is not an interval like (0,0.75]", label)
+	}
+	parts := strings.Split(s[1:len(s)-1], ",")
+	if len(parts) != 2 {
+		return 0, 0, fmt.Errorf("bin label %q is not an interval like (0,0.75]", label)
+	}
+	lo, err1 := strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
+	hi, err2 := strconv.ParseFloat(strings.TrimSpace(parts[1]), 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("bin label %q: %w", label, err)
+	}
+	return lo, hi, nil
+}
+
+var (
+	builtinFCWB      = mustMatrix("fcwb", fcwbDistEdges, fcwbDotEdges, fcwbCells)
+	builtinAlphaFCWB = mustMatrix("alpha_fcwb", alphaFCWBDistEdges, alphaFCWBDotEdges, alphaFCWBCells)
+)
+
+func mustMatrix(name string, dist, dot, cells []float64) *Matrix {
+	m, err := NewMatrix(name, dist, dot, cells)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// FCWB is navis' default scoring matrix (smat_fcwb), for µm coordinates.
+// The returned matrix is shared: do not modify it.
+func FCWB() *Matrix { return builtinFCWB }
+
+// AlphaFCWB is navis' scoring matrix for use_alpha (smat_alpha_fcwb).
+// The returned matrix is shared: do not modify it.
+func AlphaFCWB() *Matrix { return builtinAlphaFCWB }

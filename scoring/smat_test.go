@@ -1,0 +1,134 @@
+package scoring_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/nblast-go/nblast/internal/reference"
+	. "github.com/nblast-go/nblast/scoring"
+)
+
+func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
+	dir := reference.Dir(t)
+	for _, tc := range []struct {
+		file string
+		m    *Matrix
+	}{
+		{"smat/smat_fcwb.csv", FCWB()},
+		{"smat/smat_alpha_fcwb.csv", AlphaFCWB()},
+	} {
+		got, err := LoadMatrixCSV(filepath.Join(dir, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalFloats(got.DistEdges, tc.m.DistEdges) || !equalFloats(got.DotEdges, tc.m.DotEdges) || !equalFloats(got.Cells, tc.m.Cells) {
+			t.Errorf("%s: built-in table %s differs from the CSV", tc.file, tc.m.Name)
+		}
+	}
+	if got := FCWB().Score(0, 1); got != 11.3892297520051 {
+		t.Errorf("smat(0,1) = %v, want 11.3892297520051", got)
+	}
+	if got := FCWB().AutoMaxDist(); got != 42 {
+		t.Errorf("FCWB auto max_dist = %v, want 42", got)
+	}
+}
+
+func equalFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestBinsAreRightClosedAndClipped(t *testing.T) {
+	m := FCWB()
+	for _, tc := range []struct {
+		d    float64
+		want int
+	}{
+		{-1, 0}, {0, 0}, {0.75, 0}, {math.Nextafter(0.75, 1), 1}, {1.5, 1}, {2, 2},
+		{40, 19}, {math.Nextafter(40, 41), 20}, {42, 20}, {500, 20}, {1e300, 20}, {math.Inf(1), 20},
+	} {
+		if got := m.DistBin(tc.d); got != tc.want {
+			t.Errorf("DistBin(%v) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		dot  float64
+		want int
+	}{
+		{0, 0}, {0.1, 0}, {math.Nextafter(0.1, 1), 1}, {0.3, 2}, {0.30000000000000004, 3}, {0.9, 8}, {1, 9}, {1.0000001, 9},
+	} {
+		if got := m.DotBin(tc.dot); got != tc.want {
+			t.Errorf("DotBin(%v) = %d, want %d", tc.dot, got, tc.want)
+		}
+	}
+}
+
+// The O(1) binner must agree with a plain search over the edges everywhere,
+// including on and next to every edge.
+func TestBinnerMatchesSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, m := range []*Matrix{FCWB(), AlphaFCWB()} {
+		for _, b := range []struct {
+			edges []float64
+			bin   func(float64) int
+			span  float64
+		}{{m.DistEdges, m.DistBin, 60}, {m.DotEdges, m.DotBin, 1.2}} {
+			inner := b.edges[1 : len(b.edges)-1]
+			want := func(v float64) int { return sort.SearchFloat64s(inner, v) }
+			var vals []float64
+			for _, e := range b.edges {
+				vals = append(vals, e, math.Nextafter(e, -1), math.Nextafter(e, 2*e+1))
+			}
+			for range 100000 {
+				vals = append(vals, rng.Float64()*b.span-0.1)
+			}
+			for _, v := range vals {
+				if got := b.bin(v); got != want(v) {
+					t.Fatalf("%s: bin(%v) = %d, want %d", m.Name, v, got, want(v))
+				}
+			}
+		}
+	}
+}
+
+func TestParseMatrixCSVErrors(t *testing.T) {
+	for _, tc := range []struct{ name, csv, want string }{
+		{"empty", "", "need a header row"},
+		{"bad label", "\"\",\"(0,1]\"\n\"0-1\",3\n", "not an interval"},
+		{"gap", "\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,1]\",1,2\n\"(2,3]\",1,2\n", "does not start where"},
+		{"short row", "\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,1]\",1\n", "wrong number of fields"},
+		{"nan", "\"\",\"(0,1]\"\n\"(0,1]\",NaN\n", "is NaN"},
+		{"text", "\"\",\"(0,1]\"\n\"(0,1]\",abc\n", "invalid syntax"},
+	} {
+		_, err := ParseMatrixCSV(strings.NewReader(tc.csv), "x.csv")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "x.csv") {
+			t.Errorf("%s: err = %v, want it to name x.csv and contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestParseMatrixCSVCustom(t *testing.T) {
+	m, err := ParseMatrixCSV(strings.NewReader("\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,2]\",4,5\n\"(2,10]\",-1,-2\n"), "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ d, dot, want float64 }{{0, 0, 4}, {2, 0.5, 4}, {2, 0.51, 5}, {2.1, 1, -2}, {100, 0.2, -1}} {
+		if got := m.Score(tc.d, tc.dot); got != tc.want {
+			t.Errorf("Score(%v, %v) = %v, want %v", tc.d, tc.dot, got, tc.want)
+		}
+	}
+	if got := m.AutoMaxDist(); got != 2.1 {
+		t.Errorf("AutoMaxDist = %v, want 2.1", got)
+	}
+}
