@@ -16,9 +16,9 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("valid dotprops: %v", err)
 	}
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(d *Dotprops)
-		want  string
+		want   string
 	}{
 		{"empty", func(d *Dotprops) { d.Points, d.Vectors, d.Alpha = nil, nil, nil }, "no points"},
 		{"nan point", func(d *Dotprops) { d.Points[1][2] = math.NaN() }, "point 1 has a non-finite coordinate"},
