@@ -1,7 +1,5 @@
 package scoring
 
-
-
 // leafSize is the most points a kd-tree leaf holds. Measured (ns per query
 // point, examples/golden): 8: 431/231, 16: 404/212, 32: 397/224.
 const leafSize = 16
