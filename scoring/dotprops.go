@@ -36,6 +36,14 @@ func (id ID) String() string {
 	return strconv.FormatInt(id.Int, 10)
 }
 
+// Kind names the id's type: "int64" or "string".
+func (id ID) Kind() string {
+	if id.IsStr {
+		return "string"
+	}
+	return "int64"
+}
+
 // ParseID parses text into an id of the given kind: an int64 when isStr is
 // false, the text itself otherwise. It is the one place ids are parsed.
 func ParseID(text string, isStr bool) (ID, error) {

@@ -1,0 +1,127 @@
+// Command runner runs NBLAST as an Apache Beam pipeline: dotprops Parquet
+// in, a Zarr score matrix out. See README.md for the flags.
+//
+//	runner --queries Q [--targets T] --out OUT [flags]   score (targets omitted: all-by-all)
+//	runner inspect --out OUT [--id ID] [--k 10]          summarise a result, top hits of a neuron
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "inspect" {
+		if err := inspect(context.Background(), os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "runner inspect:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	o := pipeline.Defaults()
+	flag.StringVar(&o.Queries, "queries", "", "query dotprops: a Parquet file, glob or directory (navis layout; local or gs://)")
+	flag.StringVar(&o.Targets, "targets", "", "target dotprops, as --queries; omitted: all-by-all of the queries (diagonal = 1, as navis.nblast_allbyall)")
+	flag.StringVar(&o.Out, "out", "", "output directory or gs://bucket/prefix; the scores are the Zarr array OUT/scores")
+	flag.StringVar(&o.Scores, "scores", o.Scores, "forward, mean, min, max, or both (writes OUT/scores and OUT/scores_reverse)")
+	flag.BoolVar(&o.Normalized, "normalized", o.Normalized, "divide each score by the query's self-hit (--normalized=false for raw scores)")
+	flag.BoolVar(&o.UseAlpha, "use_alpha", false, "weight |dot| by sqrt(alpha_q*alpha_t) and use the alpha FCWB matrix")
+	flag.StringVar(&o.Smat, "smat", o.Smat, "scoring matrix: fcwb (built in) or the path of a CSV in navis' layout")
+	flag.StringVar(&o.MaxDist, "max_dist", "", "bound the nearest-neighbour search: a distance in µm, or auto (last distance edge × 1.05 = 42 for FCWB); default exact")
+	flag.StringVar(&o.DType, "dtype", o.DType, "float32, float16 or float64")
+	flag.IntVar(&o.BlockSize, "block_size", 0, "neurons per block (= Zarr chunk side); 0 chooses from the input size")
+	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, or resume (score only the missing chunks)")
+	flag.Usage = usage
+	flag.Parse()
+	beam.Init()
+
+	ctx := context.Background()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "runner:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `usage: runner --queries Q [--targets T] --out OUT [flags]
+       runner inspect --out OUT [--id ID] [--k 10]
+
+NBLAST every query neuron against every target neuron (navis semantics) as an
+Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,
+flink, dataflow or universal run elsewhere (see README).
+
+Flags:
+`)
+	flag.PrintDefaults()
+}
+
+func run(ctx context.Context, o pipeline.Options) error {
+	start := time.Now()
+	job, err := pipeline.Prepare(ctx, o)
+	if err != nil {
+		return err
+	}
+	maxC, meanC := job.Plan.CostSpread(job.Options.Scores != "forward")
+	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score); predicted cost per work item max/mean = %.2f\n",
+		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), maxC/meanC)
+	stop := progress(job)
+	_, err = beamx.RunWithMetrics(ctx, job.Pipeline)
+	stop()
+	if err != nil {
+		return fmt.Errorf("pipeline failed (the output is not marked complete; rerun with --exists resume): %w", err)
+	}
+	if err := job.Cleanup(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "warning: could not remove the staging area:", err)
+	}
+	pairs := len(job.Plan.Queries) * len(job.Plan.Targets)
+	el := time.Since(start)
+	fmt.Fprintf(os.Stderr, "done: %d pairs in %s (%.0f pairs/s); result in %s\n", pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds(), job.Options.Out)
+	return nil
+}
+
+// progress prints work items done, pairs/s and an ETA on stderr once a
+// second for local runs, whose workers share this process. Remote runs
+// report the Beam counters nblast/work_items_scored and nblast/pairs_scored.
+func progress(job *pipeline.Job) (stop func()) {
+	if r := *runners.Runner; r != "" && r != "prism" && r != "direct" {
+		return func() {}
+	}
+	total := len(job.Items)
+	var pairs int64
+	for _, w := range job.Items {
+		pairs += int64(len(job.Plan.QueryBlock(w.QB)) * len(job.Plan.TargetBlock(w.TB)))
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(os.Stderr)
+				return
+			case <-tick.C:
+				items, p := transforms.Progress.Items.Load(), transforms.Progress.Pairs.Load()
+				rate := float64(p) / time.Since(t0).Seconds()
+				eta := "?"
+				if rate > 0 {
+					eta = time.Duration(float64(pairs-p) / rate * float64(time.Second)).Round(time.Second).String()
+				}
+				fmt.Fprintf(os.Stderr, "\rwork items %d/%d, %.0f pairs/s, ETA %s   ", items, total, rate, eta)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}

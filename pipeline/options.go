@@ -1,0 +1,91 @@
+// Package pipeline builds the NBLAST Beam pipeline from validated options:
+// read dotprops from Parquet, plan balanced blocks, stage them, score every
+// (query block, target block) work item and write the Zarr score matrix.
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/nblast-go/nblast/scoring"
+)
+
+// Options are a run's settings, as the runner's flags give them.
+type Options struct {
+	Queries    string // Parquet file, glob or directory
+	Targets    string // as Queries; empty means all-by-all of the queries
+	Out        string // output directory or gs:// prefix
+	Scores     string // forward, mean, min, max, both
+	Normalized bool
+	UseAlpha   bool
+	Smat       string // "fcwb" or a CSV path
+	MaxDist    string // "" (none), "auto", or µm
+	DType      string // float32, float16, float64
+	BlockSize  int    // neurons per block; 0 picks one from the input size
+	Exists     string // fail, overwrite, resume
+}
+
+// Defaults returns the documented defaults.
+func Defaults() Options {
+	return Options{Scores: "forward", Normalized: true, Smat: "fcwb", DType: "float32", Exists: "fail"}
+}
+
+// AllByAll reports whether the run scores the queries against themselves.
+func (o Options) AllByAll() bool { return o.Targets == "" }
+
+// Validate checks every option before any work starts; the error says what
+// to do.
+func (o Options) Validate() error {
+	if o.Queries == "" {
+		return fmt.Errorf("--queries is required: a dotprops Parquet file, glob or directory")
+	}
+	if o.Out == "" {
+		return fmt.Errorf("--out is required: the output directory (or gs://bucket/prefix) for the Zarr scores")
+	}
+	if _, err := scoring.ParseMode(o.Scores); err != nil {
+		return fmt.Errorf("--scores: %w", err)
+	}
+	if _, err := o.maxDist(); err != nil {
+		return err
+	}
+	switch o.DType {
+	case "float32", "float16", "float64":
+	default:
+		return fmt.Errorf("--dtype %q: want float32, float16 or float64", o.DType)
+	}
+	if o.BlockSize < 0 {
+		return fmt.Errorf("--block_size %d: want a positive number of neurons, or 0 to choose from the input size", o.BlockSize)
+	}
+	switch o.Exists {
+	case "fail", "overwrite", "resume":
+	default:
+		return fmt.Errorf("--exists %q: want fail, overwrite or resume", o.Exists)
+	}
+	if o.Smat == "" {
+		return fmt.Errorf("--smat is empty: use fcwb or the path of a scoring matrix CSV")
+	}
+	return nil
+}
+
+// maxDist parses --max_dist: "" is unbounded (0), "auto" is resolved later
+// against the matrix (returned as -1).
+func (o Options) maxDist() (float64, error) {
+	switch strings.TrimSpace(o.MaxDist) {
+	case "", "none":
+		return 0, nil
+	case "auto":
+		return -1, nil
+	}
+	v, err := strconv.ParseFloat(o.MaxDist, 64)
+	if err != nil || !(v > 0) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("--max_dist %q: want a positive distance in µm, or auto", o.MaxDist)
+	}
+	return v, nil
+}
+
+// ZarrDType maps --dtype to the Zarr dtype string.
+func (o Options) ZarrDType() string {
+	return map[string]string{"float32": "<f4", "float16": "<f2", "float64": "<f8"}[o.DType]
+}

@@ -1,0 +1,291 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+// Version is recorded in every output.
+const Version = "nblast-go 0.1.0"
+
+// Job is a prepared run: its plan, the work still to do and the Beam graph.
+type Job struct {
+	Options  Options
+	Score    transforms.ScoreConfig
+	Plan     transforms.Plan
+	Items    []transforms.WorkItem // the work items this run scores
+	Total    int                   // all work items of the plan
+	Arrays   []sinks.ArraySpec
+	Staging  transforms.Staging
+	Pipeline *beam.Pipeline
+}
+
+// ScoreArrays names the Zarr arrays of a run: "scores", plus
+// "scores_reverse" (target→query) for scores=both.
+func ScoreArrays(mode string) []string {
+	if mode == "both" {
+		return []string{"scores", "scores_reverse"}
+	}
+	return []string{"scores"}
+}
+
+// Prepare validates the options, reads the neuron index of the inputs,
+// plans the blocks, prepares the output (honouring --exists) and builds the
+// pipeline. Nothing is scored yet; an error here leaves no output behind
+// that looks complete.
+func Prepare(ctx context.Context, o Options) (*Job, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	j := &Job{Options: o}
+	if err := j.resolveScoring(ctx); err != nil {
+		return nil, err
+	}
+	qFiles, queries, err := readIndex(ctx, "--queries", o.Queries)
+	if err != nil {
+		return nil, err
+	}
+	inputs := sides(qFiles, nil)
+	var targets []transforms.NeuronInfo
+	if !o.AllByAll() {
+		var tFiles []string
+		if tFiles, targets, err = readIndex(ctx, "--targets", o.Targets); err != nil {
+			return nil, err
+		}
+		if len(targets) > 0 && queries[0].ID.IsStr != targets[0].ID.IsStr {
+			return nil, fmt.Errorf("queries have %s ids but targets have %s ids: use inputs with one kind of id", queries[0].ID.Kind(), targets[0].ID.Kind())
+		}
+		inputs = sides(qFiles, tFiles)
+	}
+	bs := o.BlockSize
+	if bs == 0 {
+		bs = transforms.DefaultBlockSize(max(len(queries), len(targets)))
+	}
+	if j.Plan, err = transforms.MakePlan(queries, targets, bs, o.AllByAll()); err != nil {
+		return nil, err
+	}
+	j.Arrays = j.arraySpecs()
+	j.Total = len(j.Plan.WorkItems())
+	if j.Items, err = j.prepareOutput(ctx); err != nil {
+		return nil, err
+	}
+	j.Staging = transforms.NewStaging(j.Plan, files.Join(o.Out, ".staging"))
+	j.Pipeline = j.build(inputs)
+	return j, nil
+}
+
+func (j *Job) resolveScoring(ctx context.Context) error {
+	o := j.Options
+	md, _ := o.maxDist()
+	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll()}
+	m, err := j.Score.Matrix(ctx)
+	if err != nil {
+		return err
+	}
+	if md < 0 {
+		j.Score.MaxDist = m.AutoMaxDist()
+	}
+	return nil
+}
+
+// readIndex expands an input spec and reads every file's neuron index. A
+// neuron listed by two files is planned once (staging checks the copies
+// are identical).
+func readIndex(ctx context.Context, flag, spec string) ([]string, []transforms.NeuronInfo, error) {
+	paths, err := transforms.ExpandInputs(ctx, spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	var all []transforms.NeuronInfo
+	seen := map[string]bool{}
+	for _, p := range paths {
+		infos, err := transforms.ReadNeuronIndex(ctx, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range infos {
+			if len(all) > 0 && n.ID.IsStr != all[0].ID.IsStr {
+				return nil, nil, fmt.Errorf("%s: %s has %s ids but %s has %s ids: use one kind of id", flag, p, n.ID.Kind(), all[0].File, all[0].ID.Kind())
+			}
+			if key := n.ID.String(); !seen[key] {
+				seen[key] = true
+				all = append(all, n)
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil, nil, fmt.Errorf("%s %s: no neurons", flag, spec)
+	}
+	return paths, all, nil
+}
+
+// sides lists each input file once with the side(s) it supplies.
+func sides(queries, targets []string) []transforms.InputFile {
+	var out []transforms.InputFile
+	at := map[string]int{}
+	for k, list := range [][]string{queries, targets} {
+		for _, p := range list {
+			i, ok := at[p]
+			if !ok {
+				i = len(out)
+				at[p] = i
+				out = append(out, transforms.InputFile{Path: p})
+			}
+			if k == 0 {
+				out[i].Query = true
+			} else {
+				out[i].Target = true
+			}
+		}
+	}
+	return out
+}
+
+// parameters are recorded in the output's attributes.
+func (j *Job) parameters() map[string]any {
+	o := j.Options
+	var maxDist any
+	if j.Score.MaxDist > 0 {
+		maxDist = j.Score.MaxDist
+	}
+	return map[string]any{
+		"scores":     o.Scores,
+		"normalized": o.Normalized,
+		"use_alpha":  o.UseAlpha,
+		"smat":       o.Smat,
+		"max_dist":   maxDist,
+		"all_by_all": o.AllByAll(),
+		"dtype":      o.DType,
+		"block_size": j.Plan.BlockSize,
+		"version":    Version,
+	}
+}
+
+// fingerprint identifies the inputs (ids, point counts, centroids, order)
+// and the options, so that --exists resume refuses a different run.
+func (j *Job) fingerprint() string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.Encode(j.parameters())
+	for _, side := range [][]transforms.NeuronInfo{j.Plan.Queries, j.Plan.Targets} {
+		for _, n := range side {
+			fmt.Fprintf(h, "%s %t %d %v\n", n.ID, n.ID.IsStr, n.Points, n.Centroid)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func ids(ns []transforms.NeuronInfo) []any {
+	out := make([]any, len(ns))
+	for i, n := range ns {
+		if n.ID.IsStr {
+			out[i] = n.ID.Str
+		} else {
+			out[i] = n.ID.Int
+		}
+	}
+	return out
+}
+
+func (j *Job) arraySpecs() []sinks.ArraySpec {
+	var specs []sinks.ArraySpec
+	for k, name := range ScoreArrays(j.Options.Scores) {
+		attrs := j.parameters()
+		attrs["queries"] = ids(j.Plan.Queries)
+		attrs["targets"] = ids(j.Plan.Targets)
+		attrs["fingerprint"] = j.fingerprint()
+		attrs["direction"] = []string{"query→target", "target→query"}[k]
+		bs := j.Plan.BlockSize
+		specs = append(specs, sinks.ArraySpec{
+			Name:   name,
+			Shape:  [2]int{len(j.Plan.Queries), len(j.Plan.Targets)},
+			Chunks: [2]int{bs, bs},
+			DType:  j.Options.DType,
+			Attrs:  attrs,
+		})
+	}
+	return specs
+}
+
+// prepareOutput applies --exists and creates the Zarr group; it returns the
+// work items to score (all, or with resume those whose chunks are missing).
+func (j *Job) prepareOutput(ctx context.Context) ([]transforms.WorkItem, error) {
+	o := j.Options
+	all := j.Plan.WorkItems()
+	exists, err := files.Exists(ctx, files.Join(o.Out, ".zgroup"))
+	if err != nil {
+		return nil, err
+	}
+	if !exists && !files.IsRemote(o.Out) {
+		if entries, _ := files.Glob(ctx, files.Join(o.Out, "*")); len(entries) > 0 {
+			return nil, fmt.Errorf("--out %s exists and is not an NBLAST result: choose another path", o.Out)
+		}
+	}
+	if exists {
+		switch o.Exists {
+		case "fail":
+			return nil, fmt.Errorf("--out %s already holds a result: pass --exists overwrite to replace it or --exists resume to finish an interrupted run", o.Out)
+		case "overwrite":
+			if err := files.RemoveAll(ctx, o.Out); err != nil {
+				return nil, fmt.Errorf("--exists overwrite: %w", err)
+			}
+		case "resume":
+			return j.missingItems(ctx, all)
+		}
+	}
+	return all, sinks.CreateZarr(ctx, o.Out, j.Arrays)
+}
+
+// missingItems checks that the existing output was made by the same run
+// and lists the work items whose chunks are not all written.
+func (j *Job) missingItems(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
+	var readers []*sinks.ZarrReader
+	for _, spec := range j.Arrays {
+		z, err := sinks.OpenZarr(ctx, j.Options.Out, spec.Name)
+		if err != nil {
+			return nil, fmt.Errorf("--exists resume: %w", err)
+		}
+		if got, want := fmt.Sprint(z.Attrs["fingerprint"]), j.fingerprint(); got != want {
+			return nil, fmt.Errorf("--exists resume: %s was made from other inputs or options (fingerprint %.12s, this run %.12s): use --exists overwrite or another --out", j.Options.Out, got, want)
+		}
+		readers = append(readers, z)
+	}
+	var missing []transforms.WorkItem
+	for _, w := range all {
+		for _, z := range readers {
+			ok, err := z.ChunkExists(ctx, w.QB, w.TB)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				missing = append(missing, w)
+				break
+			}
+		}
+	}
+	return missing, nil
+}
+
+func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
+	p, s := beam.NewPipelineWithRoot()
+	in := beam.CreateList(s, inputs)
+	staged := transforms.StageBlocks(s, in, j.Staging)
+	items := transforms.WorkItems(s, j.Items, staged)
+	chunks := transforms.Score(s, items, j.Staging, j.Score)
+	sinks.WriteZarr(s, chunks, j.Options.Out, j.Arrays, len(j.Items))
+	return p
+}
+
+// Cleanup removes the staging area after a successful run.
+func (j *Job) Cleanup(ctx context.Context) error {
+	return files.RemoveAll(ctx, j.Staging.Dir)
+}

@@ -1,0 +1,85 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+
+	"github.com/nblast-go/nblast/transforms"
+)
+
+func init() {
+	register.DoFn2x2[context.Context, transforms.Chunk, int, error](&writeChunkFn{})
+	register.DoFn2x1[context.Context, int, error](&finalizeZarrFn{})
+}
+
+// WriteZarr writes each chunk of scores to the arrays of the Zarr group at
+// out (created beforehand by CreateZarr) and, once all expected chunks are
+// written, marks the arrays complete. arrays[0] receives Chunk.Values and,
+// for scores=both, arrays[1] receives Chunk.Reverse.
+func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []ArraySpec, expected int) {
+	s = s.Scope("WriteZarr")
+	geo := make([]ArrayGeometry, len(arrays))
+	for k, a := range arrays {
+		geo[k] = ArrayGeometry{Name: a.Name, DType: a.DType, Rows: a.Shape[0], Cols: a.Shape[1], ChunkRows: a.Chunks[0], ChunkCols: a.Chunks[1]}
+	}
+	written := beam.ParDo(s, &writeChunkFn{Out: out, Arrays: geo}, chunks)
+	beam.ParDo0(s, &finalizeZarrFn{Out: out, Arrays: geo, Expected: expected}, stats.Sum(s, written))
+}
+
+// ArrayGeometry is what workers need of an ArraySpec: not its attributes
+// (the id lists can be large, and MarkComplete reads .zattrs back from
+// storage).
+type ArrayGeometry struct {
+	Name, DType          string
+	Rows, Cols           int
+	ChunkRows, ChunkCols int
+}
+
+func (g ArrayGeometry) spec() ArraySpec {
+	return ArraySpec{Name: g.Name, DType: g.DType, Shape: [2]int{g.Rows, g.Cols}, Chunks: [2]int{g.ChunkRows, g.ChunkCols}}
+}
+
+type writeChunkFn struct {
+	Out    string
+	Arrays []ArrayGeometry
+}
+
+func (f *writeChunkFn) ProcessElement(ctx context.Context, c transforms.Chunk) (int, error) {
+	for k, g := range f.Arrays {
+		spec := g.spec()
+		vals := c.Values
+		if k == 1 {
+			vals = c.Reverse
+		}
+		data, err := EncodeChunk(spec, c.Rows, c.Cols, vals)
+		if err != nil {
+			return 0, err
+		}
+		if err := WriteChunk(ctx, f.Out, spec, c.QB, c.TB, data); err != nil {
+			return 0, err
+		}
+	}
+	return 1, nil
+}
+
+type finalizeZarrFn struct {
+	Out      string
+	Arrays   []ArrayGeometry
+	Expected int
+}
+
+func (f *finalizeZarrFn) ProcessElement(ctx context.Context, written int) error {
+	if written != f.Expected {
+		return fmt.Errorf("%s: %d of %d chunks written; the result is not marked complete", f.Out, written, f.Expected)
+	}
+	for _, g := range f.Arrays {
+		if err := MarkComplete(ctx, f.Out, g.spec()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

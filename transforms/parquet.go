@@ -1,0 +1,776 @@
+package transforms
+
+// Reading and writing dotprops in navis' Parquet layout (see
+// shared/docs/formats.md, "Input: dotprops in Parquet (navis layout)"):
+// one row per point, columns x, y, z, vect_x, vect_y, vect_z, optional alpha
+// (DOUBLE or FLOAT) and neuron (INT64 or STRING), file key/value metadata
+// "<id>:units", "<id>:id", "<id>:name".
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scoring"
+)
+
+// Column names of navis' dotprops layout.
+const (
+	colX      = "x"
+	colY      = "y"
+	colZ      = "z"
+	colVX     = "vect_x"
+	colVY     = "vect_y"
+	colVZ     = "vect_z"
+	colAlpha  = "alpha"
+	colNeuron = "neuron"
+)
+
+// MicrometreUnits is the "<id>:units" value WriteDotpropsParquet writes
+// (what navis writes for neurons in µm).
+const MicrometreUnits = "1 micrometer"
+
+// WriteRowGroupRows is the row-group size WriteDotpropsParquet uses: about
+// 64 MiB of uncompressed values per row group (8 columns of 8 bytes).
+const WriteRowGroupRows = 1 << 20
+
+// writeBatchRows is how many rows WriteDotpropsParquet hands to the Parquet
+// writer at a time.
+const writeBatchRows = 1 << 16
+
+var requiredColumns = []string{colX, colY, colZ, colVX, colVY, colVZ, colNeuron}
+
+const layoutHint = "dotprops Parquet files need columns x, y, z, vect_x, vect_y, vect_z (DOUBLE or FLOAT), neuron (INT64 or STRING) and optionally alpha, as written by navis.write_parquet"
+
+// ExpandInputs turns a --queries/--targets value into the list of Parquet
+// files: one file, a glob, or a directory (all *.parquet directly inside,
+// sorted; names starting with "." or "_" are skipped, as Spark and Hadoop
+// use them for hidden and marker files). Error if nothing matches, naming
+// the spec.
+func ExpandInputs(ctx context.Context, spec string) ([]string, error) {
+	if strings.TrimSpace(spec) == "" {
+		return nil, errors.New("empty input path: give a Parquet file, a glob or a directory of Parquet files")
+	}
+	switch {
+	case files.IsDir(spec):
+		found, err := files.Glob(ctx, files.Join(spec, "*.parquet"))
+		if err != nil {
+			return nil, fmt.Errorf("list input directory %s: %w", spec, err)
+		}
+		var out []string
+		for _, f := range found {
+			base := path.Base(strings.ReplaceAll(f, "\\", "/"))
+			if strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_") || files.IsDir(f) {
+				continue
+			}
+			out = append(out, f)
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("input %s: the directory holds no *.parquet files: give a directory of dotprops Parquet files, a glob, or one file", spec)
+		}
+		sort.Strings(out)
+		return out, nil
+	case hasGlobMeta(spec):
+		found, err := files.Glob(ctx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("expand input pattern %s: %w", spec, err)
+		}
+		var out []string
+		for _, f := range found {
+			if !files.IsDir(f) {
+				out = append(out, f)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("input %s: no file matches this pattern: check the path (quote globs so the shell does not expand them)", spec)
+		}
+		sort.Strings(out)
+		return out, nil
+	default:
+		ok, err := files.Exists(ctx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", spec, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("input %s: no such file or directory: give a Parquet file, a glob or a directory of Parquet files", spec)
+		}
+		return []string{spec}, nil
+	}
+}
+
+func hasGlobMeta(s string) bool {
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	return strings.ContainsAny(s, "*?[")
+}
+
+// NeuronInfo is what planning needs, read cheaply (only the neuron and
+// x, y, z columns).
+type NeuronInfo struct {
+	ID       scoring.ID
+	Points   int        // number of points
+	Centroid [3]float64 // mean of the points, µm
+	File     string     // the Parquet file holding the neuron
+}
+
+// ReadDotpropsFile reads one navis-layout Parquet file: columns x, y, z,
+// vect_x, vect_y, vect_z (DOUBLE or FLOAT), optional alpha (DOUBLE or FLOAT),
+// neuron (INT64, or STRING/LARGE_STRING, possibly dictionary-encoded).
+// Neurons are returned in order of first appearance; rows of one neuron need
+// not be contiguous; per-neuron point order is row order. Every neuron is
+// validated (scoring.Dotprops.Validate). Values are float64 (float32 columns
+// are widened exactly). Errors name the file and, where relevant, the neuron
+// or column.
+func ReadDotpropsFile(ctx context.Context, path string) (dps []*scoring.Dotprops, err error) {
+	defer recoverCorrupt(path, &err)
+	in, err := openInput(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	names := append([]string(nil), requiredColumns...)
+	if in.has(colAlpha) {
+		names = append(names, colAlpha)
+	}
+	cols, release, err := in.read(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	ids, rowNeuron, err := readIDs(path, cols[colNeuron])
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]int, len(ids))
+	for _, n := range rowNeuron {
+		counts[n]++
+	}
+	_, hasAlpha := cols[colAlpha]
+	dps = make([]*scoring.Dotprops, len(ids))
+	for i, id := range ids {
+		d := &scoring.Dotprops{
+			ID:      id,
+			Points:  make([][3]float64, counts[i]),
+			Vectors: make([][3]float64, counts[i]),
+		}
+		if hasAlpha {
+			d.Alpha = make([]float64, counts[i])
+		}
+		dps[i] = d
+	}
+
+	buf := make([]float64, len(rowNeuron))
+	cursor := make([]int, len(ids))
+	fill := func(name string, set func(d *scoring.Dotprops, j int, v float64)) error {
+		vals, err := floatValues(path, name, cols[name], buf)
+		if err != nil {
+			return err
+		}
+		clear(cursor)
+		for r, n := range rowNeuron {
+			set(dps[n], cursor[n], vals[r])
+			cursor[n]++
+		}
+		return nil
+	}
+	for k, name := range []string{colX, colY, colZ} {
+		if err := fill(name, func(d *scoring.Dotprops, j int, v float64) { d.Points[j][k] = v }); err != nil {
+			return nil, err
+		}
+	}
+	for k, name := range []string{colVX, colVY, colVZ} {
+		if err := fill(name, func(d *scoring.Dotprops, j int, v float64) { d.Vectors[j][k] = v }); err != nil {
+			return nil, err
+		}
+	}
+	if hasAlpha {
+		if err := fill(colAlpha, func(d *scoring.Dotprops, j int, v float64) { d.Alpha[j] = v }); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range dps {
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w: fix or remove this neuron (coordinates must be finite µm, vectors unit tangents, alpha in [0, 1])", path, err)
+		}
+	}
+	return dps, nil
+}
+
+// ReadNeuronIndex reads the ids, point counts and centroids of the neurons
+// in one navis-layout Parquet file, in order of first appearance, reading
+// only the neuron and x, y, z columns. It checks the layout, the units and
+// that the coordinates are finite; the full check is ReadDotpropsFile's.
+func ReadNeuronIndex(ctx context.Context, path string) (out []NeuronInfo, err error) {
+	defer recoverCorrupt(path, &err)
+	in, err := openInput(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	cols, release, err := in.read(ctx, []string{colNeuron, colX, colY, colZ})
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ids, rowNeuron, err := readIDs(path, cols[colNeuron])
+	if err != nil {
+		return nil, err
+	}
+	out = make([]NeuronInfo, len(ids))
+	for i, id := range ids {
+		out[i] = NeuronInfo{ID: id, File: path}
+	}
+	for _, n := range rowNeuron {
+		out[n].Points++
+	}
+	buf := make([]float64, len(rowNeuron))
+	for k, name := range []string{colX, colY, colZ} {
+		vals, err := floatValues(path, name, cols[name], buf)
+		if err != nil {
+			return nil, err
+		}
+		for r, n := range rowNeuron {
+			v := vals[r]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s: neuron %s: column %s holds a non-finite coordinate (%v) at row %d: fix or remove this neuron", path, ids[n], name, v, r)
+			}
+			out[n].Centroid[k] += v
+		}
+	}
+	for i := range out {
+		for k := range out[i].Centroid {
+			out[i].Centroid[k] /= float64(out[i].Points)
+		}
+	}
+	return out, nil
+}
+
+// recoverCorrupt turns a panic inside the Parquet decoder (which a damaged
+// file can cause) into an error naming the file.
+func recoverCorrupt(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: corrupt or unsupported Parquet file (%v): rewrite it with navis.write_parquet or pyarrow", path, r)
+	}
+}
+
+// input is one opened Parquet file.
+type input struct {
+	path   string
+	ra     files.ReaderAt
+	rdr    *file.Reader
+	schema *arrow.Schema // Arrow view of the file's schema
+}
+
+func openInput(ctx context.Context, path string) (*input, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ra, err := files.OpenReaderAt(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	mem := memory.NewGoAllocator()
+	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
+	if err != nil {
+		ra.Close()
+		return nil, fmt.Errorf("%s: not a Parquet file (%v): inputs must be dotprops in Parquet, e.g. written by navis.write_parquet", path, err)
+	}
+	in := &input{path: path, ra: ra, rdr: rdr}
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
+	if err == nil {
+		in.schema, err = fr.Schema()
+	}
+	if err != nil {
+		in.close()
+		return nil, fmt.Errorf("%s: unsupported Parquet schema (%v): %s", path, err, layoutHint)
+	}
+	if err := checkUnitsMetadata(path, rdr.MetaData().KeyValueMetadata()); err != nil {
+		in.close()
+		return nil, err
+	}
+	if rdr.NumRows() == 0 {
+		in.close()
+		return nil, fmt.Errorf("%s: the file has 0 rows (no neurons): remove it from the inputs or rewrite it with its dotprops", path)
+	}
+	return in, nil
+}
+
+func (in *input) close() {
+	in.rdr.Close() // closes the section reader only
+	in.ra.Close()
+}
+
+func (in *input) has(name string) bool {
+	return len(in.schema.FieldIndices(name)) > 0 && in.rdr.MetaData().Schema.ColumnIndexByName(name) >= 0
+}
+
+// read checks that the named columns exist with usable types and reads them
+// from every row group.
+func (in *input) read(ctx context.Context, names []string) (map[string]*arrow.Chunked, func(), error) {
+	var missing []string
+	for _, n := range names {
+		if !in.has(n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		var have []string
+		for _, f := range in.schema.Fields() {
+			have = append(have, f.Name)
+		}
+		return nil, nil, fmt.Errorf("%s: missing column(s) %s (the file has columns %s): %s",
+			in.path, strings.Join(missing, ", "), strings.Join(have, ", "), layoutHint)
+	}
+	md := in.rdr.MetaData()
+	props := pqarrow.ArrowReadProperties{BatchSize: 1 << 16}
+	leaves := make([]int, len(names))
+	for i, n := range names {
+		leaves[i] = md.Schema.ColumnIndexByName(n)
+		t := in.schema.Field(in.schema.FieldIndices(n)[0]).Type
+		ok := isFloatType(t)
+		want := "DOUBLE or FLOAT"
+		if n == colNeuron {
+			ok, want = isIDType(t), "INT64 or STRING"
+			// Decode string ids through their Parquet dictionary: one map
+			// lookup per distinct id instead of one string per row.
+			if md.Schema.Column(leaves[i]).PhysicalType() == parquet.Types.ByteArray {
+				props.SetReadDict(leaves[i], true)
+			}
+		}
+		if !ok {
+			c := md.Schema.Column(leaves[i])
+			pt := c.PhysicalType().String()
+			if lt := c.LogicalType(); lt != nil && lt.String() != "None" {
+				pt += " (" + lt.String() + ")"
+			}
+			return nil, nil, fmt.Errorf("%s: column %s has type %s (Arrow %s), want %s: %s", in.path, n, pt, t, want, layoutHint)
+		}
+	}
+	fr, err := pqarrow.NewFileReader(in.rdr, props, memory.NewGoAllocator())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", in.path, err)
+	}
+	rgs := make([]int, in.rdr.NumRowGroups())
+	for i := range rgs {
+		rgs[i] = i
+	}
+	tbl, err := fr.ReadRowGroups(ctx, leaves, rgs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: reading columns %s: %w", in.path, strings.Join(names, ", "), err)
+	}
+	cols := make(map[string]*arrow.Chunked, len(names))
+	for _, n := range names {
+		idx := tbl.Schema().FieldIndices(n)
+		if len(idx) == 0 {
+			tbl.Release()
+			return nil, nil, fmt.Errorf("%s: column %s could not be read: %s", in.path, n, layoutHint)
+		}
+		c := tbl.Column(idx[0]).Data()
+		if int64(c.Len()) != in.rdr.NumRows() {
+			tbl.Release()
+			return nil, nil, fmt.Errorf("%s: column %s has %d values for %d rows: the file is damaged", in.path, n, c.Len(), in.rdr.NumRows())
+		}
+		cols[n] = c
+	}
+	return cols, tbl.Release, nil
+}
+
+func isFloatType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.FLOAT64, arrow.FLOAT32:
+		return true
+	}
+	return false
+}
+
+func isIDType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.INT64, arrow.INT32, arrow.INT16, arrow.INT8,
+		arrow.UINT64, arrow.UINT32, arrow.UINT16, arrow.UINT8,
+		arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
+		return true
+	case arrow.DICTIONARY:
+		return isIDType(t.(*arrow.DictionaryType).ValueType)
+	}
+	return false
+}
+
+// floatValues flattens a DOUBLE or FLOAT column into dst (len = rows).
+func floatValues(path, name string, col *arrow.Chunked, dst []float64) ([]float64, error) {
+	off := 0
+	for _, chunk := range col.Chunks() {
+		n := chunk.Len()
+		if chunk.NullN() > 0 {
+			for i := 0; i < n; i++ {
+				if chunk.IsNull(i) {
+					return nil, fmt.Errorf("%s: column %s is null at row %d: every point needs a value", path, name, off+i)
+				}
+			}
+		}
+		switch a := chunk.(type) {
+		case *array.Float64:
+			copy(dst[off:off+n], a.Float64Values())
+		case *array.Float32:
+			for i, v := range a.Float32Values() {
+				dst[off+i] = float64(v)
+			}
+		default:
+			return nil, fmt.Errorf("%s: column %s arrived as Arrow %s, want DOUBLE or FLOAT: %s", path, name, chunk.DataType(), layoutHint)
+		}
+		off += n
+	}
+	if off != len(dst) {
+		return nil, fmt.Errorf("%s: column %s has %d values for %d rows: the file is damaged", path, name, off, len(dst))
+	}
+	return dst, nil
+}
+
+// idIndex numbers neuron ids in order of first appearance.
+type idIndex struct {
+	byInt map[int64]int32
+	byStr map[string]int32
+	ids   []scoring.ID
+}
+
+func (x *idIndex) intID(v int64) int32 {
+	if n, ok := x.byInt[v]; ok {
+		return n
+	}
+	n := int32(len(x.ids))
+	x.byInt[v] = n
+	x.ids = append(x.ids, scoring.IntID(v))
+	return n
+}
+
+func (x *idIndex) strID(s string) int32 {
+	if n, ok := x.byStr[s]; ok {
+		return n
+	}
+	s = strings.Clone(s) // do not keep the Arrow buffer alive
+	n := int32(len(x.ids))
+	x.byStr[s] = n
+	x.ids = append(x.ids, scoring.StrID(s))
+	return n
+}
+
+// rowFunc returns, for a plain (non-dictionary) id array, a function giving
+// the neuron number of row i; ok is false for a null or an out-of-range id.
+func (x *idIndex) rowFunc(arr arrow.Array) (func(i int) (n int32, ok bool), error) {
+	switch a := arr.(type) {
+	case *array.Int64:
+		return func(i int) (int32, bool) { return x.intID(a.Value(i)), true }, nil
+	case *array.Int32:
+		return func(i int) (int32, bool) { return x.intID(int64(a.Value(i))), true }, nil
+	case *array.Int16:
+		return func(i int) (int32, bool) { return x.intID(int64(a.Value(i))), true }, nil
+	case *array.Int8:
+		return func(i int) (int32, bool) { return x.intID(int64(a.Value(i))), true }, nil
+	case *array.Uint64:
+		return func(i int) (int32, bool) {
+			v := a.Value(i)
+			if v > math.MaxInt64 {
+				return 0, false
+			}
+			return x.intID(int64(v)), true
+		}, nil
+	case *array.Uint32:
+		return func(i int) (int32, bool) { return x.intID(int64(a.Value(i))), true }, nil
+	case *array.Uint16:
+		return func(i int) (int32, bool) { return x.intID(int64(a.Value(i))), true }, nil
+	case *array.Uint8:
+		return func(i int) (int32, bool) { return x.intID(int64(a.Value(i))), true }, nil
+	case *array.String:
+		return func(i int) (int32, bool) { return x.strID(a.Value(i)), true }, nil
+	case *array.LargeString:
+		return func(i int) (int32, bool) { return x.strID(a.Value(i)), true }, nil
+	case *array.Binary:
+		return func(i int) (int32, bool) { return x.strID(a.ValueString(i)), true }, nil
+	case *array.LargeBinary:
+		return func(i int) (int32, bool) { return x.strID(a.ValueString(i)), true }, nil
+	}
+	return nil, fmt.Errorf("Arrow type %s", arr.DataType())
+}
+
+// readIDs numbers the neuron column's ids in order of first appearance and
+// returns the neuron number of every row. The column may be chunked and
+// each chunk may be a plain array or a dictionary array (string ids read
+// through the Parquet dictionary, or a file whose stored Arrow schema says
+// dictionary); each chunk of a dictionary column may carry its own
+// dictionary.
+func readIDs(path string, col *arrow.Chunked) ([]scoring.ID, []int32, error) {
+	x := &idIndex{byInt: map[int64]int32{}, byStr: map[string]int32{}}
+	rows := make([]int32, col.Len())
+	off := 0
+	bad := func(row int, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: column neuron arrived as %v: %s", path, err, layoutHint)
+		}
+		return fmt.Errorf("%s: column neuron is null or not an int64 id at row %d: every point needs its neuron's id", path, row)
+	}
+	for _, chunk := range col.Chunks() {
+		n := chunk.Len()
+		if d, ok := chunk.(*array.Dictionary); ok {
+			dict := d.Dictionary()
+			get, err := x.rowFunc(dict)
+			if err != nil {
+				return nil, nil, bad(0, err)
+			}
+			memo := make([]int32, dict.Len())
+			for k := range memo {
+				memo[k] = -1
+			}
+			for i := 0; i < n; i++ {
+				if d.IsNull(i) {
+					return nil, nil, bad(off+i, nil)
+				}
+				k := d.GetValueIndex(i)
+				if memo[k] < 0 {
+					if dict.IsNull(k) {
+						return nil, nil, bad(off+i, nil)
+					}
+					v, ok := get(k)
+					if !ok {
+						return nil, nil, bad(off+i, nil)
+					}
+					memo[k] = v
+				}
+				rows[off+i] = memo[k]
+			}
+		} else {
+			get, err := x.rowFunc(chunk)
+			if err != nil {
+				return nil, nil, bad(0, err)
+			}
+			hasNulls := chunk.NullN() > 0
+			for i := 0; i < n; i++ {
+				if hasNulls && chunk.IsNull(i) {
+					return nil, nil, bad(off+i, nil)
+				}
+				v, ok := get(i)
+				if !ok {
+					return nil, nil, bad(off+i, nil)
+				}
+				rows[off+i] = v
+			}
+		}
+		off += n
+	}
+	return x.ids, rows, nil
+}
+
+// unitsRE splits a units string into an optional factor and a unit name,
+// e.g. "1 micrometer", "1.0 µm", "microns".
+var unitsRE = regexp.MustCompile(`^([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?)?\s*(.*)$`)
+
+var micrometreNames = map[string]bool{
+	"micrometer": true, "micrometers": true, "micrometre": true, "micrometres": true,
+	"micron": true, "microns": true, "um": true, "µm": true, "μm": true,
+}
+
+// unknownUnits are the values navis writes for a neuron without units; they
+// are accepted, as navis itself does not check them.
+var unknownUnits = map[string]bool{"": true, "none": true, "dimensionless": true, "nan": true}
+
+// unitsOK reports whether a "<id>:units" value means micrometres (or is
+// navis' marker for "no units recorded").
+func unitsOK(value string) bool {
+	s := strings.ToLower(strings.TrimSpace(value))
+	if unknownUnits[s] {
+		return true
+	}
+	m := unitsRE.FindStringSubmatch(s)
+	if m == nil {
+		return false
+	}
+	unit := strings.TrimSpace(m[2])
+	if m[1] != "" {
+		f, err := strconv.ParseFloat(m[1], 64)
+		if err != nil || f != 1 {
+			return false
+		}
+		if unit == "dimensionless" {
+			return true
+		}
+	}
+	return micrometreNames[unit]
+}
+
+func checkUnitsMetadata(path string, kv interface {
+	Keys() []string
+	Values() []string
+}) error {
+	keys, vals := kv.Keys(), kv.Values()
+	for i, k := range keys {
+		if !strings.HasSuffix(k, ":units") || strings.HasPrefix(k, "_") {
+			continue
+		}
+		if !unitsOK(vals[i]) {
+			return fmt.Errorf("%s: neuron %s has units %q (metadata key %q): inputs must be in µm (1 micrometer); convert the neurons to micrometres (e.g. navis: neurons.convert_units('um')) and rewrite the file",
+				path, strings.TrimSuffix(k, ":units"), vals[i], k)
+		}
+	}
+	return nil
+}
+
+// WriteDotpropsParquet writes dotprops in navis' layout: columns x, y, z,
+// vect_x, vect_y, vect_z, alpha (DOUBLE; alpha only if every neuron has
+// alpha) and neuron (INT64 or STRING, as the ids are), one row per point,
+// with file metadata "<id>:id" and "<id>:units" = "1 micrometer". Rows are
+// buffered into row groups of up to WriteRowGroupRows rows (a small file is
+// one row group); columns are zstd-compressed and the neuron column
+// dictionary-encoded. All ids must be of one kind and distinct, and every
+// neuron valid. w is not closed.
+func WriteDotpropsParquet(w io.Writer, dps []*scoring.Dotprops) error {
+	if len(dps) == 0 {
+		return errors.New("write dotprops Parquet: no neurons to write")
+	}
+	strIDs := dps[0].ID.IsStr
+	hasAlpha := true
+	seen := make(map[scoring.ID]bool, len(dps))
+	for _, d := range dps {
+		if d.ID.IsStr != strIDs {
+			return fmt.Errorf("write dotprops Parquet: neuron ids mix int64 (%s) and string (%s) ids: one file holds one kind", dps[0].ID, d.ID)
+		}
+		if seen[d.ID] {
+			return fmt.Errorf("write dotprops Parquet: neuron %s appears twice: ids must be unique", d.ID)
+		}
+		seen[d.ID] = true
+		if err := d.Validate(); err != nil {
+			return fmt.Errorf("write dotprops Parquet: %w", err)
+		}
+		hasAlpha = hasAlpha && d.HasAlpha()
+	}
+
+	floatCols := []string{colX, colY, colZ, colVX, colVY, colVZ}
+	if hasAlpha {
+		floatCols = append(floatCols, colAlpha)
+	}
+	fields := make([]arrow.Field, 0, len(floatCols)+1)
+	for _, n := range floatCols {
+		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64})
+	}
+	idType := arrow.DataType(arrow.PrimitiveTypes.Int64)
+	if strIDs {
+		idType = arrow.BinaryTypes.String
+	}
+	fields = append(fields, arrow.Field{Name: colNeuron, Type: idType})
+	schema := arrow.NewSchema(fields, nil)
+
+	mem := memory.NewGoAllocator()
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(WriteRowGroupRows),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor(colNeuron, true),
+		parquet.WithCreatedBy("nblast-go"),
+	)
+	fw, err := pqarrow.NewFileWriter(schema, noCloseWriter{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	if err != nil {
+		return fmt.Errorf("write dotprops Parquet: %w", err)
+	}
+	for _, d := range dps {
+		id := d.ID.String()
+		if err := fw.AppendKeyValueMetadata(id+":id", id); err != nil {
+			fw.Close()
+			return fmt.Errorf("write dotprops Parquet: %w", err)
+		}
+		if err := fw.AppendKeyValueMetadata(id+":units", MicrometreUnits); err != nil {
+			fw.Close()
+			return fmt.Errorf("write dotprops Parquet: %w", err)
+		}
+	}
+
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	flush := func() error {
+		rec := b.NewRecord()
+		defer rec.Release()
+		if rec.NumRows() == 0 {
+			return nil
+		}
+		return fw.WriteBuffered(rec)
+	}
+	rows := 0
+	for _, d := range dps {
+		for j := range d.Points {
+			p, v := d.Points[j], d.Vectors[j]
+			for k := 0; k < 3; k++ {
+				b.Field(k).(*array.Float64Builder).Append(p[k])
+				b.Field(3 + k).(*array.Float64Builder).Append(v[k])
+			}
+			if hasAlpha {
+				b.Field(6).(*array.Float64Builder).Append(d.Alpha[j])
+			}
+			idb := b.Field(len(floatCols))
+			if strIDs {
+				idb.(*array.StringBuilder).Append(d.ID.Str)
+			} else {
+				idb.(*array.Int64Builder).Append(d.ID.Int)
+			}
+			rows++
+			if rows%writeBatchRows == 0 {
+				if err := flush(); err != nil {
+					fw.Close()
+					return fmt.Errorf("write dotprops Parquet: %w", err)
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		fw.Close()
+		return fmt.Errorf("write dotprops Parquet: %w", err)
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("write dotprops Parquet: %w", err)
+	}
+	return nil
+}
+
+// noCloseWriter hides the Close method of the caller's writer: the Parquet
+// writer closes its sink when it is an io.Closer.
+type noCloseWriter struct{ w io.Writer }
+
+func (n noCloseWriter) Write(p []byte) (int, error) { return n.w.Write(p) }
+
+// dotpropsDiff describes the first difference between a and b, or "".
+func dotpropsDiff(a, b *scoring.Dotprops) string {
+	if a.Len() != b.Len() {
+		return fmt.Sprintf("%d vs %d points", a.Len(), b.Len())
+	}
+	if a.HasAlpha() != b.HasAlpha() || len(a.Alpha) != len(b.Alpha) {
+		return "alpha present in only one"
+	}
+	for i := range a.Points {
+		if a.Points[i] != b.Points[i] {
+			return fmt.Sprintf("point %d: %v vs %v", i, a.Points[i], b.Points[i])
+		}
+		if a.Vectors[i] != b.Vectors[i] {
+			return fmt.Sprintf("tangent %d: %v vs %v", i, a.Vectors[i], b.Vectors[i])
+		}
+	}
+	for i := range a.Alpha {
+		if a.Alpha[i] != b.Alpha[i] {
+			return fmt.Sprintf("alpha %d: %v vs %v", i, a.Alpha[i], b.Alpha[i])
+		}
+	}
+	return ""
+}

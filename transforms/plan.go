@@ -1,0 +1,172 @@
+package transforms
+
+import (
+	"container/heap"
+	"fmt"
+	"sort"
+)
+
+// Plan orders the neurons and cuts them into blocks. A block of queries and
+// a block of targets make one work item, which is scored as a unit and is
+// one chunk of the output array, so every block but the last holds exactly
+// BlockSize neurons (Zarr chunks are uniform). Within that constraint, the
+// neurons are dealt to blocks so that the blocks' total points (their
+// scoring cost) are as even as possible.
+type Plan struct {
+	Queries   []NeuronInfo // in row order
+	Targets   []NeuronInfo // in column order; the same slice for all-by-all
+	BlockSize int
+	AllByAll  bool
+}
+
+// WorkItem is one (query block, target block) pair: one chunk.
+type WorkItem struct {
+	QB, TB int
+}
+
+// DefaultBlockSize picks a block size for n neurons: about 8 blocks a side,
+// at most 512 neurons a block (a 512×512 float32 chunk is 1 MiB).
+func DefaultBlockSize(n int) int {
+	return min(512, max(1, (n+7)/8))
+}
+
+// MakePlan orders queries and targets into balanced blocks. With allByAll
+// the targets are the queries and share their order.
+func MakePlan(queries, targets []NeuronInfo, blockSize int, allByAll bool) (Plan, error) {
+	if blockSize < 1 {
+		return Plan{}, fmt.Errorf("block size must be at least 1, got %d", blockSize)
+	}
+	if len(queries) == 0 {
+		return Plan{}, fmt.Errorf("no query neurons")
+	}
+	p := Plan{Queries: balance(queries, blockSize), BlockSize: blockSize, AllByAll: allByAll}
+	if allByAll {
+		p.Targets = p.Queries
+	} else {
+		if len(targets) == 0 {
+			return Plan{}, fmt.Errorf("no target neurons")
+		}
+		p.Targets = balance(targets, blockSize)
+	}
+	return p, nil
+}
+
+// balance deals neurons, largest first, to the block with the fewest points
+// that still has room (greedy longest-processing-time), then lists the
+// blocks in order, each keeping its neurons in input order.
+func balance(ns []NeuronInfo, size int) []NeuronInfo {
+	nb := (len(ns) + size - 1) / size
+	order := make([]int, len(ns))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return ns[order[a]].Points > ns[order[b]].Points })
+	h := make(blockHeap, nb)
+	for b := range h {
+		h[b] = &blockLoad{block: b, room: size}
+	}
+	h[nb-1].room = len(ns) - (nb-1)*size
+	heap.Init(&h)
+	members := make([][]int, nb)
+	for _, i := range order {
+		bl := h[0]
+		members[bl.block] = append(members[bl.block], i)
+		bl.points += ns[i].Points
+		bl.room--
+		if bl.room == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+	}
+	out := make([]NeuronInfo, 0, len(ns))
+	for _, m := range members {
+		sort.Ints(m)
+		for _, i := range m {
+			out = append(out, ns[i])
+		}
+	}
+	return out
+}
+
+type blockLoad struct {
+	block, room, points int
+}
+
+type blockHeap []*blockLoad
+
+func (h blockHeap) Len() int { return len(h) }
+func (h blockHeap) Less(i, j int) bool {
+	if h[i].points != h[j].points {
+		return h[i].points < h[j].points
+	}
+	return h[i].block < h[j].block
+}
+func (h blockHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *blockHeap) Push(x any)   { *h = append(*h, x.(*blockLoad)) }
+func (h *blockHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// QueryBlocks and TargetBlocks are the number of blocks on each side.
+func (p Plan) QueryBlocks() int { return (len(p.Queries) + p.BlockSize - 1) / p.BlockSize }
+
+// TargetBlocks is the number of target blocks.
+func (p Plan) TargetBlocks() int { return (len(p.Targets) + p.BlockSize - 1) / p.BlockSize }
+
+// QueryBlock returns the neurons of query block b.
+func (p Plan) QueryBlock(b int) []NeuronInfo { return blockOf(p.Queries, b, p.BlockSize) }
+
+// TargetBlock returns the neurons of target block b.
+func (p Plan) TargetBlock(b int) []NeuronInfo { return blockOf(p.Targets, b, p.BlockSize) }
+
+func blockOf(ns []NeuronInfo, b, size int) []NeuronInfo {
+	return ns[b*size : min(len(ns), (b+1)*size)]
+}
+
+// WorkItems lists every (query block, target block) pair.
+func (p Plan) WorkItems() []WorkItem {
+	var items []WorkItem
+	for q := range p.QueryBlocks() {
+		for t := range p.TargetBlocks() {
+			items = append(items, WorkItem{QB: q, TB: t})
+		}
+	}
+	return items
+}
+
+// Cost predicts a work item's cost in query-point searches: every query
+// point is searched in every target (and, when reverse, every target point
+// in every query).
+func (p Plan) Cost(w WorkItem, reverse bool) float64 {
+	qs, ts := p.QueryBlock(w.QB), p.TargetBlock(w.TB)
+	c := float64(points(qs)) * float64(len(ts))
+	if reverse {
+		c += float64(points(ts)) * float64(len(qs))
+	}
+	return c
+}
+
+// CostSpread returns the largest and the mean predicted work item cost; a
+// ratio near 1 means the items are balanced.
+func (p Plan) CostSpread(reverse bool) (maxCost, meanCost float64) {
+	items := p.WorkItems()
+	var sum float64
+	for _, w := range items {
+		c := p.Cost(w, reverse)
+		sum += c
+		maxCost = max(maxCost, c)
+	}
+	return maxCost, sum / float64(len(items))
+}
+
+func points(ns []NeuronInfo) int {
+	n := 0
+	for _, x := range ns {
+		n += x.Points
+	}
+	return n
+}

@@ -1,0 +1,80 @@
+package transforms
+
+import (
+	"testing"
+
+	"github.com/nblast-go/nblast/scoring"
+)
+
+func infos(points ...int) []NeuronInfo {
+	ns := make([]NeuronInfo, len(points))
+	for i, p := range points {
+		ns[i] = NeuronInfo{ID: scoring.IntID(int64(i)), Points: p}
+	}
+	return ns
+}
+
+func TestPlanBlocksAreUniformAndBalanced(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		points []int
+		size   int
+		spread float64 // largest allowed max/mean block points
+	}{
+		{"one block", []int{5, 1, 9}, 8, 1},
+		// Four large neurons in three blocks: the best is 800+700+10+10 = 1520
+		// against a mean of 1183 (1.285).
+		{"skewed sizes", []int{1000, 900, 10, 10, 10, 10, 800, 700, 20, 20, 30, 40}, 4, 1.29},
+		{"many similar", []int{50, 60, 55, 52, 58, 61, 49, 50, 57, 53, 51, 59, 60, 48, 52, 56}, 4, 1.02},
+		{"uneven last block", []int{3, 3, 3, 3, 3, 3, 3}, 3, 1.5},
+	} {
+		p, err := MakePlan(infos(tc.points...), nil, tc.size, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int64]bool{}
+		var maxP, sum float64
+		for b := range p.QueryBlocks() {
+			blk := p.QueryBlock(b)
+			if b < p.QueryBlocks()-1 && len(blk) != tc.size {
+				t.Errorf("%s: block %d has %d neurons, want %d", tc.name, b, len(blk), tc.size)
+			}
+			pts := float64(points(blk))
+			maxP = max(maxP, pts*float64(tc.size)/float64(len(blk)))
+			sum += pts
+			for _, n := range blk {
+				seen[n.ID.Int] = true
+			}
+		}
+		if len(seen) != len(tc.points) {
+			t.Errorf("%s: plan holds %d of %d neurons", tc.name, len(seen), len(tc.points))
+		}
+		mean := sum / float64(len(tc.points)) * float64(tc.size)
+		if maxP/mean > tc.spread {
+			t.Errorf("%s: block points max/mean = %.3f > %.3f", tc.name, maxP/mean, tc.spread)
+		}
+		if got := len(p.WorkItems()); got != p.QueryBlocks()*p.QueryBlocks() {
+			t.Errorf("%s: %d work items", tc.name, got)
+		}
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	if _, err := MakePlan(nil, nil, 4, true); err == nil {
+		t.Error("no queries accepted")
+	}
+	if _, err := MakePlan(infos(1), nil, 0, true); err == nil {
+		t.Error("block size 0 accepted")
+	}
+	if _, err := MakePlan(infos(1), nil, 4, false); err == nil {
+		t.Error("no targets accepted")
+	}
+}
+
+func TestDefaultBlockSize(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{{1, 1}, {17, 3}, {1000, 125}, {100000, 512}} {
+		if got := DefaultBlockSize(tc.n); got != tc.want {
+			t.Errorf("DefaultBlockSize(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
