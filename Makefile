@@ -18,7 +18,8 @@ test:
 	$(GO) test -count=1 -timeout 30m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/ ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./pipeline/
 
 clean:
 	rm -rf bin $(DEMO_OUT)

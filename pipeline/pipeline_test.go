@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,7 +26,11 @@ import (
 	"github.com/nblast-go/nblast/transforms"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+func TestMain(m *testing.M) {
+	// Prism logs every job step at INFO; keep warnings and errors.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ptest.MainWithDefault(m, "prism")
+}
 
 // runJob prepares and runs a job on the named runner.
 func runJob(t *testing.T, runner string, o pipeline.Options) *pipeline.Job {

@@ -59,7 +59,11 @@ func inspectArray(ctx context.Context, out, name, id string, k int) error {
 	fmt.Fprintf(w, "%s/%s: %d queries × %d targets, %s, chunks %d×%d (%d of %d written), complete: %v\n",
 		out, name, z.Shape[0], z.Shape[1], z.DType, z.Chunks[0], z.Chunks[1], written, rb*cb, z.Complete())
 	for _, key := range []string{"scores", "normalized", "use_alpha", "smat", "max_dist", "all_by_all", "version"} {
-		fmt.Fprintf(w, "  %s: %v\n", key, z.Attrs[key])
+		v := z.Attrs[key]
+		if v == nil {
+			v = "none"
+		}
+		fmt.Fprintf(w, "  %s: %v\n", key, v)
 	}
 	if id == "" {
 		return nil

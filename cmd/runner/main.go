@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -43,6 +44,8 @@ func main() {
 	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
+	// Prism and the SDK log every job step at INFO; keep warnings and errors.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
 	ctx := context.Background()
 	if err := run(ctx, o); err != nil {

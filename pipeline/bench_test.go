@@ -1,0 +1,90 @@
+package pipeline_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+// benchNeurons makes n neurons from shifted, renamed copies of the shipped
+// golden set, so the benchmark needs nothing outside the project.
+func benchNeurons(b *testing.B, n int) []*scoring.Dotprops {
+	b.Helper()
+	golden, err := transforms.ReadDotpropsFile(context.Background(), "../testdata/golden_synthetic.dotprops.parquet")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	out := make([]*scoring.Dotprops, n)
+	for i := range out {
+		src := golden[i%len(golden)]
+		shift := [3]float64{rng.NormFloat64() * 20, rng.NormFloat64() * 20, rng.NormFloat64() * 20}
+		d := &scoring.Dotprops{ID: scoring.IntID(int64(i + 1)), Vectors: src.Vectors, Alpha: src.Alpha}
+		for _, p := range src.Points {
+			d.Points = append(d.Points, [3]float64{p[0] + shift[0], p[1] + shift[1], p[2] + shift[2]})
+		}
+		out[i] = d
+	}
+	return out
+}
+
+// BenchmarkPipelineAllByAll runs a 170-neuron all-by-all (28,900 pairs)
+// through the whole pipeline on prism and reports its pairs/s beside the
+// kernel's own pairs/s on the same neurons and cores, and their ratio (the
+// pipeline overhead).
+func BenchmarkPipelineAllByAll(b *testing.B) {
+	dps := benchNeurons(b, 170)
+	dir := b.TempDir()
+	in := filepath.Join(dir, "neurons.parquet")
+	f, err := os.Create(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	pairs := float64(len(dps) * len(dps))
+
+	// The kernel alone: build every neuron, score the whole matrix.
+	t0 := time.Now()
+	ns := make([]*scoring.Neuron, len(dps))
+	for i, d := range dps {
+		if ns[i], err = scoring.NewNeuron(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, _ := scoring.NewScorer(scoring.Options{Normalized: true, AllByAll: true})
+	out := make([]float32, len(ns)*len(ns))
+	if err := scoring.ScoreBlock(s, scoring.Forward, ns, ns, out, nil); err != nil {
+		b.Fatal(err)
+	}
+	kernel := pairs / time.Since(t0).Seconds()
+
+	ctx := context.Background()
+	o := pipeline.Defaults()
+	o.Queries, o.Out, o.Exists = in, filepath.Join(dir, "out"), "overwrite"
+	b.ResetTimer()
+	for b.Loop() {
+		job, err := pipeline.Prepare(ctx, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := beam.Run(ctx, "prism", job.Pipeline); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perSec := pairs * float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(perSec, "pairs/s")
+	b.ReportMetric(kernel, "kernel_pairs/s")
+	b.ReportMetric(kernel/perSec, "overhead_ratio")
+}
