@@ -23,12 +23,16 @@ func init() {
 }
 
 // Chunk holds the scores of one work item: Rows × Cols values, row-major,
-// in the plan's order.
+// in the plan's order. A pair skipped by pruning (its upper bound is below
+// the threshold, so its score is too) holds NaN.
 type Chunk struct {
 	QB, TB     int
 	Rows, Cols int
-	Values     []float64 // forward scores, or the combined mean/min/max
-	Reverse    []float64 // target→query scores; only for scores=both
+	Queries    []scoring.ID // the Rows query ids
+	Targets    []scoring.ID // the Cols target ids
+	Values     []float64    // forward scores, or the combined mean/min/max
+	Reverse    []float64    // target→query scores; only for scores=both
+	Pruned     int          // pairs skipped by pruning
 }
 
 // ScoreConfig is what workers need to score: the NBLAST options.
@@ -39,6 +43,11 @@ type ScoreConfig struct {
 	MaxDist    float64 // µm; 0 means unbounded
 	Smat       string  // "fcwb" (alpha-FCWB with UseAlpha) or a CSV path
 	AllByAll   bool    // the diagonal is the self-hit, as nblast_allbyall
+	// Threshold and Prune: with Prune, a pair whose upper bound is below
+	// Threshold is not scored (its Chunk value is NaN). Only sparse and
+	// top-k outputs, which drop scores below Threshold, prune.
+	Threshold float64
+	Prune     bool
 }
 
 // Scorer builds the kernel's scorer, reading the matrix CSV if one is named.
@@ -132,7 +141,8 @@ func (f *scoreFn) ProcessElement(ctx context.Context, w WorkItem) (Chunk, error)
 	if err != nil {
 		return Chunk{}, err
 	}
-	c := Chunk{QB: w.QB, TB: w.TB, Rows: len(qs), Cols: len(ts), Values: make([]float64, len(qs)*len(ts))}
+	c := Chunk{QB: w.QB, TB: w.TB, Rows: len(qs), Cols: len(ts), Values: make([]float64, len(qs)*len(ts)),
+		Queries: neuronIDs(qs), Targets: neuronIDs(ts)}
 	if f.mode == scoring.Both {
 		c.Reverse = make([]float64, len(c.Values))
 	}
@@ -144,4 +154,12 @@ func (f *scoreFn) ProcessElement(ctx context.Context, w WorkItem) (Chunk, error)
 	Progress.Items.Add(1)
 	Progress.Pairs.Add(int64(len(c.Values)))
 	return c, nil
+}
+
+func neuronIDs(ns []*scoring.Neuron) []scoring.ID {
+	ids := make([]scoring.ID, len(ns))
+	for i, n := range ns {
+		ids[i] = n.ID
+	}
+	return ids
 }
