@@ -26,7 +26,7 @@ func benchForward(b *testing.B, set reference.Set, workers int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := scoring.ScoreBlock(s, scoring.Forward, ns, ns, out, nil); err != nil {
+		if _, err := scoring.ScoreBlock(s, scoring.Forward, ns, ns, out, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

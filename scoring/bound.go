@@ -31,15 +31,32 @@ func (s *Scorer) UpperBound(mode Mode, q, t *Neuron) float64 {
 	}
 }
 
-// BoxBound is the cheapest bound: UpperBound with each neuron reduced to its
-// bounding box. Up to rounding it is never below UpperBound.
-func (s *Scorer) BoxBound(mode Mode, q, t *Neuron) float64 {
-	lb := q.box.dist(&t.box)
-	f := s.scaleBound(q, float64(len(q.pts))*s.beyondAt(lb), float64(len(q.pts))*math.Abs(s.beyondAt(lb)), t)
+// Extent is a neuron reduced to its number of points and bounding box (µm):
+// enough for a bound without reading its points, e.g. to skip whole work
+// items before loading their neurons.
+type Extent struct {
+	Points   int
+	Min, Max [3]float64
+}
+
+// Extent returns n's extent.
+func (n *Neuron) Extent() Extent {
+	return Extent{Points: len(n.pts), Min: n.box.lo, Max: n.box.hi}
+}
+
+// ExtentBound is the cheapest bound: UpperBound with each neuron reduced to
+// its extent. Up to rounding it is never below UpperBound. It knows no ids,
+// so it ignores AllByAll's exact diagonal (a caller must not prune a pair of
+// a neuron with itself), and with use_alpha, whose self-hit depends on the
+// alphas, it normalises with the self-hit's extreme values.
+func (s *Scorer) ExtentBound(mode Mode, q, t Extent) float64 {
+	qb, tb := box{lo: q.Min, hi: q.Max}, box{lo: t.Min, hi: t.Max}
+	b := s.beyondAt(qb.dist(&tb))
+	f := s.extentForward(b, q.Points)
 	if mode == Forward {
 		return f
 	}
-	r := s.scaleBound(t, float64(len(t.pts))*s.beyondAt(lb), float64(len(t.pts))*math.Abs(s.beyondAt(lb)), q)
+	r := s.extentForward(b, t.Points)
 	switch mode {
 	case Mean:
 		return (f + r) / 2
@@ -48,6 +65,31 @@ func (s *Scorer) BoxBound(mode Mode, q, t *Neuron) float64 {
 	default:
 		return math.Max(f, r)
 	}
+}
+
+// extentForward bounds a forward score whose every point scores at most b.
+func (s *Scorer) extentForward(b float64, n int) float64 {
+	raw := float64(n) * b
+	raw += math.Abs(raw)*1e-9 + 1e-300
+	if !s.opt.Normalized {
+		return raw
+	}
+	// The self-hit is n times a row-0 cell: exactly smat(0,1) without alpha,
+	// between the row's extremes with alpha.
+	lo, hi := s.selfCell, s.selfCell
+	if s.opt.UseAlpha {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, c := range s.m.Cells[:s.m.DotBins()] {
+			lo, hi = math.Min(lo, c), math.Max(hi, c)
+		}
+	}
+	if !(lo > 0) {
+		return math.Inf(1)
+	}
+	if raw >= 0 {
+		return raw / (float64(n) * lo)
+	}
+	return raw / (float64(n) * hi)
 }
 
 // beyondAt is the best cell any point at distance >= lb (µm) can score.
@@ -83,18 +125,7 @@ func (s *Scorer) forwardBound(q, t *Neuron) float64 {
 		sum += float64(g.n) * b
 		abs += float64(g.n) * math.Abs(b)
 	}
-	return s.scaleBound(q, sum, abs, t)
-}
-
-// scaleBound adds the rounding slack to a raw bound and normalises it.
-func (s *Scorer) scaleBound(q *Neuron, raw, abs float64, t *Neuron) float64 {
-	if s.opt.AllByAll && q.ID == t.ID {
-		if s.opt.Normalized {
-			return 1
-		}
-		return s.SelfHit(q)
-	}
-	raw += abs*1e-9 + 1e-300
+	raw := sum + abs*1e-9 + 1e-300
 	if !s.opt.Normalized {
 		return raw
 	}

@@ -57,7 +57,7 @@ func TestMatchesNavis(t *testing.T) {
 					}
 				}
 				got := make([]float64, n*n)
-				if err := scoring.ScoreBlock(s, mode.Scores, ns, ns, got, nil); err != nil {
+				if _, err := scoring.ScoreBlock(s, mode.Scores, ns, ns, got, nil); err != nil {
 					t.Fatal(err)
 				}
 				var worst float64
@@ -120,7 +120,7 @@ func checkBounds(t *testing.T, name string, opt scoring.Options, mode scoring.Mo
 	n := len(ns)
 	got := make([]float64, n*n)
 	rev := make([]float64, n*n)
-	if err := scoring.ScoreBlock(s, mode, ns, ns, got, rev); err != nil {
+	if _, err := scoring.ScoreBlock(s, mode, ns, ns, got, rev); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
@@ -130,12 +130,12 @@ func checkBounds(t *testing.T, name string, opt scoring.Options, mode scoring.Mo
 				score = math.Max(score, rev[i*n+j])
 			}
 			ub := s.UpperBound(mode, ns[i], ns[j])
-			box := s.BoxBound(mode, ns[i], ns[j])
+			box := s.ExtentBound(mode, ns[i].Extent(), ns[j].Extent())
 			if ub < score {
 				t.Errorf("%s (max_dist %v): %s → %s: bound %.17g < score %.17g", name, opt.MaxDist, ns[i].ID, ns[j].ID, ub, score)
 			}
-			if box < ub-1e-9*math.Abs(ub) {
-				t.Errorf("%s: %s → %s: box bound %.17g < group bound %.17g", name, ns[i].ID, ns[j].ID, box, ub)
+			if box < ub-1e-9*math.Abs(ub) && !(opt.AllByAll && i == j) {
+				t.Errorf("%s: %s → %s: extent bound %.17g < group bound %.17g", name, ns[i].ID, ns[j].ID, box, ub)
 			}
 			if ub < 0 {
 				pruned++
@@ -201,4 +201,49 @@ func randomNeuron(rng *rand.Rand, id int64, n int, origin [3]float64) *scoring.N
 		panic(err)
 	}
 	return nr
+}
+
+// TestPruningKeepsEveryScoreAboveThreshold scores the reference sets with and
+// without pruning: every pair at or above the threshold has the same value,
+// and only pairs below it are skipped.
+func TestPruningKeepsEveryScoreAboveThreshold(t *testing.T) {
+	for _, set := range reference.Sets {
+		ns := loadSet(t, set)
+		for _, mode := range []scoring.Mode{scoring.Forward, scoring.Mean, scoring.Min, scoring.Max, scoring.Both} {
+			for _, thr := range []float64{-0.5, 0, 0.3} {
+				opt := scoring.Options{Normalized: true, AllByAll: mode == scoring.Forward}
+				full, _ := scoring.NewScorer(opt)
+				opt.Prune, opt.Threshold = true, thr
+				pr, _ := scoring.NewScorer(opt)
+				n := len(ns)
+				a, ar := make([]float64, n*n), make([]float64, n*n)
+				b, br := make([]float64, n*n), make([]float64, n*n)
+				if _, err := scoring.ScoreBlock(full, mode, ns, ns, a, ar); err != nil {
+					t.Fatal(err)
+				}
+				pruned, err := scoring.ScoreBlock(pr, mode, ns, ns, b, br)
+				if err != nil {
+					t.Fatal(err)
+				}
+				nan := 0
+				for k := range a {
+					keep := a[k] >= thr || (mode == scoring.Both && ar[k] >= thr)
+					if math.IsNaN(b[k]) {
+						nan++
+						if keep {
+							t.Errorf("%s %v thr %v: pair %d pruned but scores %v", set.Name, mode, thr, k, a[k])
+						}
+					} else if b[k] != a[k] || (mode == scoring.Both && br[k] != ar[k]) {
+						t.Errorf("%s %v: pair %d differs with pruning: %v vs %v", set.Name, mode, k, b[k], a[k])
+					}
+				}
+				if nan != pruned {
+					t.Errorf("%s %v: %d NaN but %d reported pruned", set.Name, mode, nan, pruned)
+				}
+				if set.Name == "golden" && thr == 0 && pruned == 0 {
+					t.Errorf("golden %v: nothing pruned at threshold 0", mode)
+				}
+			}
+		}
+	}
 }

@@ -66,6 +66,12 @@ type Options struct {
 	// Workers is the number of goroutines that score a block; 0 means
 	// GOMAXPROCS.
 	Workers int
+	// Prune skips, in ScoreBlock, every pair whose UpperBound under the
+	// block's mode is below Threshold: its score is below Threshold too, so a
+	// caller that keeps only scores >= Threshold loses nothing. Skipped
+	// pairs are NaN in the block.
+	Prune     bool
+	Threshold float64
 }
 
 // Scorer scores prepared neurons under fixed Options. It holds no per-pair
@@ -193,36 +199,48 @@ type Float interface{ ~float32 | ~float64 }
 // the forward and rev the reverse (target→query) scores, and rev is ignored
 // otherwise. The pairs are shared among s's workers; scoring allocates
 // nothing per pair. Values are computed in float64 and rounded to F once.
-func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, rev []F) error {
+// With Options.Prune it returns how many pairs it skipped (NaN in out).
+func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, rev []F) (pruned int, err error) {
 	nq, nt := len(queries), len(targets)
 	if len(out) != nq*nt {
-		return fmt.Errorf("score block: out has %d cells, want %d×%d", len(out), nq, nt)
+		return 0, fmt.Errorf("score block: out has %d cells, want %d×%d", len(out), nq, nt)
 	}
 	if mode == Both && len(rev) != nq*nt {
-		return fmt.Errorf("score block: rev has %d cells, want %d×%d", len(rev), nq, nt)
+		return 0, fmt.Errorf("score block: rev has %d cells, want %d×%d", len(rev), nq, nt)
 	}
 	for _, n := range queries {
 		if err := s.check(n); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, n := range targets {
 		if err := s.check(n); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	qSelf := s.selfHits(queries)
 	tSelf := s.selfHits(targets)
+	skip := s.pruneMask(mode, queries, targets)
+	for _, sk := range skip {
+		if sk {
+			pruned++
+		}
+	}
+	nan := math.NaN()
 	fwd := make([]float64, nq*nt)
 	s.parallel(nq*nt, func(k int) {
 		i, j := k/nt, k%nt
+		if skip != nil && skip[k] {
+			fwd[k] = nan
+			return
+		}
 		fwd[k] = s.forward(queries[i], targets[j], qSelf[i])
 	})
 	if !mode.NeedsReverse() {
 		for k, v := range fwd {
 			out[k] = F(v)
 		}
-		return nil
+		return pruned, nil
 	}
 	bwd := make([]float64, nq*nt)
 	if sameNeurons(queries, targets) {
@@ -234,6 +252,10 @@ func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, 
 	} else {
 		s.parallel(nq*nt, func(k int) {
 			i, j := k/nt, k%nt
+			if skip != nil && skip[k] {
+				bwd[k] = nan
+				return
+			}
 			bwd[k] = s.forward(targets[j], queries[i], tSelf[j])
 		})
 	}
@@ -249,7 +271,27 @@ func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, 
 			out[k], rev[k] = F(fwd[k]), F(bwd[k])
 		}
 	}
-	return nil
+	return pruned, nil
+}
+
+// pruneMask marks the pairs whose bound is below the threshold (nil when not
+// pruning). The mask is symmetric in what it needs: a pair skipped forward
+// is skipped in reverse too, since its combined bound covers both.
+func (s *Scorer) pruneMask(mode Mode, queries, targets []*Neuron) []bool {
+	if !s.opt.Prune {
+		return nil
+	}
+	nt := len(targets)
+	skip := make([]bool, len(queries)*nt)
+	s.parallel(len(skip), func(k int) {
+		q, t := queries[k/nt], targets[k%nt]
+		if s.opt.AllByAll && q.ID == t.ID {
+			return
+		}
+		skip[k] = s.ExtentBound(mode, q.Extent(), t.Extent()) < s.opt.Threshold ||
+			s.UpperBound(mode, q, t) < s.opt.Threshold
+	})
+	return skip
 }
 
 func (s *Scorer) selfHits(ns []*Neuron) []float64 {

@@ -60,7 +60,8 @@ func (c ScoreConfig) Scorer(ctx context.Context) (*scoring.Scorer, scoring.Mode,
 	if err != nil {
 		return nil, 0, err
 	}
-	s, err := scoring.NewScorer(scoring.Options{Matrix: m, UseAlpha: c.UseAlpha, MaxDist: c.MaxDist, Normalized: c.Normalized, AllByAll: c.AllByAll})
+	s, err := scoring.NewScorer(scoring.Options{Matrix: m, UseAlpha: c.UseAlpha, MaxDist: c.MaxDist, Normalized: c.Normalized, AllByAll: c.AllByAll,
+		Prune: c.Prune, Threshold: c.Threshold})
 	return s, mode, err
 }
 
@@ -103,12 +104,13 @@ func (f *itemsFn) ProcessElement(_ []byte, staged func(*string) bool, emit func(
 // Progress counts finished work for the progress line of local runs (the
 // workers of prism and the direct runner share the launcher's process).
 var Progress struct {
-	Items, Pairs atomic.Int64
+	Items, Pairs, Pruned atomic.Int64
 }
 
 var (
 	itemsDone   = beam.NewCounter("nblast", "work_items_scored")
 	pairsScored = beam.NewCounter("nblast", "pairs_scored")
+	pairsPruned = beam.NewCounter("nblast", "pairs_pruned")
 )
 
 // Score spreads the work items over the workers (Reshuffle) and scores each
@@ -146,9 +148,11 @@ func (f *scoreFn) ProcessElement(ctx context.Context, w WorkItem) (Chunk, error)
 	if f.mode == scoring.Both {
 		c.Reverse = make([]float64, len(c.Values))
 	}
-	if err := scoring.ScoreBlock(f.scorer, f.mode, qs, ts, c.Values, c.Reverse); err != nil {
+	if c.Pruned, err = scoring.ScoreBlock(f.scorer, f.mode, qs, ts, c.Values, c.Reverse); err != nil {
 		return Chunk{}, fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
 	}
+	pairsPruned.Inc(ctx, int64(c.Pruned))
+	Progress.Pruned.Add(int64(c.Pruned))
 	itemsDone.Inc(ctx, 1)
 	pairsScored.Inc(ctx, int64(len(c.Values)))
 	Progress.Items.Add(1)
