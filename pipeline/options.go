@@ -20,16 +20,20 @@ type Options struct {
 	Scores     string // forward, mean, min, max, both
 	Normalized bool
 	UseAlpha   bool
-	Smat       string // "fcwb" or a CSV path
-	MaxDist    string // "" (none), "auto", or µm
-	DType      string // float32, float16, float64
-	BlockSize  int    // neurons per block; 0 picks one from the input size
-	Exists     string // fail, overwrite, resume
+	Smat       string  // "fcwb" or a CSV path
+	MaxDist    string  // "" (none), "auto", or µm
+	DType      string  // float32, float16, float64
+	BlockSize  int     // neurons per block; 0 picks one from the input size
+	Exists     string  // fail, overwrite, resume
+	Sink       string  // zarr, sparse, topk
+	Threshold  float64 // sparse and top-k keep scores >= Threshold
+	TopK       int     // > 0: also (or with Sink "topk", only) the TopK best targets per query
+	Prune      bool    // skip pairs and work items that cannot reach Threshold
 }
 
 // Defaults returns the documented defaults.
 func Defaults() Options {
-	return Options{Scores: "forward", Normalized: true, Smat: "fcwb", DType: "float32", Exists: "fail"}
+	return Options{Scores: "forward", Normalized: true, Smat: "fcwb", DType: "float32", Exists: "fail", Sink: "zarr", Prune: true}
 }
 
 // AllByAll reports whether the run scores the queries against themselves.
@@ -63,6 +67,20 @@ func (o Options) Validate() error {
 	default:
 		return fmt.Errorf("--exists %q: want fail, overwrite or resume", o.Exists)
 	}
+	switch o.Sink {
+	case "zarr", "sparse", "topk":
+	default:
+		return fmt.Errorf("--sink %q: want zarr (dense matrix), sparse (Parquet triplets >= --threshold) or topk", o.Sink)
+	}
+	if o.TopK < 0 || (o.Sink == "topk" && o.TopK == 0) {
+		return fmt.Errorf("--topk %d: want the number of best targets per query (at least 1 with --sink topk)", o.TopK)
+	}
+	if math.IsNaN(o.Threshold) {
+		return fmt.Errorf("--threshold is NaN: want a score (e.g. 0, or -Inf to keep every score)")
+	}
+	if o.Scores == "both" && (o.Sink != "zarr" || o.TopK > 0) {
+		return fmt.Errorf("--scores both writes two matrices, which only --sink zarr (without --topk) supports: use forward, mean, min or max")
+	}
 	if o.Smat == "" {
 		return fmt.Errorf("--smat is empty: use fcwb or the path of a scoring matrix CSV")
 	}
@@ -85,7 +103,13 @@ func (o Options) maxDist() (float64, error) {
 	return v, nil
 }
 
-// ZarrDType maps --dtype to the Zarr dtype string.
-func (o Options) ZarrDType() string {
-	return map[string]string{"float32": "<f4", "float16": "<f2", "float64": "<f8"}[o.DType]
+// Pruning reports whether this run may skip pairs below the threshold: only
+// outputs that drop those scores (sparse, top-k without a dense matrix).
+func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" }
+
+// threshold is --threshold as workers receive it: DoFn settings travel as
+// JSON, which has no infinities, and every score is finite, so ±Inf become
+// ±MaxFloat64 with the same effect.
+func (o Options) threshold() float64 {
+	return max(-math.MaxFloat64, min(math.MaxFloat64, o.Threshold))
 }

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
+	"runtime"
+	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -24,9 +27,13 @@ type Job struct {
 	Plan     transforms.Plan
 	Items    []transforms.WorkItem // the work items this run scores
 	Total    int                   // all work items of the plan
+	Skipped  int                   // work items skipped by pruning
+	Done     int                   // work items already written (resume)
 	Arrays   []sinks.ArraySpec
 	Staging  transforms.Staging
 	Pipeline *beam.Pipeline
+
+	skipped []transforms.WorkItem
 }
 
 // ScoreArrays names the Zarr arrays of a run: "scores", plus
@@ -70,12 +77,20 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	if bs == 0 {
 		bs = transforms.DefaultBlockSize(max(len(queries), len(targets)))
 	}
-	if j.Plan, err = transforms.MakePlan(queries, targets, bs, o.AllByAll()); err != nil {
+	if j.Plan, err = transforms.MakePlan(queries, targets, bs, o.AllByAll(), o.Pruning()); err != nil {
 		return nil, err
 	}
-	j.Arrays = j.arraySpecs()
-	j.Total = len(j.Plan.WorkItems())
-	if j.Items, err = j.prepareOutput(ctx); err != nil {
+	if o.Sink == "zarr" {
+		j.Arrays = j.arraySpecs()
+	}
+	all := j.Plan.WorkItems()
+	j.Total = len(all)
+	todo, err := j.prepareOutput(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	j.Done = len(all) - len(todo)
+	if j.Items, err = j.pruneItems(ctx, todo); err != nil {
 		return nil, err
 	}
 	j.Staging = transforms.NewStaging(j.Plan, files.Join(o.Out, ".staging"))
@@ -86,7 +101,8 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 func (j *Job) resolveScoring(ctx context.Context) error {
 	o := j.Options
 	md, _ := o.maxDist()
-	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll()}
+	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll(),
+		Threshold: o.threshold(), Prune: o.Pruning()}
 	m, err := j.Score.Matrix(ctx)
 	if err != nil {
 		return err
@@ -166,8 +182,19 @@ func (j *Job) parameters() map[string]any {
 		"all_by_all": o.AllByAll(),
 		"dtype":      o.DType,
 		"block_size": j.Plan.BlockSize,
+		"sink":       o.Sink,
+		"threshold":  thresholdJSON(o.Threshold),
+		"topk":       o.TopK,
 		"version":    Version,
 	}
+}
+
+// thresholdJSON keeps ±Inf thresholds representable in JSON.
+func thresholdJSON(v float64) any {
+	if math.IsInf(v, 0) {
+		return fmt.Sprint(v)
+	}
+	return v
 }
 
 // fingerprint identifies the inputs (ids, point counts, centroids, order)
@@ -216,12 +243,17 @@ func (j *Job) arraySpecs() []sinks.ArraySpec {
 	return specs
 }
 
-// prepareOutput applies --exists and creates the Zarr group; it returns the
-// work items to score (all, or with resume those whose chunks are missing).
-func (j *Job) prepareOutput(ctx context.Context) ([]transforms.WorkItem, error) {
+// runMarker is written to OUT before any work: the run's parameters and
+// fingerprint, for --exists and resume, whatever the sink.
+const runMarker = "_nblast_run.json"
+
+// prepareOutput applies --exists and creates the output; it returns the
+// work items to score: all of them, or with resume those whose output is
+// missing.
+func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	o := j.Options
-	all := j.Plan.WorkItems()
-	exists, err := files.Exists(ctx, files.Join(o.Out, ".zgroup"))
+	marker := files.Join(o.Out, runMarker)
+	exists, err := files.Exists(ctx, marker)
 	if err != nil {
 		return nil, err
 	}
@@ -239,41 +271,111 @@ func (j *Job) prepareOutput(ctx context.Context) ([]transforms.WorkItem, error) 
 				return nil, fmt.Errorf("--exists overwrite: %w", err)
 			}
 		case "resume":
-			return j.missingItems(ctx, all)
+			return j.missingItems(ctx, marker, all)
 		}
 	}
-	return all, sinks.CreateZarr(ctx, o.Out, j.Arrays)
+	doc, err := json.MarshalIndent(map[string]any{"fingerprint": j.fingerprint(), "parameters": j.parameters()}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := files.WriteFile(ctx, marker, doc); err != nil {
+		return nil, err
+	}
+	if o.Sink == "zarr" {
+		return all, sinks.CreateZarr(ctx, o.Out, j.Arrays)
+	}
+	return all, nil
 }
 
 // missingItems checks that the existing output was made by the same run
-// and lists the work items whose chunks are not all written.
-func (j *Job) missingItems(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
+// and lists the work items whose output is not all written. Top-k combines
+// every work item, so a run with --topk rescoring resumes from scratch.
+func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
+	raw, err := files.ReadFile(ctx, marker)
+	if err != nil {
+		return nil, fmt.Errorf("--exists resume: %w", err)
+	}
+	var prev struct{ Fingerprint string }
+	if err := json.Unmarshal(raw, &prev); err != nil {
+		return nil, fmt.Errorf("--exists resume: %s: %w", marker, err)
+	}
+	if want := j.fingerprint(); prev.Fingerprint != want {
+		return nil, fmt.Errorf("--exists resume: %s was made from other inputs or options (fingerprint %.12s, this run %.12s): use --exists overwrite or another --out", j.Options.Out, prev.Fingerprint, want)
+	}
+	if j.Options.TopK > 0 {
+		return all, nil
+	}
 	var readers []*sinks.ZarrReader
 	for _, spec := range j.Arrays {
 		z, err := sinks.OpenZarr(ctx, j.Options.Out, spec.Name)
 		if err != nil {
 			return nil, fmt.Errorf("--exists resume: %w", err)
 		}
-		if got, want := fmt.Sprint(z.Attrs["fingerprint"]), j.fingerprint(); got != want {
-			return nil, fmt.Errorf("--exists resume: %s was made from other inputs or options (fingerprint %.12s, this run %.12s): use --exists overwrite or another --out", j.Options.Out, got, want)
-		}
 		readers = append(readers, z)
 	}
 	var missing []transforms.WorkItem
 	for _, w := range all {
+		done := true
+		if j.Options.Sink == "sparse" {
+			if done, err = sinks.SparsePartExists(ctx, j.Options.Out, w.QB, w.TB); err != nil {
+				return nil, err
+			}
+		}
 		for _, z := range readers {
 			ok, err := z.ChunkExists(ctx, w.QB, w.TB)
 			if err != nil {
 				return nil, err
 			}
-			if !ok {
-				missing = append(missing, w)
-				break
-			}
+			done = done && ok
+		}
+		if !done {
+			missing = append(missing, w)
 		}
 	}
 	return missing, nil
 }
+
+// pruneItems drops the work items that cannot hold a pair at or above the
+// threshold (judged from the neurons' bounding boxes, in parallel).
+func (j *Job) pruneItems(ctx context.Context, items []transforms.WorkItem) ([]transforms.WorkItem, error) {
+	if !j.Options.Pruning() {
+		return items, nil
+	}
+	s, mode, err := j.Score.Scorer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	skip := make([]bool, len(items))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				skip[i] = j.Plan.CanSkip(items[i], s, mode, j.Options.threshold())
+			}
+		}()
+	}
+	for i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var keep []transforms.WorkItem
+	for i, w := range items {
+		if skip[i] {
+			j.skipped = append(j.skipped, w)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	j.Skipped = len(j.skipped)
+	return keep, nil
+}
+
+// SkippedItems are the work items pruning skipped.
+func (j *Job) SkippedItems() []transforms.WorkItem { return j.skipped }
 
 func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
@@ -281,7 +383,17 @@ func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
 	staged := transforms.StageBlocks(s, in, j.Staging)
 	items := transforms.WorkItems(s, j.Items, staged)
 	chunks := transforms.Score(s, items, j.Staging, j.Score)
-	sinks.WriteZarr(s, chunks, j.Options.Out, j.Arrays, len(j.Items))
+	o := j.Options
+	switch o.Sink {
+	case "zarr":
+		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items))
+	case "sparse":
+		params, _ := json.Marshal(j.parameters())
+		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.threshold(), Float64: o.DType == "float64", Manifest: string(params)}, len(j.Items))
+	}
+	if o.TopK > 0 {
+		sinks.WriteTopK(s, chunks, files.Join(o.Out, "topk"), o.TopK, o.threshold())
+	}
 	return p
 }
 

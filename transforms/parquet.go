@@ -127,7 +127,13 @@ type NeuronInfo struct {
 	ID       scoring.ID
 	Points   int        // number of points
 	Centroid [3]float64 // mean of the points, µm
+	Min, Max [3]float64 // bounding box of the points, µm
 	File     string     // the Parquet file holding the neuron
+}
+
+// Extent is the neuron's point count and bounding box, for bounds.
+func (n NeuronInfo) Extent() scoring.Extent {
+	return scoring.Extent{Points: n.Points, Min: n.Min, Max: n.Max}
 }
 
 // ReadDotpropsFile reads one navis-layout Parquet file: columns x, y, z,
@@ -237,6 +243,9 @@ func ReadNeuronIndex(ctx context.Context, path string) (out []NeuronInfo, err er
 	out = make([]NeuronInfo, len(ids))
 	for i, id := range ids {
 		out[i] = NeuronInfo{ID: id, File: path}
+		for k := range 3 {
+			out[i].Min[k], out[i].Max[k] = math.Inf(1), math.Inf(-1)
+		}
 	}
 	for _, n := range rowNeuron {
 		out[n].Points++
@@ -253,6 +262,8 @@ func ReadNeuronIndex(ctx context.Context, path string) (out []NeuronInfo, err er
 				return nil, fmt.Errorf("%s: neuron %s: column %s holds a non-finite coordinate (%v) at row %d: fix or remove this neuron", path, ids[n], name, v, r)
 			}
 			out[n].Centroid[k] += v
+			out[n].Min[k] = min(out[n].Min[k], v)
+			out[n].Max[k] = max(out[n].Max[k], v)
 		}
 	}
 	for i := range out {

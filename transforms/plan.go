@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"fmt"
 	"sort"
+
+	"github.com/nblast-go/nblast/scoring"
 )
 
 // Plan orders the neurons and cuts them into blocks. A block of queries and
@@ -31,24 +33,107 @@ func DefaultBlockSize(n int) int {
 }
 
 // MakePlan orders queries and targets into balanced blocks. With allByAll
-// the targets are the queries and share their order.
-func MakePlan(queries, targets []NeuronInfo, blockSize int, allByAll bool) (Plan, error) {
+// the targets are the queries and share their order. With spatial, blocks
+// are also kept spatially compact (see spatialOrder), which lets pruning
+// skip whole work items.
+func MakePlan(queries, targets []NeuronInfo, blockSize int, allByAll, spatial bool) (Plan, error) {
 	if blockSize < 1 {
 		return Plan{}, fmt.Errorf("block size must be at least 1, got %d", blockSize)
 	}
 	if len(queries) == 0 {
 		return Plan{}, fmt.Errorf("no query neurons")
 	}
-	p := Plan{Queries: balance(queries, blockSize), BlockSize: blockSize, AllByAll: allByAll}
+	order := balance
+	if spatial {
+		order = spatialOrder
+	}
+	p := Plan{Queries: order(queries, blockSize), BlockSize: blockSize, AllByAll: allByAll}
 	if allByAll {
 		p.Targets = p.Queries
 	} else {
 		if len(targets) == 0 {
 			return Plan{}, fmt.Errorf("no target neurons")
 		}
-		p.Targets = balance(targets, blockSize)
+		p.Targets = order(targets, blockSize)
 	}
 	return p, nil
+}
+
+// superBlocks is how many consecutive blocks of the spatial order are
+// balanced against each other.
+const superBlocks = 4
+
+// spatialOrder sorts neurons along a Morton (Z-order) curve of their
+// centroids, so that neighbours in space are neighbours in the order, then
+// balances each run of superBlocks blocks: blocks stay spatially compact and
+// their costs even out within each run.
+func spatialOrder(ns []NeuronInfo, size int) []NeuronInfo {
+	lo, hi := ns[0].Centroid, ns[0].Centroid
+	for _, n := range ns {
+		for k := range 3 {
+			lo[k], hi[k] = min(lo[k], n.Centroid[k]), max(hi[k], n.Centroid[k])
+		}
+	}
+	// One scale for all axes keeps the geometry: a large gap along one axis
+	// must outweigh a small spread along another.
+	span := max(hi[0]-lo[0], hi[1]-lo[1], hi[2]-lo[2])
+	keys := make([]uint64, len(ns))
+	for i, n := range ns {
+		var c [3]uint64
+		for k := range 3 {
+			if span > 0 {
+				c[k] = uint64((n.Centroid[k] - lo[k]) / span * (1<<21 - 1))
+			}
+		}
+		keys[i] = spread3(c[0]) | spread3(c[1])<<1 | spread3(c[2])<<2
+	}
+	idx := make([]int, len(ns))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	sorted := make([]NeuronInfo, len(ns))
+	for i, j := range idx {
+		sorted[i] = ns[j]
+	}
+	out := make([]NeuronInfo, 0, len(ns))
+	run := superBlocks * size
+	for start := 0; start < len(sorted); start += run {
+		out = append(out, balance(sorted[start:min(start+run, len(sorted))], size)...)
+	}
+	return out
+}
+
+// spread3 spaces the low 21 bits of v three bits apart (Morton encoding).
+func spread3(v uint64) uint64 {
+	v &= 1<<21 - 1
+	v = (v | v<<32) & 0x1f00000000ffff
+	v = (v | v<<16) & 0x1f0000ff0000ff
+	v = (v | v<<8) & 0x100f00f00f00f00f
+	v = (v | v<<4) & 0x10c30c30c30c30c3
+	v = (v | v<<2) & 0x1249249249249249
+	return v
+}
+
+// CanSkip reports whether no pair of work item w can score at or above
+// threshold under mode, judged from the neurons' extents alone (see
+// scoring.Scorer.ExtentBound), so the item need not be loaded or scored. A
+// block of an all-by-all against itself is never skipped (its diagonal is
+// the self-hit).
+func (p Plan) CanSkip(w WorkItem, s *scoring.Scorer, mode scoring.Mode, threshold float64) bool {
+	if p.AllByAll && w.QB == w.TB {
+		return false
+	}
+	ts := p.TargetBlock(w.TB)
+	for _, q := range p.QueryBlock(w.QB) {
+		qe := q.Extent()
+		for _, t := range ts {
+			if s.ExtentBound(mode, qe, t.Extent()) >= threshold {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // balance deals neurons, largest first, to the block with the fewest points

@@ -28,7 +28,7 @@ func TestPlanBlocksAreUniformAndBalanced(t *testing.T) {
 		{"many similar", []int{50, 60, 55, 52, 58, 61, 49, 50, 57, 53, 51, 59, 60, 48, 52, 56}, 4, 1.02},
 		{"uneven last block", []int{3, 3, 3, 3, 3, 3, 3}, 3, 1.5},
 	} {
-		p, err := MakePlan(infos(tc.points...), nil, tc.size, true)
+		p, err := MakePlan(infos(tc.points...), nil, tc.size, true, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,13 +60,13 @@ func TestPlanBlocksAreUniformAndBalanced(t *testing.T) {
 }
 
 func TestPlanErrors(t *testing.T) {
-	if _, err := MakePlan(nil, nil, 4, true); err == nil {
+	if _, err := MakePlan(nil, nil, 4, true, false); err == nil {
 		t.Error("no queries accepted")
 	}
-	if _, err := MakePlan(infos(1), nil, 0, true); err == nil {
+	if _, err := MakePlan(infos(1), nil, 0, true, false); err == nil {
 		t.Error("block size 0 accepted")
 	}
-	if _, err := MakePlan(infos(1), nil, 4, false); err == nil {
+	if _, err := MakePlan(infos(1), nil, 4, false, false); err == nil {
 		t.Error("no targets accepted")
 	}
 }
@@ -76,5 +76,45 @@ func TestDefaultBlockSize(t *testing.T) {
 		if got := DefaultBlockSize(tc.n); got != tc.want {
 			t.Errorf("DefaultBlockSize(%d) = %d, want %d", tc.n, got, tc.want)
 		}
+	}
+}
+
+func TestSpatialPlanIsCompactAndComplete(t *testing.T) {
+	// Two clusters far apart, interleaved in the input: a spatial plan puts
+	// each block inside one cluster.
+	var ns []NeuronInfo
+	for i := range 32 {
+		c := [3]float64{float64(i % 4), float64(i / 4 % 4), 0}
+		if i%2 == 1 {
+			c[0] += 500
+		}
+		ns = append(ns, NeuronInfo{ID: scoring.IntID(int64(i)), Points: 10 + i, Centroid: c})
+	}
+	p, err := MakePlan(ns, nil, 4, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for b := range p.QueryBlocks() {
+		blk := p.QueryBlock(b)
+		far := blk[0].Centroid[0] > 250
+		for _, n := range blk {
+			seen[n.ID.Int] = true
+			if (n.Centroid[0] > 250) != far {
+				t.Errorf("block %d mixes the two clusters", b)
+			}
+		}
+	}
+	if len(seen) != len(ns) {
+		t.Errorf("plan holds %d of %d neurons", len(seen), len(ns))
+	}
+}
+
+func TestSpread3(t *testing.T) {
+	if got := spread3(0b111); got != 0b1001001 {
+		t.Errorf("spread3(7) = %b", got)
+	}
+	if got := spread3(1<<20) >> 60; got != 1 {
+		t.Errorf("spread3(1<<20) top bit at %b", spread3(1<<20))
 	}
 }

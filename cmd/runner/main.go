@@ -40,7 +40,11 @@ func main() {
 	flag.StringVar(&o.MaxDist, "max_dist", "", "bound the nearest-neighbour search: a distance in µm, or auto (last distance edge × 1.05 = 42 for FCWB); default exact")
 	flag.StringVar(&o.DType, "dtype", o.DType, "float32, float16 or float64")
 	flag.IntVar(&o.BlockSize, "block_size", 0, "neurons per block (= Zarr chunk side); 0 chooses from the input size")
-	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, or resume (score only the missing chunks)")
+	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, or resume (score only the missing chunks or parts)")
+	flag.StringVar(&o.Sink, "sink", o.Sink, "zarr (dense matrix OUT/scores), sparse (Parquet triplets query,target,score >= --threshold in OUT/), or topk (only OUT/topk/)")
+	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all")
+	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/; ties: smaller target id first")
+	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
 	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
@@ -74,8 +78,8 @@ func run(ctx context.Context, o pipeline.Options) error {
 		return err
 	}
 	maxC, meanC := job.Plan.CostSpread(job.Options.Scores != "forward")
-	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score); predicted cost per work item max/mean = %.2f\n",
-		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), maxC/meanC)
+	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score, %d already done, %d skipped by pruning); predicted cost per work item max/mean = %.2f\n",
+		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), job.Done, job.Skipped, maxC/meanC)
 	stop := progress(job)
 	_, err = beamx.RunWithMetrics(ctx, job.Pipeline)
 	stop()
@@ -88,6 +92,15 @@ func run(ctx context.Context, o pipeline.Options) error {
 	pairs := len(job.Plan.Queries) * len(job.Plan.Targets)
 	el := time.Since(start)
 	fmt.Fprintf(os.Stderr, "done: %d pairs in %s (%.0f pairs/s); result in %s\n", pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds(), job.Options.Out)
+	if job.Options.Pruning() {
+		skippedPairs := 0
+		for _, w := range job.SkippedItems() {
+			skippedPairs += len(job.Plan.QueryBlock(w.QB)) * len(job.Plan.TargetBlock(w.TB))
+		}
+		inItems := transforms.Progress.Pruned.Load()
+		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %d pairs pruned inside scored items; %.1f%% of pairs not scored\n",
+			job.Skipped, job.Total, skippedPairs, inItems, 100*float64(int64(skippedPairs)+inItems)/float64(pairs))
+	}
 	return nil
 }
 
