@@ -3,6 +3,7 @@
 //
 //	runner --queries Q [--targets T] --out OUT [flags]   score (targets omitted: all-by-all)
 //	runner inspect --out OUT [--id ID] [--k 10]          summarise a result, top hits of a neuron
+//	runner synth --n 10000 --out neurons.parquet [--seed S]   write a synthetic brain
 package main
 
 import (
@@ -22,12 +23,18 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "inspect" {
-		if err := inspect(context.Background(), os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "runner inspect:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		sub := map[string]func([]string) error{
+			"inspect": func(args []string) error { return inspect(context.Background(), args) },
+			"synth":   synthMain,
+		}[os.Args[1]]
+		if sub != nil {
+			if err := sub(os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "runner %s: %v\n", os.Args[1], err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	o := pipeline.Defaults()
 	flag.StringVar(&o.Queries, "queries", "", "query dotprops: a Parquet file, glob or directory (navis layout; local or gs://)")
@@ -61,6 +68,7 @@ func main() {
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage: runner --queries Q [--targets T] --out OUT [flags]
        runner inspect --out OUT [--id ID] [--k 10]
+       runner synth --n 10000 --out neurons.parquet [--seed S]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,
