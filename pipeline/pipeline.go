@@ -75,7 +75,7 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	}
 	bs := o.BlockSize
 	if bs == 0 {
-		bs = transforms.DefaultBlockSize(max(len(queries), len(targets)))
+		bs = transforms.DefaultBlockSize(max(len(queries), len(targets)), o.Pruning())
 	}
 	if j.Plan, err = transforms.MakePlan(queries, targets, bs, o.AllByAll(), o.Pruning()); err != nil {
 		return nil, err

@@ -16,11 +16,22 @@ import "math"
 // positive self-hit bounds the normalised one. A relative slack of 1e-9 covers
 // rounding.
 func (s *Scorer) UpperBound(mode Mode, q, t *Neuron) float64 {
-	f := s.forwardBound(q, t)
+	return s.upperBound(mode, q, t, true)
+}
+
+// GroupBound is a cheaper bound between ExtentBound and UpperBound: each
+// query group against the target's whole bounding box. It is never below
+// UpperBound (up to rounding).
+func (s *Scorer) GroupBound(mode Mode, q, t *Neuron) float64 {
+	return s.upperBound(mode, q, t, false)
+}
+
+func (s *Scorer) upperBound(mode Mode, q, t *Neuron, fine bool) float64 {
+	f := s.forwardBound(q, t, fine)
 	if mode == Forward {
 		return f
 	}
-	r := s.forwardBound(t, q)
+	r := s.forwardBound(t, q, fine)
 	switch mode {
 	case Mean:
 		return (f + r) / 2
@@ -102,7 +113,9 @@ func (s *Scorer) beyondAt(lb float64) float64 {
 	return s.beyond[s.m.DistBin(lb*(1-1e-9))]
 }
 
-func (s *Scorer) forwardBound(q, t *Neuron) float64 {
+// forwardBound bounds q→t from q's groups against t's groups (fine) or
+// against t's bounding box.
+func (s *Scorer) forwardBound(q, t *Neuron, fine bool) float64 {
 	if s.opt.AllByAll && q.ID == t.ID {
 		if s.opt.Normalized {
 			return 1
@@ -112,11 +125,11 @@ func (s *Scorer) forwardBound(q, t *Neuron) float64 {
 	var sum, abs float64
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		lb := math.Inf(1)
-		for hi := range t.groups {
-			if d := g.dist(&t.groups[hi].box); d < lb {
-				lb = d
-				if lb == 0 {
+		lb := g.dist(&t.box) // no target group is nearer than t's box
+		if fine {
+			lb = math.Inf(1)
+			for hi := range t.groups {
+				if lb = math.Min(lb, g.dist(&t.groups[hi].box)); lb == 0 {
 					break
 				}
 			}

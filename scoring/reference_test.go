@@ -131,6 +131,9 @@ func checkBounds(t *testing.T, name string, opt scoring.Options, mode scoring.Mo
 			}
 			ub := s.UpperBound(mode, ns[i], ns[j])
 			box := s.ExtentBound(mode, ns[i].Extent(), ns[j].Extent())
+			if grp := s.GroupBound(mode, ns[i], ns[j]); grp < ub-1e-9*math.Abs(ub) || box < grp-1e-9*math.Abs(grp) && !(opt.AllByAll && i == j) {
+				t.Errorf("%s: %s → %s: bounds not nested: extent %.17g, group %.17g, fine %.17g", name, ns[i].ID, ns[j].ID, box, grp, ub)
+			}
 			if ub < score {
 				t.Errorf("%s (max_dist %v): %s → %s: bound %.17g < score %.17g", name, opt.MaxDist, ns[i].ID, ns[j].ID, ub, score)
 			}

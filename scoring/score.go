@@ -288,8 +288,11 @@ func (s *Scorer) pruneMask(mode Mode, queries, targets []*Neuron) []bool {
 		if s.opt.AllByAll && q.ID == t.ID {
 			return
 		}
-		skip[k] = s.ExtentBound(mode, q.Extent(), t.Extent()) < s.opt.Threshold ||
-			s.UpperBound(mode, q, t) < s.opt.Threshold
+		// Cheapest bound first: extents, then groups against the box, then
+		// groups against groups.
+		thr := s.opt.Threshold
+		skip[k] = s.ExtentBound(mode, q.Extent(), t.Extent()) < thr ||
+			s.GroupBound(mode, q, t) < thr || s.UpperBound(mode, q, t) < thr
 	})
 	return skip
 }

@@ -390,8 +390,8 @@ func TestReadVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantIdx := []NeuronInfo{
-				{ID: tc.want[0].ID, Points: 3, Centroid: [3]float64{2, 0, 0}, File: p},
-				{ID: tc.want[1].ID, Points: 2, Centroid: [3]float64{10.5, 0, 5}, File: p},
+				{ID: tc.want[0].ID, Points: 3, Centroid: [3]float64{2, 0, 0}, Min: [3]float64{1, 0, 0}, Max: [3]float64{3, 0, 0}, File: p},
+				{ID: tc.want[1].ID, Points: 2, Centroid: [3]float64{10.5, 0, 5}, Min: [3]float64{10, 0, 5}, Max: [3]float64{11, 0, 5}, File: p},
 			}
 			if !reflect.DeepEqual(idx, wantIdx) {
 				t.Fatalf("index %+v, want %+v", idx, wantIdx)

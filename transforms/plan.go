@@ -27,9 +27,15 @@ type WorkItem struct {
 }
 
 // DefaultBlockSize picks a block size for n neurons: about 8 blocks a side,
-// at most 512 neurons a block (a 512×512 float32 chunk is 1 MiB).
-func DefaultBlockSize(n int) int {
-	return min(512, max(1, (n+7)/8))
+// at most 512 neurons a block (a 512×512 float32 chunk is 1 MiB); when
+// pruning, at most 64, so that spatially compact blocks let whole work
+// items be skipped.
+func DefaultBlockSize(n int, pruning bool) int {
+	limit := 512
+	if pruning {
+		limit = 64
+	}
+	return min(limit, max(1, (n+7)/8))
 }
 
 // MakePlan orders queries and targets into balanced blocks. With allByAll

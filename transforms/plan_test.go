@@ -1,6 +1,12 @@
 package transforms
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/nblast-go/nblast/scoring"
@@ -72,8 +78,12 @@ func TestPlanErrors(t *testing.T) {
 }
 
 func TestDefaultBlockSize(t *testing.T) {
-	for _, tc := range []struct{ n, want int }{{1, 1}, {17, 3}, {1000, 125}, {100000, 512}} {
-		if got := DefaultBlockSize(tc.n); got != tc.want {
+	for _, tc := range []struct {
+		n       int
+		pruning bool
+		want    int
+	}{{1, false, 1}, {17, false, 3}, {1000, false, 125}, {100000, false, 512}, {1000, true, 64}, {17, true, 3}} {
+		if got := DefaultBlockSize(tc.n, tc.pruning); got != tc.want {
 			t.Errorf("DefaultBlockSize(%d) = %d, want %d", tc.n, got, tc.want)
 		}
 	}
@@ -116,5 +126,47 @@ func TestSpread3(t *testing.T) {
 	}
 	if got := spread3(1<<20) >> 60; got != 1 {
 		t.Errorf("spread3(1<<20) top bit at %b", spread3(1<<20))
+	}
+}
+
+func TestBlockCacheStaysWithinBudget(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var paths []string
+	for b := range 6 {
+		var dps []*scoring.Dotprops
+		for i := range 3 {
+			d := &scoring.Dotprops{ID: scoring.IntID(int64(b*10 + i))}
+			for k := range 10 {
+				d.Points = append(d.Points, [3]float64{float64(k), float64(i), 0})
+				d.Vectors = append(d.Vectors, [3]float64{1, 0, 0})
+			}
+			dps = append(dps, d)
+		}
+		var buf bytes.Buffer
+		if err := WriteDotpropsParquet(&buf, dps); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("b%d.parquet", b))
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		paths = append(paths, p)
+	}
+	c := &blockCache{budget: 70, entries: map[string]*cachedBlock{}} // two 30-point blocks
+	var wg sync.WaitGroup
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				ns, err := c.get(ctx, paths[(i+r)%len(paths)])
+				if err != nil || len(ns) != 3 {
+					t.Errorf("get: %d neurons, %v", len(ns), err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if c.held > 70+30 {
+		t.Errorf("cache holds %d points, budget 70", c.held)
 	}
 }

@@ -186,10 +186,13 @@ func (f *writeBlockFn) ProcessElement(ctx context.Context, path string, values f
 
 // blockCache keeps the most recently used staged blocks of this process,
 // prepared for scoring (search trees built), so that a block is read and
-// its trees built once per worker, not once per work item.
+// its trees built once per worker rather than once per work item. It holds
+// at most budget points (about 70 bytes each with their trees), beyond the
+// blocks in use.
 type blockCache struct {
 	mu      sync.Mutex
-	limit   int
+	budget  int
+	held    int
 	entries map[string]*cachedBlock
 	clock   int64
 }
@@ -197,12 +200,18 @@ type blockCache struct {
 type cachedBlock struct {
 	once    sync.Once
 	neurons []*scoring.Neuron
+	points  int
 	err     error
 	used    int64
+	counted bool // points added to held (guarded by the cache's mu)
 }
 
+// CacheBudget is the default number of points the block cache of a worker
+// process holds: 4M points, about 300 MB.
+const CacheBudget = 4 << 20
+
 // blocks is shared by every DoFn instance of the process.
-var blocks = &blockCache{limit: 8, entries: map[string]*cachedBlock{}}
+var blocks = &blockCache{budget: CacheBudget, entries: map[string]*cachedBlock{}}
 
 // get returns the prepared neurons of a staged block, loading it at most
 // once while it stays cached.
@@ -212,31 +221,50 @@ func (c *blockCache) get(ctx context.Context, path string) ([]*scoring.Neuron, e
 	if e == nil {
 		e = &cachedBlock{}
 		c.entries[path] = e
-		for len(c.entries) > c.limit {
-			c.evictOldest(path)
-		}
 	}
 	c.clock++
 	e.used = c.clock
 	c.mu.Unlock()
-	e.once.Do(func() { e.neurons, e.err = loadBlock(ctx, path) })
+	e.once.Do(func() {
+		e.neurons, e.err = loadBlock(ctx, path)
+		for _, n := range e.neurons {
+			e.points += n.Len()
+		}
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if e.err != nil {
-		c.mu.Lock()
-		delete(c.entries, path)
-		c.mu.Unlock()
+		if c.entries[path] == e {
+			delete(c.entries, path)
+		}
+		return nil, e.err
 	}
-	return e.neurons, e.err
+	if !e.counted {
+		e.counted = true
+		c.held += e.points
+		for c.held > c.budget && c.evictOldest(path) {
+		}
+	}
+	return e.neurons, nil
 }
 
-func (c *blockCache) evictOldest(keep string) {
+// evictOldest drops the least recently used loaded block other than keep;
+// it reports false when there is none. Callers still using a dropped block
+// keep their reference.
+func (c *blockCache) evictOldest(keep string) bool {
 	var oldest string
 	var at int64 = -1
 	for k, e := range c.entries {
-		if k != keep && (at < 0 || e.used < at) {
+		if k != keep && e.counted && (at < 0 || e.used < at) {
 			oldest, at = k, e.used
 		}
 	}
+	if at < 0 {
+		return false
+	}
+	c.held -= c.entries[oldest].points
 	delete(c.entries, oldest)
+	return true
 }
 
 func loadBlock(ctx context.Context, path string) ([]*scoring.Neuron, error) {

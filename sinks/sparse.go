@@ -1,0 +1,530 @@
+package sinks
+
+// The sparse output (the "Output 2" contract in docs/formats.md): scores at
+// or above a threshold as Parquet rows `query, target, score`, one part file
+// per work item, plus OUT/_manifest.json written last.
+//
+// Layout at OUT (a local directory or a gs:// prefix):
+//
+//	OUT/part-<qb>-<tb>.parquet  the rows of work item (query block qb,
+//	                            target block tb), in the chunk's row-major
+//	                            order; written whole, atomically, even when
+//	                            it has no rows
+//	OUT/_manifest.json          {"complete": true, "rows": N, "parts": P,
+//	                            "parameters": {...}}, written after every
+//	                            part
+//
+// pandas/pyarrow, DuckDB, Spark and BigQuery read OUT as a directory of
+// Parquet files (read_parquet('OUT/part-*.parquet') in DuckDB; the
+// leading "_" hides the manifest from Spark and pyarrow's dataset reader).
+// Encoding is deterministic, so a retried or duplicated work item rewrites
+// its part with identical bytes and the output never holds a row twice.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+func init() {
+	register.DoFn2x3[context.Context, transforms.Chunk, string, int64, error](&writeSparsePartFn{})
+	register.Function2x1[string, int64, sparseStats](partStats)
+	register.Combiner1[sparseStats](&sumSparseStatsFn{})
+	register.DoFn3x1[context.Context, []byte, func(*sparseStats) bool, error](&finalizeSparseFn{})
+	register.Iter1[sparseStats]()
+	beam.RegisterType(reflect.TypeOf((*sparseStats)(nil)).Elem())
+}
+
+// Column names of the sparse and top-k outputs.
+const (
+	colQuery  = "query"
+	colTarget = "target"
+	colScore  = "score"
+	colRank   = "rank"
+)
+
+// ManifestName is the sparse output's manifest file, written last.
+const ManifestName = "_manifest.json"
+
+// OutputRowGroupRows is the largest row group the sparse and top-k writers
+// make.
+const OutputRowGroupRows = 1 << 20
+
+// SparseConfig says how WriteSparse writes.
+type SparseConfig struct {
+	// Threshold: only scores >= Threshold are written (compared in
+	// float64, before any rounding to FLOAT). NaN scores (pairs pruned
+	// because their bound is below the threshold) are never written.
+	Threshold float64
+	// Float64 writes score as DOUBLE instead of FLOAT.
+	Float64 bool
+	// Manifest is a JSON document recording the run's parameters, built
+	// by the caller; it is stored verbatim (compacted) under "parameters"
+	// in OUT/_manifest.json. Empty means {}.
+	Manifest string
+}
+
+// Manifest is OUT/_manifest.json of a sparse output. ReadManifest returns
+// Parameters compacted (the file is indented).
+type Manifest struct {
+	Complete   bool            `json:"complete"`
+	Rows       int64           `json:"rows"`  // rows in all parts
+	Parts      int             `json:"parts"` // part files written
+	Parameters json.RawMessage `json:"parameters"`
+}
+
+// SparseRow is one row of a sparse output.
+type SparseRow struct {
+	Query, Target scoring.ID
+	Score         float64
+}
+
+// PartName is the name, under OUT, of the part file of work item (query
+// block qb, target block tb): part-<qb>-<tb>.parquet, each number zero-padded
+// to at least five digits.
+func PartName(qb, tb int) string {
+	return fmt.Sprintf("part-%05d-%05d.parquet", qb, tb)
+}
+
+// SparsePartExists reports whether the part of work item (qb, tb) is
+// already written under out (parts are written atomically, so an existing
+// part is a whole one): a resumed run can skip that item.
+func SparsePartExists(ctx context.Context, out string, qb, tb int) (bool, error) {
+	return files.Exists(ctx, files.Join(out, PartName(qb, tb)))
+}
+
+// WriteSparse writes each chunk's scores >= cfg.Threshold (Chunk.Values;
+// NaN never) as one Parquet part file per work item, OUT/PartName(QB, TB),
+// with columns query and target (INT64, or STRING for string ids) and score
+// (FLOAT, or DOUBLE with cfg.Float64). A part is written even when it has no
+// rows. Once every part is written, OUT/_manifest.json records the row and
+// part counts and cfg.Manifest; it is written only if the number of
+// distinct parts written equals expected (the number of work items in
+// chunks), else the pipeline fails. A work item seen twice (a retry, or a
+// duplicated element) rewrites the same part with the same bytes and counts
+// once. WriteSparse panics if cfg.Manifest is not valid JSON, as Beam's
+// transforms do on bad arguments at construction.
+func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseConfig, expected int) {
+	s = s.Scope("WriteSparse")
+	params, err := manifestParameters(cfg.Manifest)
+	if err != nil {
+		panic(fmt.Sprintf("sinks.WriteSparse(%s): %v", out, err))
+	}
+	written := beam.ParDo(s, &writeSparsePartFn{Out: out, Threshold: math.Float64bits(cfg.Threshold), Float64: cfg.Float64}, chunks)
+	// A part may be reported more than once (a duplicated work item);
+	// keep one report per part name.
+	distinct := stats.MaxPerKey(s, written)
+	total := beam.Combine(s, &sumSparseStatsFn{}, beam.ParDo(s, partStats, distinct))
+	// The finaliser runs once, after the last part: its side input is
+	// ready only when every part is counted (and is empty for no parts).
+	beam.ParDo0(s, &finalizeSparseFn{Out: out, Expected: expected, Parameters: string(params)},
+		beam.Impulse(s), beam.SideInput{Input: total})
+}
+
+// manifestParameters validates and compacts the caller's JSON ("" → {}).
+func manifestParameters(doc string) (json.RawMessage, error) {
+	if strings.TrimSpace(doc) == "" {
+		return json.RawMessage("{}"), nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(doc)); err != nil {
+		return nil, fmt.Errorf("manifest parameters are not valid JSON: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// DoFns travel as JSON, which has no -Inf or NaN, so a threshold is
+// carried as its math.Float64bits.
+type writeSparsePartFn struct {
+	Out       string
+	Threshold uint64 // math.Float64bits of the threshold
+	Float64   bool
+}
+
+func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chunk) (string, int64, error) {
+	data, rows, err := EncodeSparsePart(c, math.Float64frombits(f.Threshold), f.Float64)
+	if err != nil {
+		return "", 0, err
+	}
+	name := PartName(c.QB, c.TB)
+	if err := files.WriteFile(ctx, files.Join(f.Out, name), data); err != nil {
+		return "", 0, err
+	}
+	return name, rows, nil
+}
+
+// sparseStats counts written parts and their rows.
+type sparseStats struct {
+	Parts, Rows int64
+}
+
+func partStats(_ string, rows int64) sparseStats { return sparseStats{Parts: 1, Rows: rows} }
+
+type sumSparseStatsFn struct{}
+
+func (sumSparseStatsFn) MergeAccumulators(a, b sparseStats) sparseStats {
+	return sparseStats{Parts: a.Parts + b.Parts, Rows: a.Rows + b.Rows}
+}
+
+type finalizeSparseFn struct {
+	Out        string
+	Expected   int
+	Parameters string // compact JSON
+}
+
+func (f *finalizeSparseFn) ProcessElement(ctx context.Context, _ []byte, totals func(*sparseStats) bool) error {
+	var sum, st sparseStats
+	for totals(&st) {
+		sum.Parts += st.Parts
+		sum.Rows += st.Rows
+	}
+	if sum.Parts != int64(f.Expected) {
+		return fmt.Errorf("%s: %d of %d sparse parts written; %s not written, so the output is not marked complete", f.Out, sum.Parts, f.Expected, ManifestName)
+	}
+	m := Manifest{Complete: true, Rows: sum.Rows, Parts: int(sum.Parts), Parameters: json.RawMessage(f.Parameters)}
+	return writeJSON(ctx, files.Join(f.Out, ManifestName), m)
+}
+
+// ReadManifest reads OUT/_manifest.json of a sparse output. The error says
+// so when the file is missing: the run has not finished (or failed).
+func ReadManifest(ctx context.Context, out string) (Manifest, error) {
+	p := files.Join(out, ManifestName)
+	var m Manifest
+	b, err := files.ReadFile(ctx, p)
+	if err != nil {
+		return m, fmt.Errorf("%s: no readable manifest, so the sparse output is incomplete or absent: %w", out, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&m); err != nil {
+		return m, fmt.Errorf("%s: invalid manifest: %w", p, err)
+	}
+	if len(m.Parameters) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, m.Parameters); err != nil {
+			return m, fmt.Errorf("%s: invalid parameters: %w", p, err)
+		}
+		m.Parameters = buf.Bytes()
+	}
+	return m, nil
+}
+
+// EncodeSparsePart encodes the part file of chunk c: the rows (query i,
+// target j, Values[i*Cols+j]) with a score >= threshold, in row-major order,
+// as Parquet (zstd; query and target dictionary-encoded; score FLOAT, or
+// DOUBLE if float64). It returns the file's bytes and its row count. Same
+// chunk, same bytes.
+func EncodeSparsePart(c transforms.Chunk, threshold float64, float64Score bool) ([]byte, int64, error) {
+	where := fmt.Sprintf("sparse part (query block %d, target block %d)", c.QB, c.TB)
+	if len(c.Queries) != c.Rows || len(c.Targets) != c.Cols || len(c.Values) != c.Rows*c.Cols {
+		return nil, 0, fmt.Errorf("%s: chunk has %d query ids, %d target ids and %d values for %dx%d", where, len(c.Queries), len(c.Targets), len(c.Values), c.Rows, c.Cols)
+	}
+	qStr, err := idsKind(c.Queries)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: query %w", where, err)
+	}
+	tStr, err := idsKind(c.Targets)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: target %w", where, err)
+	}
+	schema := outputSchema(qStr, tStr, float64Score, false)
+	mem := memory.NewGoAllocator()
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	var rows int64
+	for i := 0; i < c.Rows; i++ {
+		for j := 0; j < c.Cols; j++ {
+			v := c.Values[i*c.Cols+j]
+			if !(v >= threshold) { // also drops NaN
+				continue
+			}
+			appendID(b.Field(0), c.Queries[i])
+			appendID(b.Field(1), c.Targets[j])
+			appendScore(b.Field(2), v)
+			rows++
+		}
+	}
+	data, err := encodeRecord(mem, schema, b)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", where, err)
+	}
+	return data, rows, nil
+}
+
+// idsKind reports whether ids are strings, failing if they mix kinds. No
+// ids count as int64.
+func idsKind(ids []scoring.ID) (bool, error) {
+	if len(ids) == 0 {
+		return false, nil
+	}
+	k := ids[0].IsStr
+	for _, id := range ids[1:] {
+		if id.IsStr != k {
+			return false, fmt.Errorf("ids mix int64 (%s) and string (%s) ids: a column holds one kind", ids[0], id)
+		}
+	}
+	return k, nil
+}
+
+// outputSchema is the Arrow schema of a sparse (rank false) or top-k (rank
+// true) part: query, [rank INT32,] target, score; ids INT64 or STRING,
+// score FLOAT or DOUBLE; no column is nullable.
+func outputSchema(qStr, tStr, float64Score, rank bool) *arrow.Schema {
+	idType := func(isStr bool) arrow.DataType {
+		if isStr {
+			return arrow.BinaryTypes.String
+		}
+		return arrow.PrimitiveTypes.Int64
+	}
+	scoreType := arrow.DataType(arrow.PrimitiveTypes.Float32)
+	if float64Score {
+		scoreType = arrow.PrimitiveTypes.Float64
+	}
+	fields := []arrow.Field{{Name: colQuery, Type: idType(qStr)}}
+	if rank {
+		fields = append(fields, arrow.Field{Name: colRank, Type: arrow.PrimitiveTypes.Int32})
+	}
+	fields = append(fields,
+		arrow.Field{Name: colTarget, Type: idType(tStr)},
+		arrow.Field{Name: colScore, Type: scoreType})
+	return arrow.NewSchema(fields, nil)
+}
+
+func appendID(b array.Builder, id scoring.ID) {
+	switch b := b.(type) {
+	case *array.StringBuilder:
+		b.Append(id.Str)
+	case *array.Int64Builder:
+		b.Append(id.Int)
+	}
+}
+
+func appendScore(b array.Builder, v float64) {
+	switch b := b.(type) {
+	case *array.Float32Builder:
+		b.Append(float32(v))
+	case *array.Float64Builder:
+		b.Append(v)
+	}
+}
+
+// encodeRecord writes the builder's rows as a whole Parquet file: zstd,
+// id columns dictionary-encoded, row groups of at most OutputRowGroupRows
+// rows (none for 0 rows), statistics on. Deterministic.
+func encodeRecord(mem memory.Allocator, schema *arrow.Schema, b *array.RecordBuilder) ([]byte, error) {
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(OutputRowGroupRows),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor(colQuery, true),
+		parquet.WithDictionaryFor(colTarget, true),
+		parquet.WithCreatedBy("nblast-go"),
+	)
+	var buf bytes.Buffer
+	fw, err := pqarrow.NewFileWriter(schema, noCloseWriter{&buf}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	if err != nil {
+		return nil, err
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	if rec.NumRows() > 0 {
+		if err := fw.WriteBuffered(rec); err != nil {
+			fw.Close()
+			return nil, err
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// noCloseWriter hides Close from the Parquet writer, which closes a sink
+// that is an io.Closer.
+type noCloseWriter struct{ w io.Writer }
+
+func (n noCloseWriter) Write(p []byte) (int, error) { return n.w.Write(p) }
+
+// ReadSparse reads every part of the sparse output at out
+// (OUT/part-*.parquet, in name order; rows in file order). It does not
+// check the manifest (ReadManifest does).
+func ReadSparse(ctx context.Context, out string) ([]SparseRow, error) {
+	var rows []SparseRow
+	err := readParts(ctx, out, "part-*.parquet", false, func(c outputColumns, i int) {
+		rows = append(rows, SparseRow{Query: c.query(i), Target: c.target(i), Score: c.score(i)})
+	})
+	return rows, err
+}
+
+// outputColumns are the columns of one part file, as Arrow arrays.
+type outputColumns struct {
+	Query, Rank, Target, Score arrow.Array
+}
+
+func idAt(a arrow.Array, i int) scoring.ID {
+	switch a := a.(type) {
+	case *array.Int64:
+		return scoring.IntID(a.Value(i))
+	case *array.String:
+		return scoring.StrID(a.Value(i))
+	case *array.LargeString:
+		return scoring.StrID(a.Value(i))
+	}
+	panic("unreachable: column type checked in readParts")
+}
+
+func (c outputColumns) query(i int) scoring.ID  { return idAt(c.Query, i) }
+func (c outputColumns) target(i int) scoring.ID { return idAt(c.Target, i) }
+
+func (c outputColumns) score(i int) float64 {
+	switch a := c.Score.(type) {
+	case *array.Float32:
+		return float64(a.Value(i))
+	case *array.Float64:
+		return a.Value(i)
+	}
+	panic("unreachable: column type checked in readParts")
+}
+
+func (c outputColumns) rank(i int) int {
+	switch a := c.Rank.(type) {
+	case *array.Int32:
+		return int(a.Value(i))
+	case *array.Int64:
+		return int(a.Value(i))
+	}
+	panic("unreachable: column type checked in readParts")
+}
+
+// readParts calls row for every row of every file matching pattern under
+// out, in name order.
+func readParts(ctx context.Context, out, pattern string, rank bool, row func(c outputColumns, i int)) error {
+	names, err := files.Glob(ctx, files.Join(out, pattern))
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		if strings.HasPrefix(path.Base(strings.ReplaceAll(p, "\\", "/")), "_") {
+			continue
+		}
+		if err := readPart(ctx, p, rank, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns, i int)) (err error) {
+	defer recoverCorrupt(p, &err)
+	ra, err := files.OpenReaderAt(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer ra.Close()
+	mem := memory.NewGoAllocator()
+	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
+	if err != nil {
+		return fmt.Errorf("%s: not a Parquet file: %w", p, err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	tbl, err := fr.ReadTable(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	defer tbl.Release()
+	names := []string{colQuery, colTarget, colScore}
+	if rank {
+		names = append(names, colRank)
+	}
+	for _, n := range names {
+		if len(tbl.Schema().FieldIndices(n)) != 1 {
+			return fmt.Errorf("%s: no column %q", p, n)
+		}
+	}
+	// Row groups may chunk the columns differently; a table reader slices
+	// them in step.
+	tr := array.NewTableReader(tbl, OutputRowGroupRows)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.Record()
+		c := outputColumns{}
+		for k, n := range names {
+			a := rec.Column(rec.Schema().FieldIndices(n)[0])
+			if a.NullN() > 0 {
+				return fmt.Errorf("%s: column %s holds nulls", p, n)
+			}
+			ok := false
+			switch n {
+			case colQuery, colTarget:
+				ok = a.DataType().ID() == arrow.INT64 || a.DataType().ID() == arrow.STRING || a.DataType().ID() == arrow.LARGE_STRING
+			case colScore:
+				ok = a.DataType().ID() == arrow.FLOAT32 || a.DataType().ID() == arrow.FLOAT64
+			case colRank:
+				ok = a.DataType().ID() == arrow.INT32 || a.DataType().ID() == arrow.INT64
+			}
+			if !ok {
+				return fmt.Errorf("%s: column %s has type %s", p, n, a.DataType())
+			}
+			switch k {
+			case 0:
+				c.Query = a
+			case 1:
+				c.Target = a
+			case 2:
+				c.Score = a
+			case 3:
+				c.Rank = a
+			}
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row(c, i)
+		}
+	}
+	return tr.Err()
+}
+
+// recoverCorrupt turns a panic in the Parquet decoder into an error.
+func recoverCorrupt(p string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: corrupt Parquet file (%v)", p, r)
+	}
+}
+
+// idLess orders ids: int64 ids numerically before string ids, string ids
+// lexicographically (by bytes).
+func idLess(a, b scoring.ID) bool {
+	if a.IsStr != b.IsStr {
+		return !a.IsStr
+	}
+	if a.IsStr {
+		return a.Str < b.Str
+	}
+	return a.Int < b.Int
+}

@@ -1,0 +1,250 @@
+package sinks
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+// bruteCompareIDs orders ids as the documented tie-break does, written
+// independently of idLess: int64 ids numerically, string ids by bytes.
+func bruteCompareIDs(a, b scoring.ID) int {
+	if a.IsStr != b.IsStr {
+		panic("mixed id kinds in a test")
+	}
+	if a.IsStr {
+		return strings.Compare(a.Str, b.Str)
+	}
+	return cmp.Compare(a.Int, b.Int)
+}
+
+// bruteTopK is the top-k output computed row by row from the distinct
+// work items: per query, every target with a score >= threshold, sorted by
+// score (descending) then target id, the first k; queries in id order
+// within their query block, blocks in order.
+func bruteTopK(chunks []transforms.Chunk, k int, threshold float64) []TopKRow {
+	type cand struct {
+		target scoring.ID
+		score  float64
+	}
+	cands := map[int]map[scoring.ID][]cand{} // query block → query → candidates
+	for _, c := range chunks {
+		if cands[c.QB] == nil {
+			cands[c.QB] = map[scoring.ID][]cand{}
+		}
+		for i, q := range c.Queries {
+			for j, tg := range c.Targets {
+				if v := c.Values[i*c.Cols+j]; v >= threshold {
+					cands[c.QB][q] = append(cands[c.QB][q], cand{tg, v})
+				}
+			}
+		}
+	}
+	var rows []TopKRow
+	for _, qb := range slices.Sorted(maps.Keys(cands)) {
+		queries := slices.SortedFunc(maps.Keys(cands[qb]), bruteCompareIDs)
+		for _, q := range queries {
+			cs := cands[qb][q]
+			slices.SortFunc(cs, func(a, b cand) int {
+				return cmp.Or(cmp.Compare(b.score, a.score), bruteCompareIDs(a.target, b.target))
+			})
+			for r, c := range cs[:min(k, len(cs))] {
+				rows = append(rows, TopKRow{Query: q, Rank: r + 1, Target: c.target, Score: float64(float32(c.score))})
+			}
+		}
+	}
+	return rows
+}
+
+// TestWriteTopK runs WriteTopK on both runners, for int64 and string ids,
+// with retried work items, and compares with the brute-force top k, row
+// for row (so the file order, by query then rank, is checked too).
+func TestWriteTopK(t *testing.T) {
+	ctx := context.Background()
+	for _, str := range []bool{false, true} {
+		chunks := testChunks(str)
+		for _, k := range []int{1, 3, 50} {
+			want := bruteTopK(chunks, k, testThreshold)
+			var first map[string][]byte
+			for _, runner := range runners {
+				name := fmt.Sprintf("str=%v/k=%d/%s", str, k, runner)
+				t.Run(name, func(t *testing.T) {
+					out := t.TempDir()
+					start := time.Now()
+					if err := runPipeline(t, runner, withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
+						WriteTopK(s, col, out, k, testThreshold)
+					}); err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("%s: %v", name, time.Since(start))
+					got, err := ReadTopK(ctx, out)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(got) != len(want) {
+						t.Errorf("%d rows, want %d", len(got), len(want))
+					}
+					for i := range min(len(got), len(want)) {
+						if got[i] != want[i] {
+							t.Fatalf("row %d: got %+v, want %+v", i, got[i], want[i])
+						}
+					}
+
+					// One file per query block; the same bytes on both runners.
+					files := map[string][]byte{}
+					entries, err := os.ReadDir(out)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range entries {
+						files[e.Name()] = readAll(t, filepath.Join(out, e.Name()))
+					}
+					wantNames := []string{TopKPartName(0), TopKPartName(1)}
+					if names := slices.Sorted(maps.Keys(files)); !slices.Equal(names, wantNames) {
+						t.Errorf("files %v, want %v", names, wantNames)
+					}
+					idType := "int64"
+					if str {
+						idType = "utf8"
+					}
+					wantTypes := fmt.Sprintf("query:%s,rank:int32,target:%s,score:float32", idType, idType)
+					if got := schemaTypes(partSchema(t, filepath.Join(out, TopKPartName(0)))); got != wantTypes {
+						t.Errorf("columns %s, want %s", got, wantTypes)
+					}
+					if first == nil {
+						first = files
+					} else if !maps.EqualFunc(first, files, bytes.Equal) {
+						t.Errorf("files differ from the %s run's", runners[0])
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestTopKTestDataHasTies checks that the test data exercises what the
+// tie-break decides: a tie at the k-th place, whose order differs between
+// numeric and text order of int ids, and a tie across target blocks.
+func TestTopKTestDataHasTies(t *testing.T) {
+	rows := bruteTopK(testChunks(false), 2, testThreshold)
+	// Query 0 (2^53+1) scores 0.75 against 3, 9, 12, 100: numeric order
+	// keeps 3 and 9 (text order would keep 100 and 12).
+	var got []string
+	for _, r := range rows {
+		if r.Query.Int == 1<<53+1 {
+			got = append(got, fmt.Sprintf("%d:%s@%v", r.Rank, r.Target, r.Score))
+		}
+	}
+	if want := []string{"1:3@0.75", "2:9@0.75"}; !slices.Equal(got, want) {
+		t.Errorf("query 2^53+1 top 2 = %v, want %v", got, want)
+	}
+	rows = bruteTopK(testChunks(true), 2, testThreshold)
+	got = nil
+	for _, r := range rows {
+		if r.Query.Str == "q-b" {
+			got = append(got, fmt.Sprintf("%d:%s@%v", r.Rank, r.Target, r.Score))
+		}
+	}
+	if want := []string{"1:100@0.75", "2:12@0.75"}; !slices.Equal(got, want) {
+		t.Errorf("query q-b top 2 = %v, want %v", got, want)
+	}
+}
+
+// TestTopKMerge: merging is order-independent, drops repeated targets and
+// keeps k.
+func TestTopKMerge(t *testing.T) {
+	e := func(id int64, s float64) topkEntry { return topkEntry{Target: scoring.IntID(id), Score: s} }
+	q := scoring.IntID(1 << 60)
+	a := topkAcc{QB: 2, Query: q, Items: []topkEntry{e(5, 0.9), e(7, 0.5), e(1, 0.5)}}
+	b := topkAcc{QB: 2, Query: q, Items: []topkEntry{e(5, 0.9), e(2, 0.5), e(9, 0.95)}}
+	f := &topkMergeFn{K: 4}
+	ab, ba := f.MergeAccumulators(a, b), f.MergeAccumulators(b, a)
+	want := []topkEntry{e(9, 0.95), e(5, 0.9), e(1, 0.5), e(2, 0.5)}
+	if !slices.Equal(ab.Items, want) || !slices.Equal(ba.Items, want) || ab.Query != q || ab.QB != 2 {
+		t.Errorf("merge: %+v / %+v, want %v", ab, ba, want)
+	}
+	if z := f.MergeAccumulators(topkAcc{}, a); z.Query != q || z.QB != 2 {
+		t.Errorf("merge with a zero accumulator: %+v", z)
+	}
+}
+
+// TestWriteTopKThreshold: with a threshold above every score, each query
+// block still gets a file, with no rows; with -Inf, every score but NaN
+// ranks.
+func TestWriteTopKThreshold(t *testing.T) {
+	out := t.TempDir()
+	chunks := testChunks(false)
+	if err := runPipeline(t, "direct", chunks, func(s beam.Scope, col beam.PCollection) {
+		WriteTopK(s, col, out, 5, 2)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadTopK(context.Background(), out)
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for qb := range queryBlocks {
+		if _, err := os.Stat(filepath.Join(out, TopKPartName(qb))); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, runner := range runners { // -Inf: JSON cannot carry it; DoFns travel as JSON
+		out = t.TempDir()
+		if err := runPipeline(t, runner, chunks, func(s beam.Scope, col beam.PCollection) {
+			WriteTopK(s, col, out, 100, math.Inf(-1))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err = ReadTopK(context.Background(), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if math.IsNaN(r.Score) {
+				t.Fatalf("%s: NaN ranked: %+v", runner, r)
+			}
+		}
+		if want := bruteTopK(chunks, 100, math.Inf(-1)); !slices.Equal(rows, want) {
+			t.Errorf("%s: %d rows, want %d", runner, len(rows), len(want))
+		}
+	}
+}
+
+// TestDuckDBReadsTopK reads a top-k output with DuckDB.
+func TestDuckDBReadsTopK(t *testing.T) {
+	out := t.TempDir()
+	chunks := testChunks(false)
+	if err := runPipeline(t, "direct", withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
+		WriteTopK(s, col, out, 3, testThreshold)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := duckdb(t, filepath.Join(out, "topk-*.parquet"))
+	want := bruteTopK(chunks, 3, testThreshold)
+	var wantRows []string
+	for _, w := range want {
+		wantRows = append(wantRows, fmt.Sprintf("%s %s %v", w.Query, w.Target, w.Score))
+	}
+	slices.Sort(wantRows)
+	wantTypes := map[string]string{"query": "BIGINT", "rank": "INTEGER", "target": "BIGINT", "score": "FLOAT"}
+	if r.Count != len(want) || r.Duplicates != 0 || !maps.Equal(r.Types, wantTypes) {
+		t.Errorf("DuckDB: %d rows (%d repeated pairs), types %v; want %d rows, types %v", r.Count, r.Duplicates, r.Types, len(want), wantTypes)
+	}
+	if got := duckdbRows(t, r); !slices.Equal(got, wantRows) {
+		t.Errorf("DuckDB rows differ:\n got %v\nwant %v", got, wantRows)
+	}
+}
