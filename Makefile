@@ -19,7 +19,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./pipeline/
 
 clean:
 	rm -rf bin $(DEMO_OUT)

@@ -289,7 +289,8 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 
 // missingItems checks that the existing output was made by the same run
 // and lists the work items whose output is not all written. Top-k combines
-// every work item, so a run with --topk rescoring resumes from scratch.
+// every work item, and the sparse manifest counts the rows of the parts a
+// run writes, so those runs rescore every item (rewriting identical parts).
 func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	raw, err := files.ReadFile(ctx, marker)
 	if err != nil {
@@ -302,7 +303,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 	if want := j.fingerprint(); prev.Fingerprint != want {
 		return nil, fmt.Errorf("--exists resume: %s was made from other inputs or options (fingerprint %.12s, this run %.12s): use --exists overwrite or another --out", j.Options.Out, prev.Fingerprint, want)
 	}
-	if j.Options.TopK > 0 {
+	if j.Options.TopK > 0 || j.Options.Sink == "sparse" {
 		return all, nil
 	}
 	var readers []*sinks.ZarrReader
@@ -316,11 +317,6 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 	var missing []transforms.WorkItem
 	for _, w := range all {
 		done := true
-		if j.Options.Sink == "sparse" {
-			if done, err = sinks.SparsePartExists(ctx, j.Options.Out, w.QB, w.TB); err != nil {
-				return nil, err
-			}
-		}
 		for _, z := range readers {
 			ok, err := z.ChunkExists(ctx, w.QB, w.TB)
 			if err != nil {

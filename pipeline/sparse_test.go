@@ -10,6 +10,7 @@ import (
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/reference"
+	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -157,3 +158,46 @@ func valueOf(s *reference.Scores, row int, target string) float64 {
 	}
 	return math.NaN()
 }
+
+// TestPruningExactOnSynthetic: on a synthetic brain (clustered types, so
+// there are high scores as well as far pairs) sparse and top-k output are
+// identical with and without pruning, and pruning did skip work.
+func TestPruningExactOnSynthetic(t *testing.T) {
+	dps := synth.Generate(150, 3)
+	in := writeDotprops(t, filepath.Join(t.TempDir(), "synth.parquet"), dps)
+	var sparse [2]map[sparseKey]float64
+	var topk [2][]sinks.TopKRow
+	for k, prune := range []bool{true, false} {
+		o := pipeline.Defaults()
+		o.Queries, o.Out, o.Sink, o.Prune, o.Scores, o.TopK, o.Threshold = in, t.TempDir(), "sparse", prune, "mean", 3, 0.1
+		o.BlockSize = 10 // enough blocks that some lie far apart
+		job := runJob(t, "prism", o)
+		sparse[k] = readSparse(t, o.Out)
+		rows, err := sinks.ReadTopK(context.Background(), files.Join(o.Out, "topk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(rows, func(a, b int) bool { // plans differ, and so does file order
+			if rows[a].Query != rows[b].Query {
+				return rows[a].Query.Int < rows[b].Query.Int // synth ids are int64
+			}
+			return rows[a].Rank < rows[b].Rank
+		})
+		topk[k] = rows
+		if prune && job.Skipped == 0 {
+			t.Errorf("pruning skipped no work item of %d", job.Total)
+		}
+	}
+	if len(sparse[0]) != len(sparse[1]) || len(sparse[0]) == 0 {
+		t.Fatalf("pruned %d rows, unpruned %d", len(sparse[0]), len(sparse[1]))
+	}
+	for k, v := range sparse[1] {
+		if sparse[0][k] != v {
+			t.Fatalf("%v: pruned %v, unpruned %v", k, sparse[0][k], v)
+		}
+	}
+	if fmt.Sprint(topk[0]) != fmt.Sprint(topk[1]) {
+		t.Fatalf("top-k differs with pruning:\n%v\n%v", topk[0], topk[1])
+	}
+}
+

@@ -155,8 +155,9 @@ func manifestParameters(doc string) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-// DoFns travel as JSON, which has no -Inf or NaN, so a threshold is
-// carried as its math.Float64bits.
+// writeSparsePartFn writes one work item's part and reports its name and
+// row count. DoFns travel as JSON, which has no -Inf or NaN, so the
+// threshold is carried as its math.Float64bits.
 type writeSparsePartFn struct {
 	Out       string
 	Threshold uint64 // math.Float64bits of the threshold

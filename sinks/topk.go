@@ -65,8 +65,10 @@ func TopKPartName(qb int) string {
 // Ranking is a total order, so the result is deterministic: the higher
 // score first (compared in float64, before rounding to FLOAT), and among
 // equal scores the smaller target id (int64 ids numerically, string ids
-// lexicographically by bytes). A query gets exactly min(k, candidates)
-// rows: targets tied with the k-th are cut by that order, not added.
+// lexicographically by bytes). Two scores equal once stored as FLOAT may
+// thus be ranked by their float64 values. A query gets exactly
+// min(k, candidates) rows: targets tied with the k-th are cut by that
+// order, not added; a query without candidates gets no rows.
 // A target seen twice for a query (a retried or duplicated work item)
 // counts once.
 //
