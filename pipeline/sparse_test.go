@@ -200,4 +200,3 @@ func TestPruningExactOnSynthetic(t *testing.T) {
 		t.Fatalf("top-k differs with pruning:\n%v\n%v", topk[0], topk[1])
 	}
 }
-
