@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -34,6 +35,9 @@ type Job struct {
 	Pipeline *beam.Pipeline
 
 	skipped []transforms.WorkItem
+	// Sparse parts and their rows found already written (resume).
+	priorParts int
+	priorRows  int64
 }
 
 // ScoreArrays names the Zarr arrays of a run: "scores", plus
@@ -288,9 +292,10 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 }
 
 // missingItems checks that the existing output was made by the same run
-// and lists the work items whose output is not all written. Top-k combines
-// every work item, and the sparse manifest counts the rows of the parts a
-// run writes, so those runs rescore every item (rewriting identical parts).
+// and lists the work items whose output is not all written: Zarr chunks or
+// sparse parts (whose rows it counts for the manifest). Top-k combines
+// every work item, so a run with --topk rescores every item (rewriting
+// identical chunks and parts).
 func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	raw, err := files.ReadFile(ctx, marker)
 	if err != nil {
@@ -303,32 +308,84 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 	if want := j.fingerprint(); prev.Fingerprint != want {
 		return nil, fmt.Errorf("--exists resume: %s was made from other inputs or options (fingerprint %.12s, this run %.12s): use --exists overwrite or another --out", j.Options.Out, prev.Fingerprint, want)
 	}
-	if j.Options.TopK > 0 || j.Options.Sink == "sparse" {
+	if j.Options.TopK > 0 {
 		return all, nil
 	}
-	var readers []*sinks.ZarrReader
+	if j.Options.Sink == "sparse" {
+		return j.missingParts(ctx, all)
+	}
+	var written []map[[2]int]bool
 	for _, spec := range j.Arrays {
 		z, err := sinks.OpenZarr(ctx, j.Options.Out, spec.Name)
 		if err != nil {
 			return nil, fmt.Errorf("--exists resume: %w", err)
 		}
-		readers = append(readers, z)
+		w, err := z.WrittenChunks(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("--exists resume: %w", err)
+		}
+		written = append(written, w)
 	}
 	var missing []transforms.WorkItem
 	for _, w := range all {
-		done := true
-		for _, z := range readers {
-			ok, err := z.ChunkExists(ctx, w.QB, w.TB)
-			if err != nil {
-				return nil, err
+		for _, chunks := range written {
+			if !chunks[[2]int{w.QB, w.TB}] {
+				missing = append(missing, w)
+				break
 			}
-			done = done && ok
-		}
-		if !done {
-			missing = append(missing, w)
 		}
 	}
 	return missing, nil
+}
+
+// missingParts lists the work items without a sparse part and counts the
+// parts and rows already written (reading the parts' footers, in
+// parallel).
+func (j *Job) missingParts(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
+	parts, err := sinks.WrittenParts(ctx, j.Options.Out)
+	if err != nil {
+		return nil, fmt.Errorf("--exists resume: %w", err)
+	}
+	var missing []transforms.WorkItem
+	var done []string
+	for _, w := range all {
+		if p, ok := parts[[2]int{w.QB, w.TB}]; ok {
+			done = append(done, p)
+		} else {
+			missing = append(missing, w)
+		}
+	}
+	rows := make([]int64, len(done))
+	errs := make([]error, len(done))
+	parallel(len(done), func(i int) { rows[i], errs[i] = sinks.PartRows(ctx, done[i]) })
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("--exists resume: %w", err)
+	}
+	j.priorParts = len(done)
+	for _, n := range rows {
+		j.priorRows += n
+	}
+	return missing, nil
+}
+
+// parallel calls f(0), ..., f(n-1) on all cores.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // pruneItems drops the work items that cannot hold a pair at or above the
@@ -342,22 +399,7 @@ func (j *Job) pruneItems(ctx context.Context, items []transforms.WorkItem) ([]tr
 		return nil, err
 	}
 	skip := make([]bool, len(items))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				skip[i] = j.Plan.CanSkip(items[i], s, mode, j.Options.threshold())
-			}
-		}()
-	}
-	for i := range items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(items), func(i int) { skip[i] = j.Plan.CanSkip(items[i], s, mode, j.Options.threshold()) })
 	var keep []transforms.WorkItem
 	for i, w := range items {
 		if skip[i] {
@@ -385,7 +427,8 @@ func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
 		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items))
 	case "sparse":
 		params, _ := json.Marshal(j.parameters())
-		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.threshold(), Float64: o.DType == "float64", Manifest: string(params)}, len(j.Items))
+		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.threshold(), Float64: o.DType == "float64",
+			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params)}, len(j.Items))
 	}
 	if o.TopK > 0 {
 		sinks.WriteTopK(s, chunks, files.Join(o.Out, "topk"), o.TopK, o.threshold())

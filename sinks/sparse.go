@@ -80,6 +80,11 @@ type SparseConfig struct {
 	Threshold float64
 	// Float64 writes score as DOUBLE instead of FLOAT.
 	Float64 bool
+	// PriorParts and PriorRows count the parts a resumed run found
+	// already written, and their rows; the manifest adds them to this
+	// run's.
+	PriorParts int
+	PriorRows  int64
 	// Manifest is a JSON document recording the run's parameters, built
 	// by the caller; it is stored verbatim (compacted) under "parameters"
 	// in OUT/_manifest.json. Empty means {}.
@@ -108,11 +113,42 @@ func PartName(qb, tb int) string {
 	return fmt.Sprintf("part-%05d-%05d.parquet", qb, tb)
 }
 
-// SparsePartExists reports whether the part of work item (qb, tb) is
-// already written under out (parts are written atomically, so an existing
-// part is a whole one): a resumed run can skip that item.
-func SparsePartExists(ctx context.Context, out string, qb, tb int) (bool, error) {
-	return files.Exists(ctx, files.Join(out, PartName(qb, tb)))
+// WrittenParts lists the part files already under out, by work item
+// (query block, target block), with one listing (one request on an object
+// store). Parts are written whole and atomically, so a listed part is a
+// complete one.
+func WrittenParts(ctx context.Context, out string) (map[[2]int]string, error) {
+	found, err := files.Glob(ctx, files.Join(out, "part-*.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	parts := map[[2]int]string{}
+	for _, p := range found {
+		var qb, tb int
+		name := path.Base(strings.ReplaceAll(p, "\\", "/"))
+		if _, err := fmt.Sscanf(name, "part-%d-%d.parquet", &qb, &tb); err != nil || qb < 0 || tb < 0 || PartName(qb, tb) != name {
+			continue
+		}
+		parts[[2]int{qb, tb}] = p
+	}
+	return parts, nil
+}
+
+// PartRows returns the row count of a part file, from its footer (a
+// ranged read of the file's end, not the whole file).
+func PartRows(ctx context.Context, p string) (rows int64, err error) {
+	defer recoverCorrupt(p, &err)
+	ra, err := files.OpenReaderAt(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	defer ra.Close()
+	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
+	if err != nil {
+		return 0, fmt.Errorf("%s: not a Parquet file: %w", p, err)
+	}
+	defer rdr.Close()
+	return rdr.NumRows(), nil
 }
 
 // WriteSparse writes each chunk's scores >= cfg.Threshold (Chunk.Values;
@@ -120,9 +156,9 @@ func SparsePartExists(ctx context.Context, out string, qb, tb int) (bool, error)
 // with columns query and target (INT64, or STRING for string ids) and score
 // (FLOAT, or DOUBLE with cfg.Float64). A part is written even when it has no
 // rows. Once every part is written, OUT/_manifest.json records the row and
-// part counts and cfg.Manifest; it is written only if the number of
-// distinct parts written equals expected (the number of work items in
-// chunks), else the pipeline fails. A work item seen twice (a retry, or a
+// part counts (with cfg.PriorParts and cfg.PriorRows) and cfg.Manifest; it
+// is written only if the number of distinct parts written equals expected
+// (the number of work items in chunks), else the pipeline fails. A work item seen twice (a retry, or a
 // duplicated element) rewrites the same part with the same bytes and counts
 // once. WriteSparse panics if cfg.Manifest is not valid JSON, as Beam's
 // transforms do on bad arguments at construction.
@@ -139,7 +175,7 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 	total := beam.Combine(s, &sumSparseStatsFn{}, beam.ParDo(s, partStats, distinct))
 	// The finaliser runs once, after the last part: its side input is
 	// ready only when every part is counted (and is empty for no parts).
-	beam.ParDo0(s, &finalizeSparseFn{Out: out, Expected: expected, Parameters: string(params)},
+	beam.ParDo0(s, &finalizeSparseFn{Out: out, Expected: expected, PriorParts: cfg.PriorParts, PriorRows: cfg.PriorRows, Parameters: string(params)},
 		beam.Impulse(s), beam.SideInput{Input: total})
 }
 
@@ -191,7 +227,9 @@ func (sumSparseStatsFn) MergeAccumulators(a, b sparseStats) sparseStats {
 
 type finalizeSparseFn struct {
 	Out        string
-	Expected   int
+	Expected   int // parts this run writes
+	PriorParts int
+	PriorRows  int64
 	Parameters string // compact JSON
 }
 
@@ -204,7 +242,7 @@ func (f *finalizeSparseFn) ProcessElement(ctx context.Context, _ []byte, totals 
 	if sum.Parts != int64(f.Expected) {
 		return fmt.Errorf("%s: %d of %d sparse parts written; %s not written, so the output is not marked complete", f.Out, sum.Parts, f.Expected, ManifestName)
 	}
-	m := Manifest{Complete: true, Rows: sum.Rows, Parts: int(sum.Parts), Parameters: json.RawMessage(f.Parameters)}
+	m := Manifest{Complete: true, Rows: f.PriorRows + sum.Rows, Parts: f.PriorParts + int(sum.Parts), Parameters: json.RawMessage(f.Parameters)}
 	return writeJSON(ctx, files.Join(f.Out, ManifestName), m)
 }
 

@@ -492,8 +492,8 @@ func TestPartNameAndExists(t *testing.T) {
 	}
 	out := t.TempDir()
 	c := testChunks(false)[4]
-	if ok, err := SparsePartExists(ctx, out, c.QB, c.TB); ok || err != nil {
-		t.Fatalf("before writing: %v, %v", ok, err)
+	if parts, err := WrittenParts(ctx, out); len(parts) != 0 || err != nil {
+		t.Fatalf("before writing: %v, %v", parts, err)
 	}
 	data, rows, err := EncodeSparsePart(c, testThreshold, false)
 	if err != nil {
@@ -502,8 +502,16 @@ func TestPartNameAndExists(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, PartName(c.QB, c.TB)), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := SparsePartExists(ctx, out, c.QB, c.TB); !ok || err != nil {
-		t.Fatalf("after writing: %v, %v", ok, err)
+	// A temporary file of an interrupted write is not a part.
+	if err := os.WriteFile(filepath.Join(out, PartName(c.QB+1, c.TB)+".tmp-0123abcd"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := WrittenParts(ctx, out)
+	if err != nil || len(parts) != 1 || parts[[2]int{c.QB, c.TB}] != filepath.Join(out, PartName(c.QB, c.TB)) {
+		t.Fatalf("after writing: %v, %v", parts, err)
+	}
+	if n, err := PartRows(ctx, parts[[2]int{c.QB, c.TB}]); n != rows || err != nil {
+		t.Fatalf("PartRows = %d, %v; want %d", n, err, rows)
 	}
 	got, err := ReadSparse(ctx, out)
 	if err != nil || int64(len(got)) != rows {

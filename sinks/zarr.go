@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -511,9 +512,35 @@ func (z *ZarrReader) chunkPath(i, j int) string {
 	return files.Join(z.path, chunkKey(i, j, "."))
 }
 
-// ChunkExists reports whether chunk (i, j) has been written.
-func (z *ZarrReader) ChunkExists(ctx context.Context, i, j int) (bool, error) {
-	return files.Exists(ctx, z.chunkPath(i, j))
+// WrittenChunks lists the chunks written so far, as (row, column) chunk
+// indices, with one listing of the array (one request on an object store,
+// however many chunks). Chunks are written whole and atomically, so a
+// listed chunk is a complete one.
+func (z *ZarrReader) WrittenChunks(ctx context.Context) (map[[2]int]bool, error) {
+	pattern := files.Join(z.path, "*")
+	if z.sep == "/" {
+		pattern = files.Join(z.path, "*", "*")
+	}
+	found, err := files.Glob(ctx, pattern)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(files.Join(z.path, "x"), "x")
+	written := map[[2]int]bool{}
+	for _, f := range found {
+		key := strings.ReplaceAll(strings.TrimPrefix(f, prefix), string(filepath.Separator), "/")
+		a, b, ok := strings.Cut(key, z.sep)
+		if !ok {
+			continue
+		}
+		i, err1 := strconv.Atoi(a)
+		j, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil || i < 0 || j < 0 || strconv.Itoa(i) != a || strconv.Itoa(j) != b {
+			continue // .zarray, .zattrs, a temporary file
+		}
+		written[[2]int{i, j}] = true
+	}
+	return written, nil
 }
 
 // Read returns rows [r0, r1) and cols [c0, c1) row-major; chunks not yet

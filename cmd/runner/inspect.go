@@ -45,16 +45,11 @@ func inspectArray(ctx context.Context, out, name, id string, k int) error {
 	queries, _ := z.Attrs["queries"].([]any)
 	targets, _ := z.Attrs["targets"].([]any)
 	rb, cb := (z.Shape[0]+z.Chunks[0]-1)/z.Chunks[0], (z.Shape[1]+z.Chunks[1]-1)/z.Chunks[1]
-	written := 0
-	for i := range rb {
-		for j := range cb {
-			if ok, err := z.ChunkExists(ctx, i, j); err != nil {
-				return err
-			} else if ok {
-				written++
-			}
-		}
+	chunks, err := z.WrittenChunks(ctx)
+	if err != nil {
+		return err
 	}
+	written := len(chunks)
 	w := os.Stdout
 	fmt.Fprintf(w, "%s/%s: %d queries × %d targets, %s, chunks %d×%d (%d of %d written), complete: %v\n",
 		out, name, z.Shape[0], z.Shape[1], z.DType, z.Chunks[0], z.Chunks[1], written, rb*cb, z.Complete())

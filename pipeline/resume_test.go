@@ -1,0 +1,109 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/nblast-go/nblast/internal/synth"
+	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/sinks"
+)
+
+// TestResumeRescoresOnlyMissing: an output that lost some chunks or parts
+// (and its completion mark), as an interrupted run leaves it, is finished
+// by --exists resume scoring only the missing work items, and ends byte
+// for byte equal to an uninterrupted run. (cmd/runner tests the same with
+// a real process kill.)
+func TestResumeRescoresOnlyMissing(t *testing.T) {
+	in := writeDotprops(t, filepath.Join(t.TempDir(), "synth.parquet"), synth.Generate(60, 5))
+	for _, tc := range []struct {
+		sink string
+		lost func(name string) bool // files an interrupted run has not written
+	}{
+		{"zarr", func(n string) bool {
+			return n == "scores/1.2" || n == "scores/3.0" || n == "scores_reverse/1.2" || n == "scores_reverse/2.2"
+		}},
+		{"sparse", func(n string) bool {
+			return n == sinks.ManifestName || n == sinks.PartName(0, 1) || n == sinks.PartName(3, 3)
+		}},
+	} {
+		t.Run(tc.sink, func(t *testing.T) {
+			o := pipeline.Defaults()
+			o.Queries, o.Out, o.Sink, o.BlockSize, o.Threshold = in, t.TempDir(), tc.sink, 16, 0.2
+			if tc.sink == "zarr" {
+				o.Scores = "both"
+			}
+			runJob(t, "prism", o)
+			want := readTree(t, o.Out)
+			removed := 0
+			for name := range want {
+				if tc.lost(name) {
+					os.Remove(filepath.Join(o.Out, name))
+					removed++
+				}
+			}
+			if removed != map[string]int{"zarr": 4, "sparse": 3}[tc.sink] {
+				t.Fatalf("removed %d files of %d", removed, len(want))
+			}
+			if tc.sink == "zarr" { // the completion mark goes with the chunks
+				for _, a := range []string{"scores", "scores_reverse"} {
+					p := filepath.Join(o.Out, a, ".zattrs")
+					b := bytes.Replace(want[a+"/.zattrs"], []byte(`"complete": true`), []byte(`"complete": false`), 1)
+					if bytes.Equal(b, want[a+"/.zattrs"]) {
+						t.Fatalf("%s/.zattrs has no \"complete\": true:\n%s", a, b)
+					}
+					if err := os.WriteFile(p, b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			o.Exists = "resume"
+			job := runJob(t, "prism", o)
+			wantItems := map[string]int{"zarr": 3, "sparse": 2}[tc.sink] // (1,2), (3,0), (2,2); (0,1), (3,3)
+			if len(job.Items) != wantItems || job.Done != job.Total-wantItems {
+				t.Errorf("resume scored %d work items (%d already done of %d), want %d", len(job.Items), job.Done, job.Total, wantItems)
+			}
+			got := readTree(t, o.Out)
+			if len(got) != len(want) {
+				t.Errorf("resumed output has %d files, uninterrupted %d", len(got), len(want))
+			}
+			for name, b := range want {
+				if !bytes.Equal(got[name], b) {
+					t.Errorf("%s differs after resume", name)
+				}
+			}
+		})
+	}
+}
+
+// readTree reads every file under dir, keyed by slash path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	tree := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		tree[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(tree))
+	for n := range tree {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 || strings.Contains(strings.Join(names, " "), ".staging") {
+		t.Fatalf("%s: unexpected files %v", dir, names)
+	}
+	return tree
+}
