@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestResumeAfterKill kills a real run midway (SIGKILL, so nothing of the
+// runner gets to clean up), resumes it with --exists resume, and checks
+// the result is byte for byte the output of an uninterrupted run, and that
+// the resumed run scored only what was missing.
+func TestResumeAfterKill(t *testing.T) {
+	runner := binary(t, ".")
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "neurons.parquet")
+	if err := synthMain([]string{"--n", "300", "--out", in, "--seed", "11"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sink  string
+		flags []string
+		done  func(out string) int // result files written so far
+	}{
+		{"zarr", []string{"--scores", "both"}, func(out string) int { return countFiles(out, `^scores/\d+\.\d+$`) }},
+		{"sparse", []string{"--threshold", "0.1", "--prune=false"}, func(out string) int { return countFiles(out, `^part-\d+-\d+\.parquet$`) }},
+	} {
+		t.Run(tc.sink, func(t *testing.T) {
+			args := append([]string{"--queries", in, "--sink", tc.sink, "--block_size", "10"}, tc.flags...)
+			want := filepath.Join(tmp, tc.sink+"-whole")
+			runRunner(t, runner, append(args, "--out", want), 3*time.Minute)
+			total := tc.done(want)
+
+			out := filepath.Join(tmp, tc.sink+"-killed")
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, runner, append(args, "--out", out)...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			killed := false
+			for !killed {
+				select {
+				case err := <-exited:
+					t.Fatalf("the run ended (%v) before a third of its %d files were written, nothing to kill; stderr:\n%s", err, total, tail(stderr.Bytes(), 2000))
+				case <-ctx.Done():
+					t.Fatalf("no third of %d files written within the deadline; stderr:\n%s", total, tail(stderr.Bytes(), 2000))
+				case <-time.After(20 * time.Millisecond):
+					if n := tc.done(out); n >= total/3 {
+						if err := cmd.Process.Kill(); err != nil {
+							t.Fatal(err)
+						}
+						<-exited
+						killed = true
+					}
+				}
+			}
+			left := tc.done(out)
+			if left >= total {
+				t.Fatalf("the run had written all %d files when killed", total)
+			}
+			if tc.sink == "sparse" {
+				if _, err := os.Stat(filepath.Join(out, "_manifest.json")); err == nil {
+					t.Fatal("a killed sparse run has a manifest")
+				}
+			}
+
+			stderrResume := runRunner(t, runner, append(args, "--out", out, "--exists", "resume"), 3*time.Minute)
+			m := regexp.MustCompile(`(\d+) to score, (\d+) already done`).FindStringSubmatch(stderrResume)
+			if m == nil {
+				t.Fatalf("no plan line in the resumed run's output:\n%s", stderrResume)
+			}
+			if m[2] == "0" {
+				t.Errorf("the resumed run found nothing already done (%s)", m[0])
+			}
+			got, wantTree := readTree(t, out), readTree(t, want)
+			for name, b := range wantTree {
+				if !bytes.Equal(got[name], b) {
+					t.Errorf("%s differs from the uninterrupted run's", name)
+				}
+			}
+			for name := range got {
+				if _, ok := wantTree[name]; !ok {
+					t.Errorf("%s is left in the resumed output, not in the uninterrupted one", name)
+				}
+			}
+		})
+	}
+}
+
+// runRunner runs the runner binary to completion within d and returns its
+// stderr; a failure or a hang fails the test with the output's tail.
+func runRunner(t *testing.T, runner string, args []string, d time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runner, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("runner %s: no result within %s (hung?); stderr:\n%s", strings.Join(args, " "), d, tail(stderr.Bytes(), 3000))
+	}
+	if err != nil {
+		t.Fatalf("runner %s: %v; stderr:\n%s", strings.Join(args, " "), err, tail(stderr.Bytes(), 3000))
+	}
+	return stderr.String()
+}
+
+// countFiles counts the files under dir whose slash path matches pattern.
+func countFiles(dir, pattern string) int {
+	re := regexp.MustCompile(pattern)
+	n := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if rel, _ := filepath.Rel(dir, p); re.MatchString(filepath.ToSlash(rel)) {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// readTree reads every file under dir, keyed by slash path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	tree := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		tree[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
