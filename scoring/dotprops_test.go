@@ -5,32 +5,32 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/scoring"
 )
 
 func TestValidate(t *testing.T) {
-	good := func() *Dotprops {
-		return &Dotprops{ID: IntID(7), Points: [][3]float64{{0, 0, 0}, {1, 0, 0}}, Vectors: [][3]float64{{1, 0, 0}, {0, 1, 0}}, Alpha: []float64{0.5, 1}}
+	good := func() *scoring.Dotprops {
+		return &scoring.Dotprops{ID: scoring.IntID(7), Points: [][3]float64{{0, 0, 0}, {1, 0, 0}}, Vectors: [][3]float64{{1, 0, 0}, {0, 1, 0}}, Alpha: []float64{0.5, 1}}
 	}
 	if err := good().Validate(); err != nil {
 		t.Fatalf("valid dotprops: %v", err)
 	}
 	for _, tc := range []struct {
 		name   string
-		break_ func(d *Dotprops)
+		break_ func(d *scoring.Dotprops)
 		want   string
 	}{
-		{"empty", func(d *Dotprops) { d.Points, d.Vectors, d.Alpha = nil, nil, nil }, "no points"},
-		{"nan point", func(d *Dotprops) { d.Points[1][2] = math.NaN() }, "point 1 has a non-finite coordinate"},
-		{"inf point", func(d *Dotprops) { d.Points[0][0] = math.Inf(1) }, "point 0 has a non-finite coordinate"},
-		{"zero vector", func(d *Dotprops) { d.Vectors[1] = [3]float64{} }, "point 1 has a zero tangent vector"},
-		{"long vector", func(d *Dotprops) { d.Vectors[0] = [3]float64{1, 1, 0} }, "not a unit vector"},
-		{"nan vector", func(d *Dotprops) { d.Vectors[0][1] = math.NaN() }, "non-finite tangent"},
-		{"alpha high", func(d *Dotprops) { d.Alpha[1] = 1.5 }, "alpha 1.5 outside [0, 1]"},
-		{"alpha negative", func(d *Dotprops) { d.Alpha[0] = -0.1 }, "outside [0, 1]"},
-		{"alpha nan", func(d *Dotprops) { d.Alpha[0] = math.NaN() }, "outside [0, 1]"},
-		{"vector count", func(d *Dotprops) { d.Vectors = d.Vectors[:1] }, "2 points but 1 tangent vectors"},
-		{"alpha count", func(d *Dotprops) { d.Alpha = d.Alpha[:1] }, "2 points but 1 alpha"},
+		{"empty", func(d *scoring.Dotprops) { d.Points, d.Vectors, d.Alpha = nil, nil, nil }, "no points"},
+		{"nan point", func(d *scoring.Dotprops) { d.Points[1][2] = math.NaN() }, "point 1 has a non-finite coordinate"},
+		{"inf point", func(d *scoring.Dotprops) { d.Points[0][0] = math.Inf(1) }, "point 0 has a non-finite coordinate"},
+		{"zero vector", func(d *scoring.Dotprops) { d.Vectors[1] = [3]float64{} }, "point 1 has a zero tangent vector"},
+		{"long vector", func(d *scoring.Dotprops) { d.Vectors[0] = [3]float64{1, 1, 0} }, "not a unit vector"},
+		{"nan vector", func(d *scoring.Dotprops) { d.Vectors[0][1] = math.NaN() }, "non-finite tangent"},
+		{"alpha high", func(d *scoring.Dotprops) { d.Alpha[1] = 1.5 }, "alpha 1.5 outside [0, 1]"},
+		{"alpha negative", func(d *scoring.Dotprops) { d.Alpha[0] = -0.1 }, "outside [0, 1]"},
+		{"alpha nan", func(d *scoring.Dotprops) { d.Alpha[0] = math.NaN() }, "outside [0, 1]"},
+		{"vector count", func(d *scoring.Dotprops) { d.Vectors = d.Vectors[:1] }, "2 points but 1 tangent vectors"},
+		{"alpha count", func(d *scoring.Dotprops) { d.Alpha = d.Alpha[:1] }, "2 points but 1 alpha"},
 	} {
 		d := good()
 		tc.break_(d)
@@ -38,35 +38,35 @@ func TestValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "neuron 7") {
 			t.Errorf("%s: err = %v, want it to name neuron 7 and say %q", tc.name, err, tc.want)
 		}
-		if _, err2 := NewNeuron(d); err2 == nil {
+		if _, err2 := scoring.NewNeuron(d); err2 == nil {
 			t.Errorf("%s: NewNeuron accepted invalid dotprops", tc.name)
 		}
 	}
 }
 
 func TestIDs(t *testing.T) {
-	id, err := ParseID("720575940693177896", false)
+	id, err := scoring.ParseID("720575940693177896", false)
 	if err != nil || id.Int != 720575940693177896 || id.String() != "720575940693177896" {
 		t.Errorf("ParseID int: %v %v", id, err)
 	}
-	if _, err := ParseID("1.5e3", false); err == nil {
+	if _, err := scoring.ParseID("1.5e3", false); err == nil {
 		t.Error("ParseID accepted a float as an int64 id")
 	}
-	if id, _ := ParseID("FruMARCM-M001205_seg002", true); id.String() != "FruMARCM-M001205_seg002" || !id.IsStr {
+	if id, _ := scoring.ParseID("FruMARCM-M001205_seg002", true); id.String() != "FruMARCM-M001205_seg002" || !id.IsStr {
 		t.Errorf("ParseID str: %v", id)
 	}
-	if IntID(5) == StrID("5") {
+	if scoring.IntID(5) == scoring.StrID("5") {
 		t.Error("an int id equals a string id")
 	}
 }
 
 func TestUseAlphaNeedsAlpha(t *testing.T) {
-	d := &Dotprops{ID: StrID("a"), Points: [][3]float64{{0, 0, 0}}, Vectors: [][3]float64{{1, 0, 0}}}
-	n, err := NewNeuron(d)
+	d := &scoring.Dotprops{ID: scoring.StrID("a"), Points: [][3]float64{{0, 0, 0}}, Vectors: [][3]float64{{1, 0, 0}}}
+	n, err := scoring.NewNeuron(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := NewScorer(Options{UseAlpha: true})
+	s, _ := scoring.NewScorer(scoring.Options{UseAlpha: true})
 	if _, err := s.Pair(n, n); err == nil || !strings.Contains(err.Error(), "neuron a has no alpha") {
 		t.Errorf("err = %v", err)
 	}

@@ -9,19 +9,19 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/internal/reference"
-	. "github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/scoring"
 )
 
 func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
 	dir := reference.Dir(t)
 	for _, tc := range []struct {
 		file string
-		m    *Matrix
+		m    *scoring.Matrix
 	}{
-		{"smat/smat_fcwb.csv", FCWB()},
-		{"smat/smat_alpha_fcwb.csv", AlphaFCWB()},
+		{"smat/smat_fcwb.csv", scoring.FCWB()},
+		{"smat/smat_alpha_fcwb.csv", scoring.AlphaFCWB()},
 	} {
-		got, err := LoadMatrixCSV(filepath.Join(dir, tc.file))
+		got, err := scoring.LoadMatrixCSV(filepath.Join(dir, tc.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,10 +29,10 @@ func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
 			t.Errorf("%s: built-in table %s differs from the CSV", tc.file, tc.m.Name)
 		}
 	}
-	if got := FCWB().Score(0, 1); got != 11.3892297520051 {
+	if got := scoring.FCWB().Score(0, 1); got != 11.3892297520051 {
 		t.Errorf("smat(0,1) = %v, want 11.3892297520051", got)
 	}
-	if got := FCWB().AutoMaxDist(); got != 42 {
+	if got := scoring.FCWB().AutoMaxDist(); got != 42 {
 		t.Errorf("FCWB auto max_dist = %v, want 42", got)
 	}
 }
@@ -50,7 +50,7 @@ func equalFloats(a, b []float64) bool {
 }
 
 func TestBinsAreRightClosedAndClipped(t *testing.T) {
-	m := FCWB()
+	m := scoring.FCWB()
 	for _, tc := range []struct {
 		d    float64
 		want int
@@ -78,7 +78,7 @@ func TestBinsAreRightClosedAndClipped(t *testing.T) {
 // including on and next to every edge.
 func TestBinnerMatchesSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, m := range []*Matrix{FCWB(), AlphaFCWB()} {
+	for _, m := range []*scoring.Matrix{scoring.FCWB(), scoring.AlphaFCWB()} {
 		for _, b := range []struct {
 			edges []float64
 			bin   func(float64) int
@@ -111,7 +111,7 @@ func TestParseMatrixCSVErrors(t *testing.T) {
 		{"nan", "\"\",\"(0,1]\"\n\"(0,1]\",NaN\n", "is NaN"},
 		{"text", "\"\",\"(0,1]\"\n\"(0,1]\",abc\n", "invalid syntax"},
 	} {
-		_, err := ParseMatrixCSV(strings.NewReader(tc.csv), "x.csv")
+		_, err := scoring.ParseMatrixCSV(strings.NewReader(tc.csv), "x.csv")
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "x.csv") {
 			t.Errorf("%s: err = %v, want it to name x.csv and contain %q", tc.name, err, tc.want)
 		}
@@ -119,7 +119,7 @@ func TestParseMatrixCSVErrors(t *testing.T) {
 }
 
 func TestParseMatrixCSVCustom(t *testing.T) {
-	m, err := ParseMatrixCSV(strings.NewReader("\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,2]\",4,5\n\"(2,10]\",-1,-2\n"), "tiny")
+	m, err := scoring.ParseMatrixCSV(strings.NewReader("\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,2]\",4,5\n\"(2,10]\",-1,-2\n"), "tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
