@@ -201,7 +201,8 @@ func thresholdJSON(v float64) any {
 	return v
 }
 
-// fingerprint identifies the inputs (ids, point counts, centroids, order)
+// fingerprint identifies the inputs (ids, point counts, centroids, boxes,
+// order)
 // and the options, so that --exists resume refuses a different run.
 func (j *Job) fingerprint() string {
 	h := sha256.New()
@@ -209,7 +210,7 @@ func (j *Job) fingerprint() string {
 	enc.Encode(j.parameters())
 	for _, side := range [][]transforms.NeuronInfo{j.Plan.Queries, j.Plan.Targets} {
 		for _, n := range side {
-			fmt.Fprintf(h, "%s %t %d %v\n", n.ID, n.ID.IsStr, n.Points, n.Centroid)
+			fmt.Fprintf(h, "%s %t %d %v %v %v\n", n.ID, n.ID.IsStr, n.Points, n.Centroid, n.Min, n.Max)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
