@@ -202,8 +202,7 @@ func thresholdJSON(v float64) any {
 }
 
 // fingerprint identifies the inputs (ids, point counts, centroids, boxes,
-// order)
-// and the options, so that --exists resume refuses a different run.
+// order) and the options, so that --exists resume refuses a different run.
 func (j *Job) fingerprint() string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
