@@ -107,6 +107,13 @@ func ExpandInputs(ctx context.Context, spec string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("input %s: %w", spec, err)
 		}
+		if !ok && files.IsRemote(spec) {
+			// An object store has no directories: gs://b/dir is the
+			// directory gs://b/dir/ when objects lie under it.
+			if under, err := files.Glob(ctx, files.Join(spec, "*")); err == nil && len(under) > 0 {
+				return ExpandInputs(ctx, spec+"/")
+			}
+		}
 		if !ok {
 			return nil, fmt.Errorf("input %s: no such file or directory: give a Parquet file, a glob or a directory of Parquet files", spec)
 		}

@@ -1,10 +1,17 @@
 // Package files is the one place the project opens, lists and writes paths.
 // Local paths and gs://bucket/object paths both go through Beam's
-// filesystem packages (io/filesystem/local and io/filesystem/gcs).
+// filesystem packages (io/filesystem/local and io/filesystem/gcs), except
+// random access to gs:// objects, which uses ranged reads of
+// cloud.google.com/go/storage (Beam's filesystem has none).
+//
+// Clients are made once per process and reused: one Beam filesystem per
+// scheme and one storage client for ranged reads. A gs:// client talks to
+// the endpoint that STORAGE_EMULATOR_HOST named when it was made, so they
+// are kept per value of that variable (one in production; tests that
+// start fake servers get one each).
 package files
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -14,10 +21,13 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs://
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/util/gcsx"
 )
 
 // IsRemote reports whether p names an object store path (scheme://...).
@@ -32,12 +42,67 @@ func Join(base string, elem ...string) string {
 	return filepath.Join(append([]string{base}, elem...)...)
 }
 
+// emulatorEnv is the variable with which cloud.google.com/go/storage
+// sends a new client to a GCS emulator instead of Google.
+const emulatorEnv = "STORAGE_EMULATOR_HOST"
+
+var (
+	mu          sync.Mutex
+	filesystems = map[string]filesystem.Interface{} // by clientKey
+	gcsClients  = map[string]*storage.Client{}      // by STORAGE_EMULATOR_HOST
+)
+
+// clientKey names the cached filesystem for p: its scheme as Beam names it
+// ("default" for local paths), with the emulator host for gs://.
+func clientKey(p string) string {
+	scheme := "default"
+	if i := strings.Index(p, "://"); i > 0 {
+		scheme = p[:i]
+	}
+	if scheme == "gs" {
+		return scheme + " " + os.Getenv(emulatorEnv)
+	}
+	return scheme
+}
+
+// open returns the process' filesystem for p's scheme, making it on first
+// use. It is shared: callers must not close it.
 func open(ctx context.Context, p string) (filesystem.Interface, error) {
-	fs, err := filesystem.New(ctx, p)
+	key := clientKey(p)
+	mu.Lock()
+	defer mu.Unlock()
+	if fs, ok := filesystems[key]; ok {
+		return fs, nil
+	}
+	// The client outlives this call: keep ctx's values, not its deadline.
+	fs, err := filesystem.New(context.WithoutCancel(ctx), p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	filesystems[key] = fs
 	return fs, nil
+}
+
+// gcsClient returns the process' storage client for ranged reads, made on
+// first use as Beam's gcs filesystem makes its own: application default
+// credentials, else unauthenticated access.
+func gcsClient(ctx context.Context) (*storage.Client, error) {
+	key := os.Getenv(emulatorEnv)
+	mu.Lock()
+	defer mu.Unlock()
+	if c, ok := gcsClients[key]; ok {
+		return c, nil
+	}
+	ctx = context.WithoutCancel(ctx) // the client outlives this call
+	c, err := gcsx.NewClient(ctx, storage.ScopeReadWrite)
+	if err != nil {
+		var err2 error
+		if c, err2 = gcsx.NewUnauthenticatedClient(ctx); err2 != nil {
+			return nil, fmt.Errorf("create GCS client: %w (unauthenticated: %v)", err, err2)
+		}
+	}
+	gcsClients[key] = c
+	return c, nil
 }
 
 // ReadFile reads a whole file.
@@ -46,7 +111,6 @@ func ReadFile(ctx context.Context, p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fs.Close()
 	r, err := fs.OpenRead(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p, err)
@@ -73,12 +137,10 @@ type osReaderAt struct {
 
 func (r osReaderAt) Size() int64 { return r.size }
 
-type bytesReaderAt struct{ *bytes.Reader }
-
-func (bytesReaderAt) Close() error { return nil }
-
 // OpenReaderAt opens a file for random access (Parquet needs it). Local
-// files are read in place.
+// files are read in place; each ReadAt of a gs:// object is one ranged
+// read of the object's generation current at open, so a reader never mixes
+// two versions (an overwritten object fails to read instead).
 func OpenReaderAt(ctx context.Context, p string) (ReaderAt, error) {
 	if !IsRemote(p) {
 		f, err := os.Open(p)
@@ -92,11 +154,63 @@ func OpenReaderAt(ctx context.Context, p string) (ReaderAt, error) {
 		}
 		return osReaderAt{f, st.Size()}, nil
 	}
-	b, err := ReadFile(ctx, p)
+	if !strings.HasPrefix(p, "gs://") {
+		return nil, fmt.Errorf("%s: random access is implemented for local and gs:// paths only", p)
+	}
+	bucket, object, err := gcsx.ParseObject(p)
 	if err != nil {
 		return nil, err
 	}
-	return bytesReaderAt{bytes.NewReader(b)}, nil
+	c, err := gcsClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	obj := c.Bucket(bucket).Object(object)
+	attrs, err := obj.Attrs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	return &gcsReaderAt{ctx: ctx, path: p, obj: obj.Generation(attrs.Generation), size: attrs.Size}, nil
+}
+
+// gcsReaderAt reads a GCS object with ranged reads. ReadAt has no context,
+// so it uses the one OpenReaderAt was given.
+type gcsReaderAt struct {
+	ctx  context.Context
+	path string
+	obj  *storage.ObjectHandle
+	size int64
+}
+
+func (r *gcsReaderAt) Size() int64  { return r.size }
+func (r *gcsReaderAt) Close() error { return nil } // the client is shared
+
+// ReadAt reads len(p) bytes at off, or up to the end of the object and
+// io.EOF.
+func (r *gcsReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %s: negative offset %d", r.path, off)
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), r.size-off))
+	if n == 0 {
+		return 0, nil
+	}
+	rr, err := r.obj.NewRangeReader(r.ctx, off, int64(n))
+	if err != nil {
+		return 0, fmt.Errorf("read %s at %d: %w", r.path, off, err)
+	}
+	defer rr.Close()
+	got, err := io.ReadFull(rr, p[:n])
+	if err != nil {
+		return got, fmt.Errorf("read %s at %d: %w", r.path, off, err)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // WriteFile writes data to p so that readers see either nothing or the
@@ -107,7 +221,6 @@ func WriteFile(ctx context.Context, p string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer fs.Close()
 	target := p
 	if !IsRemote(p) {
 		target = p + ".tmp-" + randomSuffix()
@@ -145,17 +258,13 @@ func Exists(ctx context.Context, p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer fs.Close()
-	found, err := fs.List(ctx, p)
-	if err != nil {
-		return false, fmt.Errorf("list %s: %w", p, err)
-	}
-	for _, f := range found {
-		if f == p {
-			return true, nil
+	if _, err := fs.Size(ctx, p); err != nil {
+		if errors.Is(err, storage.ErrObjectNotExist) {
+			return false, nil
 		}
+		return false, fmt.Errorf("stat %s: %w", p, err)
 	}
-	return false, nil
+	return true, nil
 }
 
 // Glob lists the files matching pattern (shell glob syntax).
@@ -164,7 +273,6 @@ func Glob(ctx context.Context, pattern string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fs.Close()
 	found, err := fs.List(ctx, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", pattern, err)
@@ -191,7 +299,6 @@ func RemoveAll(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer fs.Close()
 	found, err := fs.List(ctx, strings.TrimSuffix(dir, "/")+"/**")
 	if err != nil {
 		return fmt.Errorf("list %s: %w", dir, err)
