@@ -275,6 +275,9 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 				return nil, fmt.Errorf("--exists overwrite: %w", err)
 			}
 		case "resume":
+			if _, err := files.RemoveTemporaries(o.Out); err != nil {
+				return nil, fmt.Errorf("--exists resume: %w", err)
+			}
 			return j.missingItems(ctx, marker, all)
 		}
 	}

@@ -62,6 +62,10 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 					}
 				}
 			}
+			// A write killed before its rename leaves a temporary file.
+			if err := os.WriteFile(filepath.Join(o.Out, "part-00000-00001.parquet.tmp-0123456789abcdef"), []byte("half"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			o.Exists = "resume"
 			job := runJob(t, "prism", o)
 			wantItems := map[string]int{"zarr": 3, "sparse": 2}[tc.sink] // (1,2), (3,0), (2,2); (0,1), (3,3)

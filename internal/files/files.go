@@ -223,7 +223,7 @@ func WriteFile(ctx context.Context, p string, data []byte) error {
 	}
 	target := p
 	if !IsRemote(p) {
-		target = p + ".tmp-" + randomSuffix()
+		target = p + tempMarker + randomSuffix()
 	}
 	w, err := fs.OpenWrite(ctx, target)
 	if err != nil {
@@ -307,12 +307,53 @@ func RemoveAll(ctx context.Context, dir string) error {
 	if !ok {
 		return fmt.Errorf("cannot delete under %s: the filesystem has no remove", dir)
 	}
-	for _, f := range found {
-		if err := rm.Remove(ctx, f); err != nil {
-			return fmt.Errorf("delete %s: %w", f, err)
-		}
+	// One request per object: keep a few in flight.
+	errs := make([]error, len(found))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i, f := range found {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := rm.Remove(ctx, f); err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
+				errs[i] = fmt.Errorf("delete %s: %w", f, err)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// tempMarker is in the name of the temporary file WriteFile writes before
+// renaming it into place (local paths only).
+const tempMarker = ".tmp-"
+
+// RemoveTemporaries deletes, under the local directory dir, the temporary
+// files that writes interrupted by a crash or a kill left behind (an object
+// store has none: objects are written whole). It returns how many it
+// deleted.
+func RemoveTemporaries(dir string) (int, error) {
+	if IsRemote(dir) {
+		return 0, nil
+	}
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.Contains(d.Name(), tempMarker) {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 func randomSuffix() string {

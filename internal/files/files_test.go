@@ -295,6 +295,29 @@ func TestLocal(t *testing.T) {
 	}
 }
 
+func TestRemoveTemporaries(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	keep := []string{Join(dir, "scores", "0.1"), Join(dir, "part-00000-00001.parquet")}
+	for _, p := range keep {
+		mustWrite(t, ctx, p, []byte("whole"))
+	}
+	// What a write killed before its rename leaves.
+	for _, p := range []string{Join(dir, "scores", "0.2"+tempMarker+"0123456789abcdef"), Join(dir, "part-00000-00002.parquet"+tempMarker+"fedcba9876543210")} {
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := RemoveTemporaries(dir); n != 2 || err != nil {
+		t.Fatalf("RemoveTemporaries = %d, %v; want 2, nil", n, err)
+	}
+	mustGlob(t, ctx, Join(dir, "*", "*"), keep[0])
+	mustGlob(t, ctx, Join(dir, "*.parquet*"), keep[1])
+	if n, err := RemoveTemporaries(Join(dir, "absent")); n != 0 || err != nil {
+		t.Fatalf("RemoveTemporaries(absent dir) = %d, %v", n, err)
+	}
+}
+
 func TestJoin(t *testing.T) {
 	for _, c := range [][3]string{
 		{"gs://b/out", "scores/.zarray", "gs://b/out/scores/.zarray"},
