@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -243,7 +244,7 @@ func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, 
 		return pruned, nil
 	}
 	bwd := make([]float64, nq*nt)
-	if sameNeurons(queries, targets) {
+	if slices.Equal(queries, targets) { // the same neurons, not equal copies
 		for i := 0; i < nq; i++ {
 			for j := 0; j < nt; j++ {
 				bwd[i*nt+j] = fwd[j*nt+i]
@@ -303,18 +304,6 @@ func (s *Scorer) selfHits(ns []*Neuron) []float64 {
 		h[i] = s.SelfHit(n)
 	}
 	return h
-}
-
-func sameNeurons(a, b []*Neuron) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // parallel runs f(0..n-1) on s's workers, handing out indices one at a time

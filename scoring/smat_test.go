@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalFloats(got.DistEdges, tc.m.DistEdges) || !equalFloats(got.DotEdges, tc.m.DotEdges) || !equalFloats(got.Cells, tc.m.Cells) {
+		if !slices.Equal(got.DistEdges, tc.m.DistEdges) || !slices.Equal(got.DotEdges, tc.m.DotEdges) || !slices.Equal(got.Cells, tc.m.Cells) {
 			t.Errorf("%s: built-in table %s differs from the CSV", tc.file, tc.m.Name)
 		}
 	}
@@ -37,17 +38,6 @@ func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
 	}
 }
 
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 func TestBinsAreRightClosedAndClipped(t *testing.T) {
 	m := scoring.FCWB()
