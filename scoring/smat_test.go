@@ -38,7 +38,6 @@ func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
 	}
 }
 
-
 func TestBinsAreRightClosedAndClipped(t *testing.T) {
 	m := scoring.FCWB()
 	for _, tc := range []struct {
