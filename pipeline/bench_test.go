@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,16 +44,9 @@ func benchNeurons(b *testing.B, n int) []*scoring.Dotprops {
 func BenchmarkPipelineAllByAll(b *testing.B) {
 	dps := benchNeurons(b, 170)
 	dir := b.TempDir()
-	in := filepath.Join(dir, "neurons.parquet")
-	f, err := os.Create(in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	in := writeDotprops(b, filepath.Join(dir, "neurons.parquet"), dps)
 	pairs := float64(len(dps) * len(dps))
+	var err error
 
 	// The kernel alone: build every neuron, score the whole matrix.
 	t0 := time.Now()
@@ -100,20 +92,13 @@ func BenchmarkPipelineAllByAll(b *testing.B) {
 func benchSparseSynth(b *testing.B, n int) {
 	dps := synth.Generate(n, 1)
 	dir := b.TempDir()
-	in := filepath.Join(dir, "synth.parquet")
-	f, err := os.Create(in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	in := writeDotprops(b, filepath.Join(dir, "synth.parquet"), dps)
 	ctx := context.Background()
 	o := pipeline.Defaults()
 	o.Queries, o.Out, o.Sink, o.Exists = in, filepath.Join(dir, "out"), "sparse", "overwrite"
 	pairs := float64(n) * float64(n)
 	var job *pipeline.Job
+	var err error
 	b.ResetTimer()
 	for b.Loop() {
 		transforms.Progress.Pruned.Store(0)

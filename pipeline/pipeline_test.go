@@ -196,7 +196,7 @@ func TestShippedDemoData(t *testing.T) {
 }
 
 // writeDotprops writes neurons to a Parquet file in dir.
-func writeDotprops(t *testing.T, path string, dps []*scoring.Dotprops) string {
+func writeDotprops(t testing.TB, path string, dps []*scoring.Dotprops) string {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
