@@ -29,6 +29,11 @@ type Options struct {
 	Threshold  float64 // sparse and top-k keep scores >= Threshold
 	TopK       int     // > 0: also (or with Sink "topk", only) the TopK best targets per query
 	Prune      bool    // skip pairs and work items that cannot reach Threshold
+	// DryRun builds the job without touching Out (neither --exists checks
+	// nor the run marker and Zarr metadata): for Dataflow's --dry_run,
+	// which prints the job instead of submitting it. Items are planned as
+	// for a fresh run.
+	DryRun bool
 }
 
 // Defaults returns the documented defaults.

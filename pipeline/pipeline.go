@@ -50,9 +50,9 @@ func ScoreArrays(mode string) []string {
 }
 
 // Prepare validates the options, reads the neuron index of the inputs,
-// plans the blocks, prepares the output (honouring --exists) and builds the
-// pipeline. Nothing is scored yet; an error here leaves no output behind
-// that looks complete.
+// plans the blocks, prepares the output (honouring --exists; not with
+// DryRun) and builds the pipeline. Nothing is scored yet; an error here
+// leaves no output behind that looks complete.
 func Prepare(ctx context.Context, o Options) (*Job, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -89,9 +89,11 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	}
 	all := j.Plan.WorkItems()
 	j.Total = len(all)
-	todo, err := j.prepareOutput(ctx, all)
-	if err != nil {
-		return nil, err
+	todo := all
+	if !o.DryRun {
+		if todo, err = j.prepareOutput(ctx, all); err != nil {
+			return nil, err
+		}
 	}
 	j.Done = len(all) - len(todo)
 	if j.Items, err = j.pruneItems(ctx, todo); err != nil {

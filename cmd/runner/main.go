@@ -12,9 +12,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
@@ -54,14 +57,39 @@ func main() {
 	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
 	flag.Usage = usage
 	flag.Parse()
+	// Started with --worker=true (by Beam's boot loader on a Flink or
+	// Dataflow worker, or a prism PROCESS/EXTERNAL environment), beam.Init
+	// runs the SDK harness and exits: nothing above may need the job's
+	// flags (the options reach workers in the DoFns), nothing below runs on
+	// workers.
 	beam.Init()
 	// Prism and the SDK log every job step at INFO; keep warnings and errors.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if f := flag.Lookup("dry_run"); f != nil && f.Value.String() == "true" {
+		if r := *runners.Runner; r != "dataflow" && r != "DataflowRunner" {
+			fmt.Fprintf(os.Stderr, "runner: --dry_run only applies to --runner=dataflow (got %q)\n", r)
+			os.Exit(2)
+		}
+		// Dataflow's dry run logs the model pipeline and the job JSON at
+		// INFO through Beam's log package: write those verbatim.
+		o.DryRun = true
+		beamlog.SetLogger(verbatimLog{})
+	}
 
 	ctx := context.Background()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
 		os.Exit(1)
+	}
+}
+
+// verbatimLog writes Beam log messages at INFO and above to stderr as
+// they are (no quoting), one after the other.
+type verbatimLog struct{}
+
+func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg string) {
+	if sev != beamlog.SevDebug {
+		fmt.Fprintln(os.Stderr, strings.TrimRight(msg, "\n"))
 	}
 }
 
@@ -89,27 +117,66 @@ func run(ctx context.Context, o pipeline.Options) error {
 	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score, %d already done, %d skipped by pruning); predicted cost per work item max/mean = %.2f\n",
 		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), job.Done, job.Skipped, maxC/meanC)
 	stop := progress(job)
-	_, err = beamx.RunWithMetrics(ctx, job.Pipeline)
+	res, err := beamx.RunWithMetrics(ctx, job.Pipeline)
 	stop()
 	if err != nil {
 		return fmt.Errorf("pipeline failed (the output is not marked complete; rerun with --exists resume): %w", err)
+	}
+	switch {
+	case o.DryRun:
+		fmt.Fprintf(os.Stderr, "dry run: the Dataflow job above was not submitted; nothing was read from or written to %s\n", o.Out)
+		return nil
+	case *jobopts.Async:
+		fmt.Fprintf(os.Stderr, "submitted (--async): the job goes on without this process; %s is complete when its metadata says so; remove %s afterwards\n", o.Out, job.Staging.Dir)
+		return nil
 	}
 	if err := job.Cleanup(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "warning: could not remove the staging area:", err)
 	}
 	pairs := len(job.Plan.Queries) * len(job.Plan.Targets)
 	el := time.Since(start)
+	// The workers' counters, from the runner: the same numbers whether the
+	// workers ran in this process (prism, direct) or elsewhere.
+	c, ok := scoreCounters(res)
+	if ok {
+		fmt.Fprintf(os.Stderr, "scored: %d work items, %d pairs (Beam counters nblast/work_items_scored, nblast/pairs_scored)\n", c.items, c.pairs)
+	}
 	fmt.Fprintf(os.Stderr, "done: %d pairs in %s (%.0f pairs/s); result in %s\n", pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds(), job.Options.Out)
 	if job.Options.Pruning() {
 		skippedPairs := 0
 		for _, w := range job.SkippedItems() {
 			skippedPairs += len(job.Plan.QueryBlock(w.QB)) * len(job.Plan.TargetBlock(w.TB))
 		}
-		inItems := transforms.Progress.Pruned.Load()
-		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %d pairs pruned inside scored items; %.1f%% of pairs not scored\n",
-			job.Skipped, job.Total, skippedPairs, inItems, 100*float64(int64(skippedPairs)+inItems)/float64(pairs))
+		inItems := "unknown (the runner reported no metrics)"
+		if ok {
+			inItems = fmt.Sprint(c.pruned)
+		}
+		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %s pairs pruned inside scored items; %.1f%% of pairs not scored\n",
+			job.Skipped, job.Total, skippedPairs, inItems, 100*float64(int64(skippedPairs)+c.pruned)/float64(pairs))
 	}
 	return nil
+}
+
+type counts struct{ items, pairs, pruned int64 }
+
+// scoreCounters sums the counters of transforms/score.go over the job's
+// steps; ok is false when the runner returned no result.
+func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
+	if res == nil {
+		return c, false
+	}
+	qr := res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "nblast" })
+	for _, m := range qr.Counters() {
+		switch m.Name() {
+		case "work_items_scored":
+			c.items += m.Result()
+		case "pairs_scored":
+			c.pairs += m.Result()
+		case "pairs_pruned":
+			c.pruned += m.Result()
+		}
+	}
+	return c, true
 }
 
 // progress prints work items done, pairs/s and an ETA on stderr once a
