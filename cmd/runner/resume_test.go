@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 )
@@ -35,11 +34,11 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Run(tc.sink, func(t *testing.T) {
 			args := append([]string{"--queries", in, "--sink", tc.sink, "--block_size", "10"}, tc.flags...)
 			want := filepath.Join(tmp, tc.sink+"-whole")
-			runRunner(t, runner, append(args, "--out", want), 3*time.Minute)
+			runStep(t, "uninterrupted run", nil, nil, append(args, "--out", want)...)
 			total := tc.done(want)
 
 			out := filepath.Join(tmp, tc.sink+"-killed")
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, runner, append(args, "--out", out)...)
 			var stderr bytes.Buffer
@@ -76,7 +75,7 @@ func TestResumeAfterKill(t *testing.T) {
 				}
 			}
 
-			stderrResume := runRunner(t, runner, append(args, "--out", out, "--exists", "resume"), 3*time.Minute)
+			stderrResume := runStep(t, "resumed run", nil, nil, append(args, "--out", out, "--exists", "resume")...)
 			m := regexp.MustCompile(`(\d+) to score, (\d+) already done`).FindStringSubmatch(stderrResume)
 			if m == nil {
 				t.Fatalf("no plan line in the resumed run's output:\n%s", stderrResume)
@@ -84,38 +83,9 @@ func TestResumeAfterKill(t *testing.T) {
 			if m[2] == "0" {
 				t.Errorf("the resumed run found nothing already done (%s)", m[0])
 			}
-			got, wantTree := readTree(t, out), readTree(t, want)
-			for name, b := range wantTree {
-				if !bytes.Equal(got[name], b) {
-					t.Errorf("%s differs from the uninterrupted run's", name)
-				}
-			}
-			for name := range got {
-				if _, ok := wantTree[name]; !ok {
-					t.Errorf("%s is left in the resumed output, not in the uninterrupted one", name)
-				}
-			}
+			sameTree(t, want, out)
 		})
 	}
-}
-
-// runRunner runs the runner binary to completion within d and returns its
-// stderr; a failure or a hang fails the test with the output's tail.
-func runRunner(t *testing.T, runner string, args []string, d time.Duration) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, runner, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("runner %s: no result within %s (hung?); stderr:\n%s", strings.Join(args, " "), d, tail(stderr.Bytes(), 3000))
-	}
-	if err != nil {
-		t.Fatalf("runner %s: %v; stderr:\n%s", strings.Join(args, " "), err, tail(stderr.Bytes(), 3000))
-	}
-	return stderr.String()
 }
 
 // countFiles counts the files under dir whose slash path matches pattern.
