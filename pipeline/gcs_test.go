@@ -22,7 +22,7 @@ import (
 )
 
 // TestGCSMatchesLocal runs whole jobs on prism with gs:// inputs (a file,
-// a directory, a glob) and outputs on an in-process fake GCS server, and
+// a directory, a glob; a --smat CSV) and outputs on an in-process fake GCS server, and
 // checks that they write what the same jobs write locally: the same
 // scores, the same chunk and part bytes, no staging left, the output
 // marked complete; then --exists fail, resume and overwrite on gs://.
@@ -42,6 +42,7 @@ func TestGCSMatchesLocal(t *testing.T) {
 		sparse      bool
 		arrays      []string
 		sharedInput string // uploaded to gs://bkt/shared/ when the reference data is there
+		sharedSmat  string // uploaded to gs://bkt/smat/ as --smat, with sharedInput
 	}{{
 		name:   "zarr-both",
 		local:  pipeline.Options{Queries: golden, Targets: golden, Scores: "both"},
@@ -58,12 +59,16 @@ func TestGCSMatchesLocal(t *testing.T) {
 		local:       pipeline.Options{Sink: "sparse", Scores: "mean"},
 		sparse:      true,
 		sharedInput: "golden/synthetic.dotprops.str_ids.parquet",
+		sharedSmat:  "smat/smat_fcwb.csv",
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.sharedInput != "" {
 				c.local.Queries = filepath.Join(reference.Dir(t), c.sharedInput)
 				upload(t, ctx, c.local.Queries, "gs://bkt/shared/"+filepath.Base(c.sharedInput))
+				c.local.Smat = filepath.Join(reference.Dir(t), c.sharedSmat)
+				c.gcs.Smat = "gs://bkt/smat/" + filepath.Base(c.sharedSmat)
+				upload(t, ctx, c.local.Smat, c.gcs.Smat)
 			}
 			localOut, gcsOut := t.TempDir(), "gs://bkt/out/"+c.name
 			local, gcs := withDefaults(c.local, localOut), withDefaults(c.gcs, gcsOut)
@@ -167,6 +172,9 @@ func withDefaults(o pipeline.Options, out string) pipeline.Options {
 	}
 	if o.Sink != "" {
 		d.Sink = o.Sink
+	}
+	if o.Smat != "" {
+		d.Smat = o.Smat
 	}
 	d.BlockSize = 5 // several blocks, an uneven last one
 	return d
