@@ -63,8 +63,14 @@ func main() {
 	// flags (the options reach workers in the DoFns), nothing below runs on
 	// workers.
 	beam.Init()
-	// Prism and the SDK log every job step at INFO; keep warnings and errors.
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Prism in this process logs every job step at INFO: keep warnings and
+	// errors. A remote runner's INFO lines (job id, console URL, job state)
+	// are what a user follows, so they stay.
+	level := slog.LevelInfo
+	if isLocal() {
+		level = slog.LevelWarn
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	if f := flag.Lookup("dry_run"); f != nil && f.Value.String() == "true" {
 		if r := *runners.Runner; r != "dataflow" && r != "DataflowRunner" {
 			fmt.Fprintf(os.Stderr, "runner: --dry_run only applies to --runner=dataflow (got %q)\n", r)
@@ -183,7 +189,7 @@ func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
 // second for local runs, whose workers share this process. Remote runs
 // report the Beam counters nblast/work_items_scored and nblast/pairs_scored.
 func progress(job *pipeline.Job) (stop func()) {
-	if r := *runners.Runner; r != "" && r != "prism" && r != "direct" {
+	if !isLocal() {
 		return func() {}
 	}
 	total := len(job.Items)
@@ -215,4 +221,11 @@ func progress(job *pipeline.Job) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// isLocal reports whether the job runs in this process (prism, the
+// default, or the direct runner).
+func isLocal() bool {
+	r := *runners.Runner
+	return r == "" || r == "prism" || r == "direct"
 }
