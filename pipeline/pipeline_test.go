@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -35,9 +36,25 @@ func TestMain(m *testing.M) {
 	ptest.MainWithDefault(m, "prism")
 }
 
+// jobDeadline bounds every job a test runs: a job that hangs fails the
+// test binary with the reason instead of hanging until go test's -timeout.
+const jobDeadline = 3 * time.Minute
+
+// withDeadline aborts the test binary, naming the test and the output, if
+// stop is not called within jobDeadline (a Beam run has no context that
+// stops a hung job everywhere).
+func withDeadline(t testing.TB, out string) (stop func()) {
+	name := t.Name()
+	timer := time.AfterFunc(jobDeadline, func() {
+		panic(fmt.Sprintf("%s: the job writing %s did not finish within %v", name, out, jobDeadline))
+	})
+	return func() { timer.Stop() }
+}
+
 // runJob prepares and runs a job on the named runner.
 func runJob(t *testing.T, runner string, o pipeline.Options) *pipeline.Job {
 	t.Helper()
+	defer withDeadline(t, o.Out)()
 	ctx := context.Background()
 	job, err := pipeline.Prepare(ctx, o)
 	if err != nil {
@@ -289,7 +306,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := pipeline.Defaults()
 			o.Queries, o.Targets, o.Out = tc.queries, tc.targets, filepath.Join(t.TempDir(), "out")
-			err := runErr(ctx, o)
+			err := runErr(t, ctx, o)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -312,7 +329,8 @@ func TestBadInput(t *testing.T) {
 }
 
 // runErr prepares and runs a job on prism, returning the first error.
-func runErr(ctx context.Context, o pipeline.Options) error {
+func runErr(t *testing.T, ctx context.Context, o pipeline.Options) error {
+	defer withDeadline(t, o.Out)()
 	job, err := pipeline.Prepare(ctx, o)
 	if err != nil {
 		return err

@@ -151,6 +151,10 @@ func runPipeline(t *testing.T, runner string, chunks []transforms.Chunk, write f
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	write(s, beam.CreateList(s, chunks))
+	// A hung job fails the test binary with the reason, not at go test's
+	// -timeout.
+	name := t.Name()
+	defer time.AfterFunc(2*time.Minute, func() { panic(name + ": the job did not finish within 2m") }).Stop()
 	_, err := beam.Run(context.Background(), runner, p)
 	return err
 }
