@@ -200,6 +200,7 @@ func isData(name string) bool {
 	return err == nil && fmt.Sprintf("%d.%d", i, j) == base || strings.HasPrefix(base, "part-")
 }
 
+// localTree reads every file under dir, keyed by slash path.
 func localTree(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
