@@ -158,9 +158,9 @@ func PartRows(ctx context.Context, p string) (rows int64, err error) {
 // rows. Once every part is written, OUT/_manifest.json records the row and
 // part counts (with cfg.PriorParts and cfg.PriorRows) and cfg.Manifest; it
 // is written only if the number of distinct parts written equals expected
-// (the number of work items in chunks), else the pipeline fails. A work item seen twice (a retry, or a
-// duplicated element) rewrites the same part with the same bytes and counts
-// once. WriteSparse panics if cfg.Manifest is not valid JSON, as Beam's
+// (the number of work items in chunks), else the pipeline fails. A work
+// item seen twice (a retry, or a duplicated element) rewrites the same part
+// with the same bytes and counts once. WriteSparse panics if cfg.Manifest is not valid JSON, as Beam's
 // transforms do on bad arguments at construction.
 func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseConfig, expected int) {
 	s = s.Scope("WriteSparse")
