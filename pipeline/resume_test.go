@@ -20,17 +20,19 @@ import (
 func TestResumeRescoresOnlyMissing(t *testing.T) {
 	in := writeDotprops(t, filepath.Join(t.TempDir(), "synth.parquet"), synth.Generate(60, 5))
 	for _, tc := range []struct {
-		sink string
-		lost func(name string) bool // files an interrupted run has not written
+		name, sink     string
+		lost           func(name string) bool // files an interrupted run has not written
+		removed, items int                    // files lost, work items to rescore
 	}{
-		{"zarr", func(n string) bool {
+		{"zarr", "zarr", func(n string) bool {
 			return n == "scores/1.2" || n == "scores/3.0" || n == "scores_reverse/1.2" || n == "scores_reverse/2.2"
-		}},
-		{"sparse", func(n string) bool {
+		}, 4, 3}, // (1,2), (3,0), (2,2)
+		{"sparse", "sparse", func(n string) bool {
 			return n == sinks.ManifestName || n == sinks.PartName(0, 1) || n == sinks.PartName(3, 3)
-		}},
+		}, 3, 2},
+		{"sparse-manifest-only", "sparse", func(n string) bool { return n == sinks.ManifestName }, 1, 0},
 	} {
-		t.Run(tc.sink, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			o := pipeline.Defaults()
 			o.Queries, o.Out, o.Sink, o.BlockSize, o.Threshold = in, t.TempDir(), tc.sink, 16, 0.2
 			if tc.sink == "zarr" {
@@ -50,7 +52,7 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 					removed++
 				}
 			}
-			if removed != map[string]int{"zarr": 4, "sparse": 3}[tc.sink] {
+			if removed != tc.removed {
 				t.Fatalf("removed %d files of %d", removed, len(want))
 			}
 			if tc.sink == "zarr" { // the completion mark goes with the chunks
@@ -71,9 +73,8 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 			}
 			o.Exists = "resume"
 			job := runJob(t, "prism", o)
-			wantItems := map[string]int{"zarr": 3, "sparse": 2}[tc.sink] // (1,2), (3,0), (2,2); (0,1), (3,3)
-			if len(job.Items) != wantItems || job.Done != job.Total-wantItems {
-				t.Errorf("resume scored %d work items (%d already done of %d), want %d", len(job.Items), job.Done, job.Total, wantItems)
+			if len(job.Items) != tc.items || job.Done != job.Total-tc.items {
+				t.Errorf("resume scored %d work items (%d already done of %d), want %d", len(job.Items), job.Done, job.Total, tc.items)
 			}
 			got := localTree(t, o.Out)
 			if len(got) != len(want) {
