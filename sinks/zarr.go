@@ -525,10 +525,10 @@ func (z *ZarrReader) WrittenChunks(ctx context.Context) (map[[2]int]bool, error)
 	if err != nil {
 		return nil, err
 	}
-	prefix := strings.TrimSuffix(files.Join(z.path, "x"), "x")
+	prefix := filepath.ToSlash(z.path) + "/"
 	written := map[[2]int]bool{}
 	for _, f := range found {
-		key := strings.ReplaceAll(strings.TrimPrefix(f, prefix), string(filepath.Separator), "/")
+		key := strings.TrimPrefix(filepath.ToSlash(f), prefix) // "i.j" or "i/j"
 		a, b, ok := strings.Cut(key, z.sep)
 		if !ok {
 			continue
