@@ -110,9 +110,14 @@ func (m *Matrix) AutoMaxDist() float64 {
 
 // binner maps a value to its right-closed bin in O(1): a table over uniform
 // cells gives a guess that is corrected by comparing with the real edges, so
-// the result is exact at every edge.
+// the result is exact at every edge. Cells are at most half the narrowest
+// bin, so a guess is off by at most one and one branch-free step corrects it
+// (a table capped at 1<<16 cells may need more, which the loops take).
 type binner struct {
 	inner []float64 // the inner edges; bin(v) = #{e in inner : e < v}
+	// ext is inner between -Inf and +Inf: bin(v) = i exactly when
+	// ext[i] < v <= ext[i+1].
+	ext   []float64
 	lo    float64
 	invH  float64
 	maxF  float64
@@ -121,6 +126,7 @@ type binner struct {
 
 func newBinner(edges []float64) binner {
 	b := binner{inner: edges[1 : len(edges)-1]}
+	b.ext = append(append([]float64{math.Inf(-1)}, b.inner...), math.Inf(1))
 	if len(b.inner) == 0 {
 		return b
 	}
@@ -155,11 +161,22 @@ func (b *binner) bin(v float64) int {
 		f = b.maxF
 	}
 	i := int(b.table[int(f)])
-	for i < len(b.inner) && v > b.inner[i] {
+	ext := b.ext[:len(b.inner)+2]
+	i += b2i(v > ext[i+1]) - b2i(v <= ext[i])
+	for v > ext[i+1] {
 		i++
 	}
-	for i > 0 && v <= b.inner[i-1] {
+	for v <= ext[i] {
 		i--
+	}
+	return i
+}
+
+// b2i is 1 for true and 0 for false, without a branch.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
 	}
 	return i
 }
