@@ -46,12 +46,14 @@ type kdTree struct {
 	// blocks holds leaf b's points in blocks[b*blockWords:], structure of
 	// arrays (8 x, 8 y, 8 z), padded with +Inf points that never win;
 	// blockOf maps a tree position to its leaf's block.
-	blocks  []float64
-	slotPos []int32 // tree position of block slot b*blockSize+l (-1: padding)
-	blockOf []int32
+	blocks    []float64
+	slotPos   []int32 // tree position of block slot b*blockSize+l (-1: padding)
+	blockOf   []int32
+	blockNode []int32 // the kd leaf of each block
 	// wide[0] is the root; blockParent[b] is the wide node with block b
 	// among its children.
 	wide        []wideNode
+	wideDepth   int // levels below the root
 	blockParent []int32
 }
 
@@ -190,6 +192,7 @@ func (t *kdTree) buildBlocks() {
 			continue
 		}
 		b := int32(len(t.blocks) / blockWords)
+		t.blockNode = append(t.blockNode, int32(ni))
 		var blk [blockWords]float64
 		for l := range blockSize {
 			p, pos := &[3]float64{inf, inf, inf}, int32(-1)
@@ -249,6 +252,7 @@ func (t *kdTree) buildWide(ni, parent int32) int32 {
 				ref = ^b
 			} else {
 				ref = t.buildWide(k, wi)
+				t.wideDepth = max(t.wideDepth, t.depth(ref))
 			}
 		}
 		w := &t.wide[wi]
@@ -259,6 +263,15 @@ func (t *kdTree) buildWide(ni, parent int32) int32 {
 		}
 	}
 	return wi
+}
+
+// depth is the number of levels above wide node wi.
+func (t *kdTree) depth(wi int32) int {
+	d := 0
+	for ; t.wide[wi].parent >= 0; wi = t.wide[wi].parent {
+		d++
+	}
+	return d
 }
 
 // sqDist is the squared Euclidean distance, summed in x, y, z order with each

@@ -169,28 +169,76 @@ func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
 }
 
 // forwardRaw is Σ over q's points of smat(d, |dot|) against their nearest
-// points in t. It allocates nothing.
+// points in t. It allocates nothing (its scratch is pooled).
+//
+// q's points are taken a leaf at a time, as a group (see group.go), with a
+// radius r that follows the nearest-neighbour distances of the previous
+// group; a point the group search does not settle, or a group whose r would
+// be too large to pay, is searched alone in t's tree, from the previous
+// point's neighbour.
 func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
+	sc := groupPool.Get().(*groupScratch)
+	defer groupPool.Put(sc)
 	m := s.m
+	tt := &t.tree
 	useAlpha := s.opt.UseAlpha
 	hint := int32(-1)
 	var sum float64
-	for i := range q.pts {
-		j, d2 := t.tree.nearest(&q.pts[i], hint, s.bound2)
-		if j < 0 { // nothing within MaxDist
-			sum += m.Score(s.opt.MaxDist, 0)
-			continue
+	r2 := groupRadius * groupRadius
+	for _, ni := range q.tree.blockNode {
+		n := &q.tree.nodes[ni]
+		qs := q.pts[n.start:n.end]
+		gr2 := min(r2, s.bound2)
+		grouped := gr2 <= groupMaxRadius*groupMaxRadius
+		if grouped {
+			sc.gather(tt, &n.box, gr2)
+			searchGroup(qs, tt, sc, gr2)
 		}
-		hint = j
-		v, w := &q.vecs[i], &t.vecs[j]
-		dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
-		if useAlpha {
-			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
+		worst := 0.0
+		for k := range qs {
+			var j int32
+			var d2 float64
+			switch h := &sc.hits[k]; {
+			case grouped && h.d2 <= gr2: // settled
+				j, d2 = tt.slotPos[h.slot], h.d2
+				if !(d2 < s.bound2) {
+					j = -1
+				}
+			case grouped && gr2 >= s.bound2: // nothing within MaxDist
+				j = -1
+			default:
+				j, d2 = tt.nearest(&qs[k], hint, s.bound2)
+			}
+			if j < 0 { // nothing within MaxDist
+				sum += m.Score(s.opt.MaxDist, 0)
+				continue
+			}
+			worst = max(worst, d2)
+			hint = j
+			i := n.start + int32(k)
+			v, w := &q.vecs[i], &t.vecs[j]
+			dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
+			if useAlpha {
+				dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
+			}
+			sum += m.Score(math.Sqrt(d2), dot)
 		}
-		sum += m.Score(math.Sqrt(d2), dot)
+		rr := math.Sqrt(worst) + groupSlack
+		r2 = rr * rr
 	}
 	return sum
 }
+
+// Group search radii (µm): the first group's, the margin added to the
+// largest distance a group found to make the next group's, and the largest
+// worth searching as a group.
+var (
+	groupRadius    = 3.0
+	groupSlack     = 1.0
+	groupMaxRadius = 12.0
+)
+
+var groupPool = sync.Pool{New: func() any { return new(groupScratch) }}
 
 // Float is the element type of a score block.
 type Float interface{ ~float32 | ~float64 }
