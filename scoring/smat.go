@@ -34,6 +34,7 @@ type Matrix struct {
 
 	dist, dot binner
 	nDot      int
+	fast      bool // neither binner's table is capped
 }
 
 // NewMatrix checks the edges and cells and prepares the fast bin lookups.
@@ -62,6 +63,7 @@ func NewMatrix(name string, distEdges, dotEdges, cells []float64) (*Matrix, erro
 	}
 	m.dist = newBinner(m.DistEdges)
 	m.dot = newBinner(m.DotEdges)
+	m.fast = !m.dist.capped && !m.dot.capped
 	return m, nil
 }
 
@@ -95,6 +97,9 @@ func (m *Matrix) DotBin(dot float64) int { return m.dot.bin(dot) }
 // Score returns the cell for distance d (µm) and |dot| product dot. Inputs
 // must not be NaN (the kernel never produces NaN from validated dotprops).
 func (m *Matrix) Score(d, dot float64) float64 {
+	if m.fast && d >= 0 && dot >= 0 {
+		return m.Cells[m.dist.binFast(d)*m.nDot+m.dot.binFast(dot)]
+	}
 	return m.Cells[m.dist.bin(d)*m.nDot+m.dot.bin(dot)]
 }
 
@@ -112,32 +117,36 @@ func (m *Matrix) AutoMaxDist() float64 {
 // cells gives a guess that is corrected by comparing with the real edges, so
 // the result is exact at every edge. Cells are at most half the narrowest
 // bin, so a guess is off by at most one and one branch-free step corrects it
-// (a table capped at 1<<16 cells may need more, which the loops take).
+// (a table capped at 1<<16 cells may need more: settle).
 type binner struct {
 	inner []float64 // the inner edges; bin(v) = #{e in inner : e < v}
 	// ext is inner between -Inf and +Inf: bin(v) = i exactly when
 	// ext[i] < v <= ext[i+1].
 	ext   []float64
-	lo    float64
-	invH  float64
-	maxF  float64
-	table []uint16
+	lo     float64
+	invH   float64
+	maxF   float64
+	table  []uint16
+	capped bool // the table hit its size limit: guesses may be further off
 }
 
 func newBinner(edges []float64) binner {
 	b := binner{inner: edges[1 : len(edges)-1]}
 	b.ext = append(append([]float64{math.Inf(-1)}, b.inner...), math.Inf(1))
-	if len(b.inner) == 0 {
+	if len(b.inner) == 0 { // one bin: every value maps to cell 0
+		b.invH, b.table = 1, []uint16{0}
 		return b
 	}
-	lo, hi := edges[0], edges[len(edges)-2]
+	// The table starts at 0 or below, so that binFast of any v >= 0 needs
+	// no lower clamp.
+	lo, hi := math.Min(edges[0], 0), edges[len(edges)-2]
 	gap := math.Inf(1)
 	for i := 1; i < len(edges)-1; i++ {
 		gap = math.Min(gap, edges[i]-edges[i-1])
 	}
 	n := int(math.Ceil((hi-lo)/(gap/2))) + 2
 	if n > 1<<16 {
-		n = 1 << 16
+		n, b.capped = 1<<16, true
 	}
 	b.lo = lo
 	b.invH = float64(n-1) / (hi - lo)
@@ -151,25 +160,24 @@ func newBinner(edges []float64) binner {
 }
 
 func (b *binner) bin(v float64) int {
-	if len(b.inner) == 0 {
+	if !(v >= b.lo) { // below the table (and every inner edge)
 		return 0
 	}
-	f := (v - b.lo) * b.invH
-	if f < 0 {
-		f = 0
-	} else if f > b.maxF {
-		f = b.maxF
-	}
-	i := int(b.table[int(f)])
-	ext := b.ext[:len(b.inner)+2]
-	i += b2i(v > ext[i+1]) - b2i(v <= ext[i])
-	for v > ext[i+1] {
+	i := b.binFast(v)
+	for v > b.ext[i+1] { // only on a capped table
 		i++
 	}
-	for v <= ext[i] {
+	for v <= b.ext[i] {
 		i--
 	}
 	return i
+}
+
+// binFast is bin for v >= 0 on a table that is not capped.
+func (b *binner) binFast(v float64) int {
+	f := min((v-b.lo)*b.invH, b.maxF)
+	i := int(b.table[int(f)])
+	return i + b2i(v > b.ext[i+1]) - b2i(v <= b.ext[i])
 }
 
 // b2i is 1 for true and 0 for false, without a branch.
