@@ -122,7 +122,7 @@ type binner struct {
 	inner []float64 // the inner edges; bin(v) = #{e in inner : e < v}
 	// ext is inner between -Inf and +Inf: bin(v) = i exactly when
 	// ext[i] < v <= ext[i+1].
-	ext   []float64
+	ext    []float64
 	lo     float64
 	invH   float64
 	maxF   float64
