@@ -2,9 +2,15 @@ package scoring
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects the assembly kernels; they compute the same bits as the
-// Go ones.
-var useAVX2 = cpu.X86.HasAVX2
+// useAVX2 and useAVX512 select the assembly kernels; they compute the same
+// bits as the Go ones.
+var (
+	useAVX2   = cpu.X86.HasAVX2
+	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+)
+
+//go:noescape
+func searchGroupAVX512(qs *[3]float64, m int, cands *candChunk, n int, blocks *float64, r2 float64, hits *groupHit)
 
 //go:noescape
 func searchBottomAVX2(q *[3]float64, w *wideNode, blocks *float64, bound2 float64) (float64, int)
@@ -46,6 +52,10 @@ func childGapsBox(g *box, w *wideNode, r2 float64) uint8 {
 func searchGroup(qs [][3]float64, t *kdTree, s *groupScratch, r2 float64) {
 	if !useAVX2 || s.n == 0 {
 		searchGroupGo(qs, t, s, r2)
+		return
+	}
+	if useAVX512 {
+		searchGroupAVX512(&qs[0], len(qs), &s.cands[0], s.n, &t.blocks[0], r2, &s.hits[0])
 		return
 	}
 	searchGroupAVX2(&qs[0], len(qs), &s.cands[0], len(s.cands), &t.blocks[0], r2, &s.hits[0])
