@@ -1,9 +1,9 @@
 #include "textflag.h"
 #include "go_asm.h"
 
-// AVX-512 versions of the group kernels: the same operations, in the same
-// order, on 8 lanes at once, with mask registers in place of blends. Every
-// routine ends with VZEROUPPER.
+// AVX-512 versions of the group kernels: the same operations in the same
+// order as the AVX2 ones, 8 lanes at once, with mask registers in place of
+// blends. Every routine ends with VZEROUPPER.
 
 DATA inf512<>+0(SB)/8, $0x7ff0000000000000
 GLOBL inf512<>(SB), RODATA|NOPTR, $8
@@ -19,40 +19,97 @@ DATA slots512<>+48(SB)/8, $6.0
 DATA slots512<>+56(SB)/8, $7.0
 GLOBL slots512<>(SB), RODATA|NOPTR, $64
 
-// GAPS8 computes the 8 children's ((gx*gx + gy*gy) + gz*gz) into Z3 for the
-// node or chunk at DI (lo[k] at 64*k, hi[k] at 192 + 64*k), gk = max(lo_k -
-// q_k, q_k - hi_k, 0); q is broadcast in Z0-Z2, Z14 is zero.
-#define GAPS8 \
+// GAPBOX8 computes the squared gaps ((gx*gx + gy*gy) + gz*gz) between box g
+// and the 8 children of the wide node at DI (lo[k] at 64*k, hi[k] at 192 +
+// 64*k) into Z3, gk = max(lo_k - ghi_k, glo_k - hi_k, 0), with glo
+// broadcast in Z0-Z2, ghi in Z8-Z10 and Z14 zero.
+#define GAPBOX8 \
 	VMOVUPD 0(DI), Z3        \
-	VSUBPD Z0, Z3, Z3        \
+	VSUBPD Z8, Z3, Z3        \
 	VSUBPD 192(DI), Z0, Z4   \
 	VMAXPD Z4, Z3, Z3        \
 	VMAXPD Z14, Z3, Z3       \
 	VMULPD Z3, Z3, Z3        \
 	VMOVUPD 64(DI), Z5       \
-	VSUBPD Z1, Z5, Z5        \
+	VSUBPD Z9, Z5, Z5        \
 	VSUBPD 256(DI), Z1, Z4   \
 	VMAXPD Z4, Z5, Z5        \
 	VMAXPD Z14, Z5, Z5       \
 	VMULPD Z5, Z5, Z5        \
 	VADDPD Z5, Z3, Z3        \
 	VMOVUPD 128(DI), Z5      \
-	VSUBPD Z2, Z5, Z5        \
+	VSUBPD Z10, Z5, Z5       \
 	VSUBPD 320(DI), Z2, Z4   \
 	VMAXPD Z4, Z5, Z5        \
 	VMAXPD Z14, Z5, Z5       \
 	VMULPD Z5, Z5, Z5        \
 	VADDPD Z5, Z3, Z3
 
-// func searchGroupAVX512(qs *[3]float64, m int, cands *candChunk, n int, blocks *float64, r2 float64, hits *groupHit)
+// func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
-// searchGroupGo for m query points against all n candidates (no box
-// tests: with 8 lanes a block costs about what its test would, and a loop
-// of fixed length does not mispredict): per lane the best distance (Z6)
-// and the first slot of its block (Z8, as float64), a strictly smaller
-// distance replacing (blocks come in increasing slot order, so the first of
-// equals stays); then the lowest slot among the lanes holding the smallest
-// distance.
+// gatherAVX2 with one test for a node's 8 children and a bottom node's
+// blocks appended by one compress. out must have room for every block and
+// 8 more (the compressed vector is stored whole).
+TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
+	MOVQ wide+0(FP), R12
+	MOVQ gb+8(FP), SI
+	VBROADCASTSD r2+16(FP), Z15
+	MOVQ out+24(FP), R8
+	MOVQ stack+32(FP), R13
+	VBROADCASTSD 0(SI), Z0
+	VBROADCASTSD 8(SI), Z1
+	VBROADCASTSD 16(SI), Z2
+	VBROADCASTSD 24(SI), Z8
+	VBROADCASTSD 32(SI), Z9
+	VBROADCASTSD 40(SI), Z10
+	VPXORQ Z14, Z14, Z14
+	VPTERNLOGD $0xff, Y13, Y13, Y13 // all ones
+	XORQ R9, R9                // blocks written
+	MOVL $0, (R13)             // the root
+	MOVQ $1, R10               // stack depth
+
+node:
+	TESTQ R10, R10
+	JZ   done
+	DECQ R10
+	MOVLQSX (R13)(R10*4), AX
+	IMUL3Q $wideNode__size, AX, DI
+	ADDQ R12, DI
+	GAPBOX8
+	VCMPPD $0x12, Z15, Z3, K1  // gap2 <= r2
+	KMOVW K1, AX
+	MOVBLZX wideNode_bottom(DI), BX
+	TESTQ BX, BX
+	JNZ  blocks
+
+push:
+	TESTQ AX, AX
+	JZ   node
+	BSRQ AX, CX
+	BTRQ CX, AX
+	MOVL wideNode_child(DI)(CX*4), BX
+	MOVL BX, (R13)(R10*4)
+	INCQ R10
+	JMP  push
+
+blocks:
+	VMOVDQU32 wideNode_child(DI), Y3
+	VPXORD Y13, Y3, Y3         // ^child: the block numbers
+	VPCOMPRESSD Y3, K1, Y4
+	VMOVDQU32 Y4, (R8)(R9*4)
+	POPCNTL AX, AX
+	ADDQ AX, R9
+	JMP  node
+
+done:
+	MOVQ R9, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func searchGroupAVX512(qs *[3]float64, m int, cands *int32, n int, blocks *float64, r2 float64, hits *groupHit)
+//
+// searchGroupAVX2 with 8 lanes: per lane the best distance (Z6) and the
+// first slot of its block (Z8, as float64).
 TEXT ·searchGroupAVX512(SB), NOSPLIT, $0-56
 	MOVQ qs+0(FP), SI
 	MOVQ m+8(FP), CX
@@ -64,24 +121,18 @@ TEXT ·searchGroupAVX512(SB), NOSPLIT, $0-56
 
 query:
 	TESTQ CX, CX
-	JZ    done
+	JZ    gdone
 	VBROADCASTSD 0(SI), Z0
 	VBROADCASTSD 8(SI), Z1
 	VBROADCASTSD 16(SI), Z2
 	VMOVAPD Z13, Z6            // best per lane
-	VBROADCASTSD minus1_512<>(SB), Z8 // its block's first slot
+	VBROADCASTSD minus1_512<>(SB), Z8 // first slot of its block
 	XORQ R10, R10              // candidate
 
 block:
 	CMPQ R10, R14
 	JGE  reduce
-	MOVQ R10, AX
-	SHRQ $3, AX
-	IMUL3Q $candChunk__size, AX, AX
-	ADDQ R12, AX
-	MOVQ R10, BX
-	ANDQ $7, BX
-	MOVL candChunk_block(AX)(BX*4), BX // block number
+	MOVLQSX (R12)(R10*4), BX   // block number
 	INCQ R10
 	IMUL3Q $192, BX, R11
 	ADDQ R8, R11
@@ -101,8 +152,7 @@ block:
 	JMP  block
 
 reduce:
-	// The smallest distance, then the lowest slot holding it; nothing
-	// when it is beyond r2.
+	// The smallest distance, then the lowest slot holding it.
 	VEXTRACTF64X4 $1, Z6, Y3
 	VMINPD Y3, Y6, Y3
 	VEXTRACTF128 $1, Y3, X4
@@ -134,6 +184,6 @@ store:
 	DECQ CX
 	JMP  query
 
-done:
+gdone:
 	VZEROUPPER
 	RET

@@ -1,10 +1,11 @@
 #include "textflag.h"
 #include "go_asm.h"
 
-// The kernels compute exactly what searchBottomGo and childGapsGo compute: the
-// same IEEE operations in the same order, each rounded, no fused
-// multiply-add. Every VEX-encoded routine ends with VZEROUPPER, and no
-// legacy-SSE instruction runs in between (mixing them stalls).
+// AVX2 kernels. Each computes exactly what its Go counterpart (same name
+// with Go in place of AVX2) computes: the same IEEE operations in the same
+// order, each rounded, no fused multiply-add. Every routine ends with
+// VZEROUPPER, and no legacy-SSE instruction runs in between (mixing them
+// stalls).
 
 // GAPS4 computes, for 4 children at byte offset off of the wide node in DI,
 // ((gx*gx + gy*gy) + gz*gz) into Y3, gk = max(lo_k - q_k, q_k - hi_k, 0);
@@ -170,177 +171,12 @@ GLOBL slots<>(SB), RODATA|NOPTR, $64
 	VMULPD Y5, Y5, Y5          \
 	VADDPD Y5, Y3, Y3
 
-// func childGapsBoxAVX2(gb *box, w *wideNode, r2 float64) uint8
-TEXT ·childGapsBoxAVX2(SB), NOSPLIT, $0-25
-	MOVQ gb+0(FP), SI
-	MOVQ w+8(FP), DI
-	VBROADCASTSD r2+16(FP), Y15
-	VBROADCASTSD 0(SI), Y0
-	VBROADCASTSD 8(SI), Y1
-	VBROADCASTSD 16(SI), Y2
-	VBROADCASTSD 24(SI), Y8
-	VBROADCASTSD 32(SI), Y9
-	VBROADCASTSD 40(SI), Y10
-	VXORPD Y14, Y14, Y14
-	GAPBOX4(0)
-	VCMPPD $0x12, Y15, Y3, Y4  // gap2 <= r2
-	VMOVMSKPD Y4, AX
-	GAPBOX4(32)
-	VCMPPD $0x12, Y15, Y3, Y4
-	VMOVMSKPD Y4, BX
-	SHLQ $4, BX
-	ORQ  BX, AX
-	MOVB AX, ret+24(FP)
-	VZEROUPPER
-	RET
-
-// SCAN4 updates the best distances Ybest and slots Yslot of 4 lanes with
-// the 4 points at byte offset off of the block at R11 (slot base
-// broadcast in Y12, as float64): a strictly smaller distance replaces.
-#define SCAN4(off, ybest, yslot) \
-	VSUBPD off+0(R11), Y0, Y3      \
-	VMULPD Y3, Y3, Y3              \
-	VSUBPD off+64(R11), Y1, Y4     \
-	VMULPD Y4, Y4, Y4              \
-	VADDPD Y4, Y3, Y3              \
-	VSUBPD off+128(R11), Y2, Y4    \
-	VMULPD Y4, Y4, Y4              \
-	VADDPD Y4, Y3, Y3              \
-	VCMPPD $0x11, ybest, Y3, Y4    \
-	VMINPD ybest, Y3, ybest        \
-	VADDPD slots<>+off(SB), Y12, Y5 \
-	VBLENDVPD Y4, Y5, yslot, yslot
-
-// func searchGroupAVX2(qs *[3]float64, m int, cands *candChunk, nc int, blocks *float64, r2 float64, hits *groupHit)
+// func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
-// searchGroupGo for m query points over nc chunks of candidates. Each
-// point skips the blocks farther than r2, or than the previous point's
-// best, which bounds its distance; per lane a strictly smaller distance
-// replaces (blocks come in increasing slot order, so the first of equals
-// stays), and the lowest slot is taken among the lanes holding the
-// smallest distance.
-TEXT ·searchGroupAVX2(SB), NOSPLIT, $0-56
-	MOVQ qs+0(FP), SI
-	MOVQ m+8(FP), CX
-	MOVQ cands+16(FP), R12
-	MOVQ nc+24(FP), R14
-	MOVQ blocks+32(FP), R8
-	MOVQ hits+48(FP), DX
-	VXORPD Y14, Y14, Y14
-	VBROADCASTSD inf<>(SB), Y13
-	MOVQ $-1, R9               // the previous point's slot
-	MOVQ $-1, R13              // and the one before
-
-gquery:
-	TESTQ CX, CX
-	JZ    gdone
-	VBROADCASTSD 0(SI), Y0
-	VBROADCASTSD 8(SI), Y1
-	VBROADCASTSD 16(SI), Y2
-	// The bound: r2, or the distance to the previous point's best.
-	VMOVSD r2+40(FP), X10
-	TESTQ R13, R13
-	JS   gbound
-	MOVQ R13, AX
-	SHRQ $3, AX
-	IMUL3Q $192, AX, AX
-	MOVQ R13, BX
-	ANDQ $7, BX
-	LEAQ (R8)(AX*1), AX
-	VSUBSD (AX)(BX*8), X0, X3
-	VMULSD X3, X3, X3
-	VSUBSD 64(AX)(BX*8), X1, X4
-	VMULSD X4, X4, X4
-	VADDSD X4, X3, X3
-	VSUBSD 128(AX)(BX*8), X2, X4
-	VMULSD X4, X4, X4
-	VADDSD X4, X3, X3
-	VMINSD X10, X3, X10
-
-gbound:
-	VBROADCASTSD X10, Y15
-	VMOVAPD Y13, Y6            // best, lanes 0-3
-	VMOVAPD Y13, Y7            // best, lanes 4-7
-	VBROADCASTSD minus1<>(SB), Y8 // slot, lanes 0-3
-	VMOVAPD Y8, Y9             // slot, lanes 4-7
-	MOVQ R12, DI               // chunk
-	MOVQ R14, R10              // chunks left
-
-gchunk:
-	TESTQ R10, R10
-	JZ   greduce
-	DECQ R10
-	GAPS4(0)
-	VCMPPD $0x12, Y15, Y3, Y4  // gap2 <= bound
-	VMOVMSKPD Y4, AX
-	GAPS4(32)
-	VCMPPD $0x12, Y15, Y3, Y4
-	VMOVMSKPD Y4, BX
-	SHLQ $4, BX
-	ORQ  BX, AX
-
-gblock:
-	TESTQ AX, AX
-	JZ    gnext
-	TZCNTQ AX, BX
-	BLSRQ AX, AX
-	MOVL candChunk_block(DI)(BX*4), BX // block number
-	IMUL3Q $192, BX, R11
-	ADDQ R8, R11
-	SHLQ $3, BX                // its first slot
-	VCVTSI2SDQ BX, X12, X12
-	VBROADCASTSD X12, Y12
-	SCAN4(0, Y6, Y8)
-	SCAN4(32, Y7, Y9)
-	JMP  gblock
-
-gnext:
-	ADDQ $candChunk__size, DI
-	JMP  gchunk
-
-greduce:
-	// The smallest distance, then the lowest slot holding it; nothing
-	// when it is beyond r2.
-	VMINPD Y7, Y6, Y3
-	VEXTRACTF128 $1, Y3, X4
-	VMINPD X4, X3, X3
-	VPERMILPD $1, X3, X4
-	VMINSD X4, X3, X3
-	VBROADCASTSD X3, Y10
-	VCMPPD $0, Y10, Y6, Y4
-	VBLENDVPD Y4, Y8, Y13, Y5
-	VCMPPD $0, Y10, Y7, Y4
-	VBLENDVPD Y4, Y9, Y13, Y11
-	VMINPD Y11, Y5, Y5
-	VEXTRACTF128 $1, Y5, X11
-	VMINPD X11, X5, X5
-	VPERMILPD $1, X5, X11
-	VMINSD X11, X5, X5
-	MOVQ R9, R13
-	VCVTTSD2SIQ X5, R9
-	VUCOMISD r2+40(FP), X3
-	JBE  gstore
-	VMOVAPD X13, X3            // beyond r2: +Inf, -1
-	MOVQ $-1, R9
-
-gstore:
-	VMOVSD X3, 0(DX)
-	MOVQ R9, 8(DX)
-	ADDQ $24, SI
-	ADDQ $16, DX
-	DECQ CX
-	JMP  gquery
-
-gdone:
-	VZEROUPPER
-	RET
-
-// func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *candChunk, stack *int32) int
-//
-// gatherBlocks from the root: a depth-first walk (children pushed in
-// reverse, so visited in order) that writes every block within squared
-// distance r2 of box gb to out, in increasing block order, and returns how
-// many. out must have room for every block, stack for 8 entries per level.
+// A depth-first walk from the root (children pushed in reverse, so visited
+// in order) that writes to out, in increasing order, every block within
+// squared distance r2 of box gb, and returns how many. out must have room
+// for every block, stack for 8 entries per level.
 TEXT ·gatherAVX2(SB), NOSPLIT, $0-48
 	MOVQ wide+0(FP), R12
 	MOVQ gb+8(FP), SI
@@ -354,7 +190,7 @@ TEXT ·gatherAVX2(SB), NOSPLIT, $0-48
 	VBROADCASTSD 32(SI), Y9
 	VBROADCASTSD 40(SI), Y10
 	VXORPD Y14, Y14, Y14
-	XORQ R9, R9                // candidates written
+	XORQ R9, R9                // blocks written
 	MOVL $0, (R13)             // the root
 	MOVQ $1, R10               // stack depth
 
@@ -392,31 +228,109 @@ wblock:
 	JZ   wnode
 	TZCNTQ AX, CX
 	BLSRQ AX, AX
-	MOVQ R9, BX
-	SHRQ $3, BX
-	IMUL3Q $candChunk__size, BX, BX
-	ADDQ R8, BX                // the chunk
-	MOVQ R9, DX
-	ANDQ $7, DX                // its lane
-	VMOVSD 0(DI)(CX*8), X3
-	VMOVSD X3, 0(BX)(DX*8)
-	VMOVSD 64(DI)(CX*8), X3
-	VMOVSD X3, 64(BX)(DX*8)
-	VMOVSD 128(DI)(CX*8), X3
-	VMOVSD X3, 128(BX)(DX*8)
-	VMOVSD 192(DI)(CX*8), X3
-	VMOVSD X3, 192(BX)(DX*8)
-	VMOVSD 256(DI)(CX*8), X3
-	VMOVSD X3, 256(BX)(DX*8)
-	VMOVSD 320(DI)(CX*8), X3
-	VMOVSD X3, 320(BX)(DX*8)
-	MOVL wideNode_child(DI)(CX*4), R11
-	NOTL R11
-	MOVL R11, candChunk_block(BX)(DX*4)
+	MOVL wideNode_child(DI)(CX*4), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
 	INCQ R9
 	JMP  wblock
 
 wdone:
 	MOVQ R9, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// SCAN4 updates 4 lanes' best distances ybest, and the first slots of their
+// blocks yslot, with the points at byte offset off of the block at R11 (its
+// first slot broadcast in Y12, as float64): a strictly smaller distance
+// replaces.
+#define SCAN4(off, ybest, yslot) \
+	VSUBPD off+0(R11), Y0, Y3      \
+	VMULPD Y3, Y3, Y3              \
+	VSUBPD off+64(R11), Y1, Y4     \
+	VMULPD Y4, Y4, Y4              \
+	VADDPD Y4, Y3, Y3              \
+	VSUBPD off+128(R11), Y2, Y4    \
+	VMULPD Y4, Y4, Y4              \
+	VADDPD Y4, Y3, Y3              \
+	VCMPPD $0x11, ybest, Y3, Y4    \
+	VMINPD ybest, Y3, ybest        \
+	VBLENDVPD Y4, Y12, yslot, yslot
+
+// func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, r2 float64, hits *groupHit)
+//
+// For each of the m query points, the nearest point of the n candidate
+// blocks (in increasing order, so that per lane the first of equals stays):
+// per lane the best distance and the first slot of its block; then the
+// lowest slot among the lanes holding the smallest distance, or +Inf and -1
+// when that distance is beyond r2.
+TEXT ·searchGroupAVX2(SB), NOSPLIT, $0-56
+	MOVQ qs+0(FP), SI
+	MOVQ m+8(FP), CX
+	MOVQ cands+16(FP), R12
+	MOVQ n+24(FP), R14
+	MOVQ blocks+32(FP), R8
+	MOVQ hits+48(FP), DX
+	VBROADCASTSD inf<>(SB), Y13
+
+gquery:
+	TESTQ CX, CX
+	JZ    gdone
+	VBROADCASTSD 0(SI), Y0
+	VBROADCASTSD 8(SI), Y1
+	VBROADCASTSD 16(SI), Y2
+	VMOVAPD Y13, Y6            // best, lanes 0-3
+	VMOVAPD Y13, Y7            // best, lanes 4-7
+	VBROADCASTSD minus1<>(SB), Y8 // first slot of its block, lanes 0-3
+	VMOVAPD Y8, Y9             // lanes 4-7
+	XORQ R10, R10              // candidate
+
+gblock:
+	CMPQ R10, R14
+	JGE  greduce
+	MOVLQSX (R12)(R10*4), BX   // block number
+	INCQ R10
+	IMUL3Q $192, BX, R11
+	ADDQ R8, R11
+	SHLQ $3, BX                // its first slot
+	VCVTSI2SDQ BX, X12, X12
+	VBROADCASTSD X12, Y12
+	SCAN4(0, Y6, Y8)
+	SCAN4(32, Y7, Y9)
+	JMP  gblock
+
+greduce:
+	// The smallest distance, then the lowest slot holding it.
+	VADDPD slots<>+0(SB), Y8, Y8
+	VADDPD slots<>+32(SB), Y9, Y9
+	VMINPD Y7, Y6, Y3
+	VEXTRACTF128 $1, Y3, X4
+	VMINPD X4, X3, X3
+	VPERMILPD $1, X3, X4
+	VMINSD X4, X3, X3
+	VBROADCASTSD X3, Y10
+	VCMPPD $0, Y10, Y6, Y4
+	VBLENDVPD Y4, Y8, Y13, Y5
+	VCMPPD $0, Y10, Y7, Y4
+	VBLENDVPD Y4, Y9, Y13, Y11
+	VMINPD Y11, Y5, Y5
+	VEXTRACTF128 $1, Y5, X11
+	VMINPD X11, X5, X5
+	VPERMILPD $1, X5, X11
+	VMINSD X11, X5, X5
+	VCVTTSD2SIQ X5, R9
+	VUCOMISD r2+40(FP), X3
+	JBE  gstore
+	VMOVAPD X13, X3            // beyond r2: +Inf, -1
+	MOVQ $-1, R9
+
+gstore:
+	VMOVSD X3, 0(DX)
+	MOVQ R9, 8(DX)
+	ADDQ $24, SI
+	ADDQ $16, DX
+	DECQ CX
+	JMP  gquery
+
+gdone:
 	VZEROUPPER
 	RET
