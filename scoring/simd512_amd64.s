@@ -106,27 +106,83 @@ done:
 	VZEROUPPER
 	RET
 
-// func searchGroupAVX512(qs *[3]float64, m int, cands *int32, n int, blocks *float64, r2 float64, hits *groupHit)
-//
-// searchGroupAVX2 with 8 lanes: per lane the best distance (Z6) and the
-// first slot of its block (Z8, as float64).
-TEXT ·searchGroupAVX512(SB), NOSPLIT, $0-56
-	MOVQ qs+0(FP), SI
-	MOVQ m+8(FP), CX
-	MOVQ cands+16(FP), R12
-	MOVQ n+24(FP), R14
-	MOVQ blocks+32(FP), R8
-	MOVQ hits+48(FP), DX
-	VBROADCASTSD inf512<>(SB), Z13
+// QBLOCK matches query point i (its coordinates at byte 24*i of SI) with
+// the block in Z0-Z2 (x, y, z; its first slot broadcast in Z12): lane-wise
+// ((dx*dx + dy*dy) + dz*dz) with dx = x - qx (the same square as qx - x),
+// and a strictly smaller distance replaces zbest and, in zslot, its
+// block's first slot.
+#define QBLOCK(i, zbest, zslot) \
+	VSUBPD.BCST (24*i)(SI), Z0, Z3    \
+	VMULPD Z3, Z3, Z3                 \
+	VSUBPD.BCST (24*i+8)(SI), Z1, Z4  \
+	VMULPD Z4, Z4, Z4                 \
+	VADDPD Z4, Z3, Z3                 \
+	VSUBPD.BCST (24*i+16)(SI), Z2, Z4 \
+	VMULPD Z4, Z4, Z4                 \
+	VADDPD Z4, Z3, Z3                 \
+	VCMPPD $0x11, zbest, Z3, K1       \
+	VMINPD zbest, Z3, zbest           \
+	VMOVAPD Z12, K1, zslot
 
-query:
-	TESTQ CX, CX
-	JZ    gdone
-	VBROADCASTSD 0(SI), Z0
-	VBROADCASTSD 8(SI), Z1
-	VBROADCASTSD 16(SI), Z2
-	VMOVAPD Z13, Z6            // best per lane
-	VBROADCASTSD minus1_512<>(SB), Z8 // first slot of its block
+// QREDUCE stores query point i's hit at byte 16*i of DX: the smallest of
+// zbest's lanes (ybest: its low half), then the lowest slot holding it (zslot + lane), or +Inf
+// and -1 when the smallest is beyond r2 (in X15).
+#define QREDUCE(i, zbest, ybest, zslot) \
+	VEXTRACTF64X4 $1, zbest, Y3       \
+	VMINPD Y3, ybest, Y3              \
+	VEXTRACTF128 $1, Y3, X4           \
+	VMINPD X4, X3, X3                 \
+	VPERMILPD $1, X3, X4              \
+	VMINSD X4, X3, X3                 \
+	VBROADCASTSD X3, Z10              \
+	VCMPPD $0, Z10, zbest, K3         \
+	VADDPD slots512<>(SB), zslot, Z5  \
+	VMOVAPD Z13, Z11                  \
+	VMOVAPD Z5, K3, Z11               \
+	VEXTRACTF64X4 $1, Z11, Y5         \
+	VMINPD Y5, Y11, Y5                \
+	VEXTRACTF128 $1, Y5, X11          \
+	VMINPD X11, X5, X5                \
+	VPERMILPD $1, X5, X11             \
+	VMINSD X11, X5, X5                \
+	VCVTTSD2SIQ X5, R9                \
+	VUCOMISD X15, X3                  \
+	JBE  3(PC)                        \
+	VMOVAPD X13, X3                   \
+	MOVQ $-1, R9                      \
+	VMOVSD X3, (16*i)(DX)             \
+	MOVQ R9, (16*i+8)(DX)
+
+// func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, r2 float64, hits *[8]groupHit)
+//
+// searchGroupAVX2 for exactly 8 query points at once (pad a smaller group
+// with copies of a point): each candidate block is loaded once and matched
+// with all 8, whose per-lane best distances and slots stay in Z16-Z31.
+TEXT ·searchGroup8AVX512(SB), NOSPLIT, $0-48
+	MOVQ qs+0(FP), SI
+	MOVQ cands+8(FP), R12
+	MOVQ n+16(FP), R14
+	MOVQ blocks+24(FP), R8
+	VMOVSD r2+32(FP), X15
+	MOVQ hits+40(FP), DX
+	VBROADCASTSD inf512<>(SB), Z13
+	VBROADCASTSD minus1_512<>(SB), Z12
+	VMOVAPD Z13, Z16
+	VMOVAPD Z13, Z17
+	VMOVAPD Z13, Z18
+	VMOVAPD Z13, Z19
+	VMOVAPD Z13, Z20
+	VMOVAPD Z13, Z21
+	VMOVAPD Z13, Z22
+	VMOVAPD Z13, Z23
+	VMOVAPD Z12, Z24
+	VMOVAPD Z12, Z25
+	VMOVAPD Z12, Z26
+	VMOVAPD Z12, Z27
+	VMOVAPD Z12, Z28
+	VMOVAPD Z12, Z29
+	VMOVAPD Z12, Z30
+	VMOVAPD Z12, Z31
 	XORQ R10, R10              // candidate
 
 block:
@@ -138,52 +194,28 @@ block:
 	ADDQ R8, R11
 	SHLQ $3, BX                // its first slot
 	VCVTSI2SDQ BX, X12, X12
-	VSUBPD 0(R11), Z0, Z3
-	VMULPD Z3, Z3, Z3
-	VSUBPD 64(R11), Z1, Z4
-	VMULPD Z4, Z4, Z4
-	VADDPD Z4, Z3, Z3
-	VSUBPD 128(R11), Z2, Z4
-	VMULPD Z4, Z4, Z4
-	VADDPD Z4, Z3, Z3
-	VCMPPD $0x11, Z6, Z3, K2   // d2 < best
-	VMINPD Z6, Z3, Z6
-	VBROADCASTSD X12, K2, Z8
+	VBROADCASTSD X12, Z12
+	VMOVUPD 0(R11), Z0
+	VMOVUPD 64(R11), Z1
+	VMOVUPD 128(R11), Z2
+	QBLOCK(0, Z16, Z24)
+	QBLOCK(1, Z17, Z25)
+	QBLOCK(2, Z18, Z26)
+	QBLOCK(3, Z19, Z27)
+	QBLOCK(4, Z20, Z28)
+	QBLOCK(5, Z21, Z29)
+	QBLOCK(6, Z22, Z30)
+	QBLOCK(7, Z23, Z31)
 	JMP  block
 
 reduce:
-	// The smallest distance, then the lowest slot holding it.
-	VEXTRACTF64X4 $1, Z6, Y3
-	VMINPD Y3, Y6, Y3
-	VEXTRACTF128 $1, Y3, X4
-	VMINPD X4, X3, X3
-	VPERMILPD $1, X3, X4
-	VMINSD X4, X3, X3
-	VBROADCASTSD X3, Z10
-	VCMPPD $0, Z10, Z6, K3
-	VADDPD slots512<>(SB), Z8, Z5
-	VMOVAPD Z13, Z11
-	VMOVAPD Z5, K3, Z11
-	VEXTRACTF64X4 $1, Z11, Y5
-	VMINPD Y5, Y11, Y5
-	VEXTRACTF128 $1, Y5, X11
-	VMINPD X11, X5, X5
-	VPERMILPD $1, X5, X11
-	VMINSD X11, X5, X5
-	VCVTTSD2SIQ X5, R9
-	VUCOMISD r2+40(FP), X3
-	JBE  store
-	VMOVAPD X13, X3            // beyond r2: +Inf, -1
-	MOVQ $-1, R9
-
-store:
-	VMOVSD X3, 0(DX)
-	MOVQ R9, 8(DX)
-	ADDQ $24, SI
-	ADDQ $16, DX
-	DECQ CX
-	JMP  query
-
-gdone:
+	QREDUCE(0, Z16, Y16, Z24)
+	QREDUCE(1, Z17, Y17, Z25)
+	QREDUCE(2, Z18, Y18, Z26)
+	QREDUCE(3, Z19, Y19, Z27)
+	QREDUCE(4, Z20, Y20, Z28)
+	QREDUCE(5, Z21, Y21, Z29)
+	QREDUCE(6, Z22, Y22, Z30)
+	QREDUCE(7, Z23, Y23, Z31)
 	VZEROUPPER
 	RET
