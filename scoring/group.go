@@ -15,7 +15,7 @@ import (
 // so the SIMD kernel runs them back to back without waiting.
 
 // groupHit is one query point's nearest candidate: its squared distance and
-// slot, or +Inf and -1 when that is farther than r.
+// slot (+Inf and -1 without candidates).
 type groupHit struct {
 	d2   float64
 	slot int64
@@ -31,6 +31,7 @@ type groupScratch struct {
 // gather sets s.cands to every block of t whose box is within squared
 // distance r2 of g.
 func (s *groupScratch) gather(t *kdTree, g *box, r2 float64) {
+	r2 = min(r2, math.MaxFloat64) // missing children are +Inf away
 	if need := len(t.blocks)/blockWords + blockSize; cap(s.cands) < need {
 		s.cands = make([]int32, need)
 	}
@@ -84,9 +85,8 @@ func childGapsBoxGo(g *box, w *wideNode, r2 float64) uint8 {
 }
 
 // searchGroupGo sets hits[i] to query point qs[i]'s nearest point in the
-// candidate blocks (the lowest slot among equals), or to +Inf, -1 when it
-// is farther than r2. Distances are sqDist's.
-func searchGroupGo(qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
+// candidate blocks, the lowest slot among equals. Distances are sqDist's.
+func searchGroupGo(qs [][3]float64, t *kdTree, cands []int32, hits *[blockSize]groupHit) {
 	for i := range qs {
 		q := &qs[i]
 		best, slot := math.Inf(1), -1
@@ -98,9 +98,6 @@ func searchGroupGo(qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *
 					best, slot = d2, int(b)*blockSize+l
 				}
 			}
-		}
-		if !(best <= r2) {
-			best, slot = math.Inf(1), -1
 		}
 		hits[i] = groupHit{d2: best, slot: int64(slot)}
 	}

@@ -39,46 +39,55 @@ func bruteNearest(pts [][3]float64, q [3]float64, bound2 float64) (int, float64)
 	return best, best2
 }
 
-func TestKDTreeMatchesBruteForce(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for trial := range 60 {
-		n := 1 + rng.IntN(700)
-		var pts [][3]float64
-		switch trial % 3 {
-		case 0:
-			pts = randomWalk(rng, n, [3]float64{}, 1)
-		case 1: // uniform cloud with exact duplicates
-			for range n {
-				p := [3]float64{rng.Float64() * 20, rng.Float64() * 20, rng.Float64() * 20}
-				pts = append(pts, p, p)
-			}
-		default: // a grid: many exact ties
-			for i := range n {
-				pts = append(pts, [3]float64{float64(i % 7), float64(i / 7 % 7), float64(i / 49)})
-			}
+// testCloud returns one of three kinds of point cloud with n-ish points: a
+// random walk (no ties), a uniform cloud of duplicated points, or a grid
+// (many exact ties).
+func testCloud(rng *rand.Rand, kind, n int) [][3]float64 {
+	var pts [][3]float64
+	switch kind % 3 {
+	case 0:
+		pts = randomWalk(rng, n, [3]float64{}, 1)
+	case 1: // uniform cloud with exact duplicates
+		for range n {
+			p := [3]float64{rng.Float64() * 20, rng.Float64() * 20, rng.Float64() * 20}
+			pts = append(pts, p, p)
 		}
-		orig := append([][3]float64(nil), pts...)
-		tree, perm := buildKDTree(pts)
-		for k := range perm {
-			if tree.pts[k] != orig[perm[k]] {
-				t.Fatalf("trial %d: permutation is wrong at %d", trial, k)
-			}
-		}
-		hint := int32(-1)
-		for range 300 {
-			q := [3]float64{rng.Float64()*40 - 10, rng.Float64()*40 - 10, rng.Float64()*40 - 10}
-			bound2 := math.Inf(1)
-			if rng.IntN(3) == 0 {
-				bound2 = rng.Float64() * 25
-			}
-			wi, w2 := bruteNearest(orig, q, bound2)
-			gi, g2 := tree.nearest(&q, hint, bound2)
-			if (wi < 0) != (gi < 0) || g2 != w2 {
-				t.Fatalf("trial %d: nearest(%v, bound² %v) = (%d, %v), brute force (%d, %v)", trial, q, bound2, gi, g2, wi, w2)
-			}
-			if gi >= 0 {
-				hint = gi
-			}
+	default: // a grid: many exact ties
+		for i := range n {
+			pts = append(pts, [3]float64{float64(i % 7), float64(i / 7 % 7), float64(i / 49)})
 		}
 	}
+	return pts
+}
+
+func TestKDTreeMatchesBruteForce(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for trial := range 60 {
+			pts := testCloud(rng, trial, 1+rng.IntN(700))
+			orig := append([][3]float64(nil), pts...)
+			tree, perm := buildKDTree(pts)
+			for k := range perm {
+				if tree.pts[k] != orig[perm[k]] {
+					t.Fatalf("trial %d: permutation is wrong at %d", trial, k)
+				}
+			}
+			hint := int32(-1)
+			for range 300 {
+				q := [3]float64{rng.Float64()*40 - 10, rng.Float64()*40 - 10, rng.Float64()*40 - 10}
+				bound2 := math.Inf(1)
+				if rng.IntN(3) == 0 {
+					bound2 = rng.Float64() * 25
+				}
+				wi, w2 := bruteNearest(orig, q, bound2)
+				gi, g2 := tree.nearest(&q, hint, bound2)
+				if (wi < 0) != (gi < 0) || g2 != w2 {
+					t.Fatalf("trial %d: nearest(%v, bound² %v) = (%d, %v), brute force (%d, %v)", trial, q, bound2, gi, g2, wi, w2)
+				}
+				if gi >= 0 {
+					hint = gi
+				}
+			}
+		}
+	})
 }

@@ -192,7 +192,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 		grouped := gr2 <= groupMaxRadius*groupMaxRadius
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
-			searchGroup(qs, tt, sc.cands, gr2, &sc.hits)
+			searchGroup(qs, tt, sc.cands, &sc.hits)
 		}
 		worst := 0.0
 		for k := range qs {
@@ -206,7 +206,10 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 				}
 			case grouped && gr2 >= s.bound2: // nothing within MaxDist
 				j = -1
-			default:
+			default: // from the group's best, if any
+				if grouped && h.slot >= 0 {
+					hint = tt.slotPos[h.slot]
+				}
 				j, d2 = tt.nearest(&qs[k], hint, s.bound2)
 			}
 			if j < 0 { // nothing within MaxDist

@@ -125,8 +125,8 @@ done:
 	VMOVAPD Z12, K1, zslot
 
 // QREDUCE stores query point i's hit at byte 16*i of DX: the smallest of
-// zbest's lanes (ybest: its low half), then the lowest slot holding it (zslot + lane), or +Inf
-// and -1 when the smallest is beyond r2 (in X15).
+// zbest's lanes (ybest: its low half), then the lowest slot holding it
+// (zslot + lane).
 #define QREDUCE(i, zbest, ybest, zslot) \
 	VEXTRACTF64X4 $1, zbest, Y3       \
 	VMINPD Y3, ybest, Y3              \
@@ -146,25 +146,20 @@ done:
 	VPERMILPD $1, X5, X11             \
 	VMINSD X11, X5, X5                \
 	VCVTTSD2SIQ X5, R9                \
-	VUCOMISD X15, X3                  \
-	JBE  3(PC)                        \
-	VMOVAPD X13, X3                   \
-	MOVQ $-1, R9                      \
 	VMOVSD X3, (16*i)(DX)             \
 	MOVQ R9, (16*i+8)(DX)
 
-// func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, r2 float64, hits *[8]groupHit)
+// func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, hits *[8]groupHit)
 //
 // searchGroupAVX2 for exactly 8 query points at once (pad a smaller group
 // with copies of a point): each candidate block is loaded once and matched
 // with all 8, whose per-lane best distances and slots stay in Z16-Z31.
-TEXT ·searchGroup8AVX512(SB), NOSPLIT, $0-48
+TEXT ·searchGroup8AVX512(SB), NOSPLIT, $0-40
 	MOVQ qs+0(FP), SI
 	MOVQ cands+8(FP), R12
 	MOVQ n+16(FP), R14
 	MOVQ blocks+24(FP), R8
-	VMOVSD r2+32(FP), X15
-	MOVQ hits+40(FP), DX
+	MOVQ hits+32(FP), DX
 	VBROADCASTSD inf512<>(SB), Z13
 	VBROADCASTSD minus1_512<>(SB), Z12
 	VMOVAPD Z13, Z16

@@ -22,10 +22,10 @@ func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) i
 func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 
 //go:noescape
-func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, r2 float64, hits *groupHit)
+func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, hits *groupHit)
 
 //go:noescape
-func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, r2 float64, hits *[8]groupHit)
+func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, hits *[8]groupHit)
 
 func childGaps(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float64) uint8 {
 	if useAVX2 {
@@ -52,17 +52,17 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 	return t.gatherGo(0, g, r2, out[:0])
 }
 
-func searchGroup(qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
+func searchGroup(qs [][3]float64, t *kdTree, cands []int32, hits *[blockSize]groupHit) {
 	switch {
 	case len(cands) == 0 || !useAVX2:
-		searchGroupGo(qs, t, cands, r2, hits)
+		searchGroupGo(qs, t, cands, hits)
 	case useAVX512:
 		var q8 [blockSize][3]float64 // qs padded with its last point
 		for i := range q8 {
 			q8[i] = qs[min(i, len(qs)-1)]
 		}
-		searchGroup8AVX512(&q8, &cands[0], len(cands), &t.blocks[0], r2, hits)
+		searchGroup8AVX512(&q8, &cands[0], len(cands), &t.blocks[0], hits)
 	default:
-		searchGroupAVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks[0], r2, &hits[0])
+		searchGroupAVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks[0], &hits[0])
 	}
 }

@@ -256,20 +256,19 @@ wdone:
 	VMINPD ybest, Y3, ybest        \
 	VBLENDVPD Y4, Y12, yslot, yslot
 
-// func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, r2 float64, hits *groupHit)
+// func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, hits *groupHit)
 //
 // For each of the m query points, the nearest point of the n candidate
 // blocks (in increasing order, so that per lane the first of equals stays):
 // per lane the best distance and the first slot of its block; then the
-// lowest slot among the lanes holding the smallest distance, or +Inf and -1
-// when that distance is beyond r2.
-TEXT ·searchGroupAVX2(SB), NOSPLIT, $0-56
+// lowest slot among the lanes holding the smallest distance.
+TEXT ·searchGroupAVX2(SB), NOSPLIT, $0-48
 	MOVQ qs+0(FP), SI
 	MOVQ m+8(FP), CX
 	MOVQ cands+16(FP), R12
 	MOVQ n+24(FP), R14
 	MOVQ blocks+32(FP), R8
-	MOVQ hits+48(FP), DX
+	MOVQ hits+40(FP), DX
 	VBROADCASTSD inf<>(SB), Y13
 
 gquery:
@@ -318,12 +317,6 @@ greduce:
 	VPERMILPD $1, X5, X11
 	VMINSD X11, X5, X5
 	VCVTTSD2SIQ X5, R9
-	VUCOMISD r2+40(FP), X3
-	JBE  gstore
-	VMOVAPD X13, X3            // beyond r2: +Inf, -1
-	MOVQ $-1, R9
-
-gstore:
 	VMOVSD X3, 0(DX)
 	MOVQ R9, 8(DX)
 	ADDQ $24, SI
