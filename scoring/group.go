@@ -102,3 +102,22 @@ func searchGroupGo(qs [][3]float64, t *kdTree, cands []int32, hits *[blockSize]g
 		hits[i] = groupHit{d2: best, slot: int64(slot)}
 	}
 }
+
+// f32Margin bounds, twice over, how far a squared distance computed as the
+// float32 kernel computes it can be from sqDist, for coordinates of
+// magnitude at most m and distances at most d (µm). With u = 2^-24: each
+// coordinate rounds by at most u·m, so a difference is off by at most
+// eta = 2·u·m·(1+u) + u·d; a sum of three squares of differences off by
+// at most eta is off by at most eta·(2·sqrt(3)·d + 3·eta), and its three
+// roundings (a product and two sums, each relative u) add at most 4·u·d²;
+// sqDist itself is within 8·2^-53·d² of the exact value. So when the
+// second-smallest float32 distance exceeds the smallest by more than the
+// margin, the point with the smallest is strictly the nearest in sqDist
+// too.
+func f32Margin(m, d float64) float64 {
+	const u = 0x1p-24
+	eta := 2*u*m*(1+u) + u*d
+	e32 := eta*(2*math.Sqrt(3)*d+3*eta)*(1+4*u) + 4*u*d*d
+	e64 := 8 * 0x1p-53 * d * d
+	return 2 * (e32 + e64)
+}

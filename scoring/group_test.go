@@ -70,11 +70,13 @@ func TestKernelsMatchGo(t *testing.T) {
 			if !slices.Equal(s.cands, w.cands) {
 				t.Fatalf("case %d: gather = %v, want %v", i, s.cands, w.cands)
 			}
+			// searchGroup is exact for the points whose nearest candidate
+			// is within r2, and reports no other point as within it.
 			var hits [blockSize]groupHit
-			searchGroup(c.qs, &c.tree, s.cands, &hits)
+			searchGroup(c.qs, &c.box, &c.tree, s.cands, c.r2, &hits)
 			for k := range c.qs {
-				if hits[k] != w.hits[k] && !(math.IsInf(w.hits[k].d2, 1) && hits[k].slot == -1) {
-					t.Fatalf("case %d point %d: searchGroup = %+v, want %+v", i, k, hits[k], w.hits[k])
+				if w.hits[k].d2 <= c.r2 && hits[k] != w.hits[k] || w.hits[k].d2 > c.r2 && hits[k].d2 <= c.r2 {
+					t.Fatalf("case %d point %d (r² %v): searchGroup = %+v, want %+v", i, k, c.r2, hits[k], w.hits[k])
 				}
 			}
 			nb := 0

@@ -47,7 +47,9 @@ type kdTree struct {
 	// arrays (8 x, 8 y, 8 z), padded with +Inf points that never win;
 	// blockOf maps a tree position to its leaf's block.
 	blocks    []float64
-	slotPos   []int32 // tree position of block slot b*blockSize+l (-1: padding)
+	blocks32  []float32 // blocks rounded to float32, and one more of +Inf
+	maxAbs    float64   // the largest |coordinate|
+	slotPos   []int32   // tree position of block slot b*blockSize+l (-1: padding)
 	blockOf   []int32
 	blockNode []int32 // the kd leaf of each block
 	// wide[0] is the root; blockParent[b] is the wide node with block b
@@ -204,6 +206,15 @@ func (t *kdTree) buildBlocks() {
 			blk[l], blk[blockSize+l], blk[2*blockSize+l] = p[0], p[1], p[2]
 		}
 		t.blocks = append(t.blocks, blk[:]...)
+	}
+	for _, v := range t.blocks {
+		t.blocks32 = append(t.blocks32, float32(v))
+		if !math.IsInf(v, 0) {
+			t.maxAbs = max(t.maxAbs, math.Abs(v))
+		}
+	}
+	for range blockWords {
+		t.blocks32 = append(t.blocks32, float32(inf))
 	}
 	t.blockParent = make([]int32, len(t.blocks)/blockWords)
 }

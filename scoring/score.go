@@ -192,7 +192,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 		grouped := gr2 <= groupMaxRadius*groupMaxRadius
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
-			searchGroup(qs, tt, sc.cands, &sc.hits)
+			searchGroup(qs, &n.box, tt, sc.cands, gr2, &sc.hits)
 		}
 		worst := 0.0
 		for k := range qs {

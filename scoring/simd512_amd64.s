@@ -214,3 +214,188 @@ reduce:
 	QREDUCE(7, Z23, Y23, Z31)
 	VZEROUPPER
 	RET
+
+DATA inf32<>+0(SB)/4, $0x7f800000
+GLOBL inf32<>(SB), RODATA|NOPTR, $4
+DATA inf64<>+0(SB)/8, $0x7ff0000000000000
+GLOBL inf64<>(SB), RODATA|NOPTR, $8
+
+// QPAIR32 matches query point i (float32 coordinates at byte 12*i of SI)
+// with the 16 points in Z0-Z2 (two blocks; their pair number broadcast in
+// Z5): lane-wise d = ((dx*dx + dy*dy) + dz*dz) in float32, dx = x - qx;
+// per lane the two smallest d (zbest <= zsec) and the pair of the
+// smallest (zpair).
+#define QPAIR32(i, zbest, zsec, zpair) \
+	VSUBPS.BCST (12*i)(SI), Z0, Z3   \
+	VMULPS Z3, Z3, Z3                \
+	VSUBPS.BCST (12*i+4)(SI), Z1, Z4 \
+	VMULPS Z4, Z4, Z4                \
+	VADDPS Z4, Z3, Z3                \
+	VSUBPS.BCST (12*i+8)(SI), Z2, Z4 \
+	VMULPS Z4, Z4, Z4                \
+	VADDPS Z4, Z3, Z3                \
+	VMAXPS zbest, Z3, Z4             \
+	VMINPS zsec, Z4, zsec            \
+	VCMPPS $0x11, zbest, Z3, K1      \
+	VMINPS zbest, Z3, zbest          \
+	VMOVDQA32 Z5, K1, zpair
+
+// QOUT32 finishes query point i: the smallest float32 distance (X3), the
+// smallest of the others (X4: every lane's second smallest, every other
+// lane's smallest), and the first lane holding the smallest (AX) with its
+// pair (BX). When the others are more than the margin farther, that point
+// is the nearest: its slot and exact sqDist (from the float64 query point
+// at R9 + 24*min(i, DI) and the float64 blocks at R13) go to byte 16*i of
+// DX; otherwise +Inf and slot -2 (search exactly).
+#define QOUT32(i, zbest, ybest, zsec, zpair, lunique, lstore) \
+	VEXTRACTF32X8 $1, zbest, Y3      \
+	VMINPS Y3, ybest, Y3             \
+	VEXTRACTF128 $1, Y3, X4          \
+	VMINPS X4, X3, X3                \
+	VPERMILPS $0x4e, X3, X4          \
+	VMINPS X4, X3, X3                \
+	VPERMILPS $0xb1, X3, X4          \
+	VMINSS X4, X3, X3                \
+	VBROADCASTSS X3, Z6              \
+	VCMPPS $0, Z6, zbest, K2         \
+	KMOVW K2, AX                     \
+	TZCNTL AX, AX                    \
+	MOVL $1, BX                      \
+	SHLXL AX, BX, BX                 \
+	KMOVW BX, K3                     \
+	VMOVAPS zbest, Z7                \
+	VBROADCASTSS inf32<>(SB), K3, Z7 \
+	VMINPS zsec, Z7, Z7              \
+	VEXTRACTF32X8 $1, Z7, Y4         \
+	VMINPS Y4, Y7, Y4                \
+	VEXTRACTF128 $1, Y4, X6          \
+	VMINPS X6, X4, X4                \
+	VPERMILPS $0x4e, X4, X6          \
+	VMINPS X6, X4, X4                \
+	VPERMILPS $0xb1, X4, X6          \
+	VMINSS X6, X4, X4                \
+	VCVTSS2SD X3, X3, X6             \
+	VADDSD margin+56(FP), X6, X6     \
+	VCVTSS2SD X4, X4, X7             \
+	VUCOMISD X6, X7                  \
+	JA   lunique                     \
+	VMOVSD inf64<>(SB), X6           \
+	MOVQ $-2, BX                     \
+	JMP  lstore                      \
+lunique:                             \
+	VPBROADCASTD AX, Z6              \
+	VPERMD zpair, Z6, Z6             \
+	VMOVD X6, BX                     \
+	MOVL AX, CX                      \
+	SHRL $3, CX                      \
+	LEAQ (CX)(BX*2), BX              \
+	MOVLQSX (R12)(BX*4), BX          \
+	ANDL $7, AX                      \
+	IMUL3Q $192, BX, R11             \
+	ADDQ R13, R11                    \
+	LEAQ (R11)(AX*8), R11            \
+	SHLQ $3, BX                      \
+	ORQ  AX, BX                      \
+	MOVQ $i, AX                      \
+	CMPQ AX, DI                      \
+	CMOVQGT DI, AX                   \
+	IMUL3Q $24, AX, AX               \
+	ADDQ R9, AX                      \
+	VMOVSD 0(AX), X6                 \
+	VSUBSD 0(R11), X6, X6            \
+	VMULSD X6, X6, X6                \
+	VMOVSD 8(AX), X7                 \
+	VSUBSD 64(R11), X7, X7           \
+	VMULSD X7, X7, X7                \
+	VADDSD X7, X6, X6                \
+	VMOVSD 16(AX), X7                \
+	VSUBSD 128(R11), X7, X7          \
+	VMULSD X7, X7, X7                \
+	VADDSD X7, X6, X6                \
+lstore:                              \
+	VMOVSD X6, (16*i)(DX)            \
+	MOVQ BX, (16*i+8)(DX)
+
+// func searchGroup8F32AVX512(qs *[8][3]float32, pairs *int32, np int, blocks32 *float32, qs64 *[3]float64, m int, blocks *float64, margin float64, hits *[8]groupHit)
+//
+// The float32 filter of the group kernel: 8 query points (qs, rounded; qs64
+// the m float64 points, the last standing for the rest) against np pairs
+// of blocks (pairs[2p], pairs[2p+1]), 16 points per vector. Per point it
+// finds the candidate with the smallest float32 distance and how far the
+// next one is; when they are more than margin apart (f32Margin) the
+// candidate is the exact nearest and its exact sqDist and slot are stored,
+// else +Inf and slot -2.
+TEXT ·searchGroup8F32AVX512(SB), NOSPLIT, $0-72
+	MOVQ qs+0(FP), SI
+	MOVQ pairs+8(FP), R12
+	MOVQ np+16(FP), R14
+	MOVQ blocks32+24(FP), R8
+	MOVQ qs64+32(FP), R9
+	MOVQ m+40(FP), DI
+	DECQ DI                    // the last query point
+	MOVQ blocks+48(FP), R13
+	MOVQ hits+64(FP), DX
+	VBROADCASTSS inf32<>(SB), Z8
+	VMOVAPS Z8, Z9
+	VMOVAPS Z8, Z10
+	VMOVAPS Z8, Z11
+	VMOVAPS Z8, Z12
+	VMOVAPS Z8, Z13
+	VMOVAPS Z8, Z14
+	VMOVAPS Z8, Z15
+	VMOVAPS Z8, Z16
+	VMOVAPS Z8, Z17
+	VMOVAPS Z8, Z18
+	VMOVAPS Z8, Z19
+	VMOVAPS Z8, Z20
+	VMOVAPS Z8, Z21
+	VMOVAPS Z8, Z22
+	VMOVAPS Z8, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	XORQ R10, R10              // pair
+
+pair:
+	CMPQ R10, R14
+	JGE  out
+	MOVLQSX (R12)(R10*8), AX   // first block
+	MOVLQSX 4(R12)(R10*8), BX  // second block
+	IMUL3Q $96, AX, AX
+	IMUL3Q $96, BX, BX
+	ADDQ R8, AX
+	ADDQ R8, BX
+	VMOVUPS 0(AX), Y0
+	VINSERTF32X8 $1, 0(BX), Z0, Z0
+	VMOVUPS 32(AX), Y1
+	VINSERTF32X8 $1, 32(BX), Z1, Z1
+	VMOVUPS 64(AX), Y2
+	VINSERTF32X8 $1, 64(BX), Z2, Z2
+	VPBROADCASTD R10, Z5
+	INCQ R10
+	QPAIR32(0, Z8, Z16, Z24)
+	QPAIR32(1, Z9, Z17, Z25)
+	QPAIR32(2, Z10, Z18, Z26)
+	QPAIR32(3, Z11, Z19, Z27)
+	QPAIR32(4, Z12, Z20, Z28)
+	QPAIR32(5, Z13, Z21, Z29)
+	QPAIR32(6, Z14, Z22, Z30)
+	QPAIR32(7, Z15, Z23, Z31)
+	JMP  pair
+
+out:
+	QOUT32(0, Z8, Y8, Z16, Z24, unique0, store0)
+	QOUT32(1, Z9, Y9, Z17, Z25, unique1, store1)
+	QOUT32(2, Z10, Y10, Z18, Z26, unique2, store2)
+	QOUT32(3, Z11, Y11, Z19, Z27, unique3, store3)
+	QOUT32(4, Z12, Y12, Z20, Z28, unique4, store4)
+	QOUT32(5, Z13, Y13, Z21, Z29, unique5, store5)
+	QOUT32(6, Z14, Y14, Z22, Z30, unique6, store6)
+	QOUT32(7, Z15, Y15, Z23, Z31, unique7, store7)
+	VZEROUPPER
+	RET

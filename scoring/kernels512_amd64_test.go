@@ -1,0 +1,129 @@
+package scoring
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// f32Hit is what the float32 filter finds for a query point: the smallest
+// float32 squared distance, the smallest among all other candidates, and
+// 16*pair + lane of the first lane holding the smallest.
+type f32Hit struct {
+	best, second float32
+	at           int64
+}
+
+// f32FilterGo is the float32 filter's specification: over all candidate
+// points (pair p holds blocks pairs[2p], pairs[2p+1]; lane L of a pair is
+// point L%8 of its first block for L < 8, of its second otherwise), the
+// smallest float32 distance, the first lane holding it (in that lane, the
+// first pair), and the second smallest value of the whole multiset.
+func f32FilterGo(q *[3]float32, pairs []int32, blocks32 []float32) f32Hit {
+	inf := float32(math.Inf(1))
+	var laneBest [16]float32
+	var lanePair [16]int64
+	for l := range laneBest {
+		laneBest[l] = inf
+	}
+	var all []float32
+	for p := 0; p < len(pairs)/2; p++ {
+		for l := range 16 {
+			blk := blocks32[int(pairs[2*p+l/8])*blockWords:]
+			dx := float32(blk[l%8] - q[0])
+			dy := float32(blk[8+l%8] - q[1])
+			dz := float32(blk[16+l%8] - q[2])
+			d := float32(float32(float32(dx*dx)+float32(dy*dy)) + float32(dz*dz))
+			all = append(all, d)
+			if d < laneBest[l] {
+				laneBest[l], lanePair[l] = d, int64(p)
+			}
+		}
+	}
+	best, at := inf, int64(0)
+	for l := range laneBest {
+		if laneBest[l] < best {
+			best, at = laneBest[l], lanePair[l]*16+int64(l)
+		}
+	}
+	if best == inf { // every lane is +Inf: the first lane, pair 0
+		at = 0
+	}
+	second, skipped := inf, false
+	for _, d := range all {
+		if d == best && !skipped {
+			skipped = true
+			continue
+		}
+		second = min(second, d)
+	}
+	return f32Hit{best: best, second: second, at: at}
+}
+
+// The float32 filter kernel settles a point (exact distance and slot) when
+// the spec's second smallest exceeds the smallest by more than the margin,
+// and marks it (+Inf, -2) otherwise.
+func TestF32FilterKernel(t *testing.T) {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL {
+		t.Skip("this CPU has no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	var settled, marked int
+	for trial := range 600 {
+		nb := 1 + rng.IntN(12)
+		blocks := make([]float64, (nb+1)*blockWords)
+		for i := range blocks {
+			blocks[i] = float64(rng.IntN(6)) // small grid: ties in and across lanes
+			if trial%2 == 0 {
+				blocks[i] += rng.Float64()
+			}
+			if i >= nb*blockWords || rng.IntN(10) == 0 { // padding
+				blocks[i] = math.Inf(1)
+			}
+		}
+		blocks32 := make([]float32, len(blocks))
+		for i, v := range blocks {
+			blocks32[i] = float32(v)
+		}
+		pairs := make([]int32, 2*(1+rng.IntN(6)))
+		for i := range pairs {
+			pairs[i] = int32(rng.IntN(nb + 1))
+		}
+		qs := make([][3]float64, 1+rng.IntN(8))
+		for i := range qs {
+			for k := range 3 {
+				qs[i][k] = float64(rng.IntN(6))
+				if trial%4 < 2 {
+					qs[i][k] += rng.Float64()
+				}
+			}
+		}
+		var q8 [8][3]float32
+		for i := range q8 {
+			p := qs[min(i, len(qs)-1)]
+			q8[i] = [3]float32{float32(p[0]), float32(p[1]), float32(p[2])}
+		}
+		margin := []float64{0, 1e-3, 0.1, 1}[trial%4]
+		var got [8]groupHit
+		searchGroup8F32AVX512(&q8, &pairs[0], len(pairs)/2, &blocks32[0], &qs[0], len(qs), &blocks[0], margin, &got)
+		for i := range qs {
+			f := f32FilterGo(&q8[i], pairs, blocks32)
+			want := groupHit{d2: math.Inf(1), slot: -2}
+			if float64(f.second) > float64(f.best)+margin {
+				b := int64(pairs[2*(f.at>>4)+(f.at>>3)&1])
+				l := f.at & 7
+				p := [3]float64{blocks[b*blockWords+l], blocks[b*blockWords+8+l], blocks[b*blockWords+16+l]}
+				want = groupHit{d2: sqDist(&qs[i], &p), slot: b*blockSize + l}
+				settled++
+			} else {
+				marked++
+			}
+			if got[i] != want {
+				t.Fatalf("trial %d point %d: kernel %+v, spec %+v (filter %+v)", trial, i, got[i], want, f)
+			}
+		}
+	}
+	t.Logf("%d points settled, %d left to the exact search", settled, marked)
+}
