@@ -180,6 +180,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 	sc := groupPool.Get().(*groupScratch)
 	defer groupPool.Put(sc)
 	m := s.m
+	fast := m.fast
 	tt := &t.tree
 	useAlpha := s.opt.UseAlpha
 	hint := int32(-1)
@@ -224,7 +225,11 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 			if useAlpha {
 				dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
 			}
-			sum += m.Score(math.Sqrt(d2), dot)
+			if fast { // Score, inlined: d and dot are >= 0
+				sum += m.Cells[m.dist.binFast(math.Sqrt(d2))*m.nDot+m.dot.binFast(dot)]
+			} else {
+				sum += m.Score(math.Sqrt(d2), dot)
+			}
 		}
 		rr := math.Sqrt(worst) + groupSlack
 		r2 = rr * rr
