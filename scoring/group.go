@@ -35,7 +35,7 @@ func (s *groupScratch) gather(t *kdTree, g *box, r2 float64) {
 	if need := len(t.blocks)/blockWords + blockSize; cap(s.cands) < need {
 		s.cands = make([]int32, need)
 	}
-	if need := wideFan * (t.wideDepth + 2); len(s.stack) < need {
+	if need := wideFan * (t.wideDepth + 3); len(s.stack) < need {
 		s.stack = make([]int32, need)
 	}
 	s.cands = s.cands[:t.gather(g, r2, s.cands[:cap(s.cands)], s.stack)]

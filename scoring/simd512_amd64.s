@@ -18,6 +18,24 @@ DATA slots512<>+40(SB)/8, $5.0
 DATA slots512<>+48(SB)/8, $6.0
 DATA slots512<>+56(SB)/8, $7.0
 GLOBL slots512<>(SB), RODATA|NOPTR, $64
+DATA rev64<>+0(SB)/8, $7
+DATA rev64<>+8(SB)/8, $6
+DATA rev64<>+16(SB)/8, $5
+DATA rev64<>+24(SB)/8, $4
+DATA rev64<>+32(SB)/8, $3
+DATA rev64<>+40(SB)/8, $2
+DATA rev64<>+48(SB)/8, $1
+DATA rev64<>+56(SB)/8, $0
+GLOBL rev64<>(SB), RODATA|NOPTR, $64
+DATA rev32<>+0(SB)/4, $7
+DATA rev32<>+4(SB)/4, $6
+DATA rev32<>+8(SB)/4, $5
+DATA rev32<>+12(SB)/4, $4
+DATA rev32<>+16(SB)/4, $3
+DATA rev32<>+20(SB)/4, $2
+DATA rev32<>+24(SB)/4, $1
+DATA rev32<>+28(SB)/4, $0
+GLOBL rev32<>(SB), RODATA|NOPTR, $32
 
 // GAPBOX8 computes the squared gaps ((gx*gx + gy*gy) + gz*gz) between box g
 // and the 8 children of the wide node at DI (lo[k] at 64*k, hi[k] at 192 +
@@ -47,9 +65,11 @@ GLOBL slots512<>(SB), RODATA|NOPTR, $64
 
 // func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
-// gatherAVX2 with one test for a node's 8 children and a bottom node's
-// blocks appended by one compress. out must have room for every block and
-// 8 more (the compressed vector is stored whole).
+// gatherAVX2 with one test for a node's 8 children, and their numbers
+// written by one compress: a bottom node's near blocks to out, an upper
+// node's near children, reversed, to the stack. out must have room for
+// every block and 8 more, stack for 8 entries per level and 16 more (the
+// compressed vectors are stored whole).
 TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
 	MOVQ wide+0(FP), R12
 	MOVQ gb+8(FP), SI
@@ -64,6 +84,8 @@ TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD 40(SI), Z10
 	VPXORQ Z14, Z14, Z14
 	VPTERNLOGD $0xff, Y13, Y13, Y13 // all ones
+	VMOVDQU64 rev64<>(SB), Z12
+	VMOVDQU32 rev32<>(SB), Y11
 	XORQ R9, R9                // blocks written
 	MOVL $0, (R13)             // the root
 	MOVQ $1, R10               // stack depth
@@ -83,14 +105,18 @@ node:
 	JNZ  blocks
 
 push:
-	TESTQ AX, AX
-	JZ   node
-	BSRQ AX, CX
-	BTRQ CX, AX
-	MOVL wideNode_child(DI)(CX*4), BX
-	MOVL BX, (R13)(R10*4)
-	INCQ R10
-	JMP  push
+	// The near children, last first, onto the stack at once (so that
+	// they pop in order; the whole vector is stored).
+	VPERMPD Z3, Z12, Z4        // gaps, reversed
+	VCMPPD $0x12, Z15, Z4, K2
+	VMOVDQU32 wideNode_child(DI), Y5
+	VPERMD Y5, Y11, Y5         // children, reversed
+	VPCOMPRESSD Y5, K2, Y6
+	VMOVDQU32 Y6, (R13)(R10*4)
+	KMOVW K2, AX
+	POPCNTL AX, AX
+	ADDQ AX, R10
+	JMP  node
 
 blocks:
 	VMOVDQU32 wideNode_child(DI), Y3
