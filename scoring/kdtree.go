@@ -40,8 +40,10 @@ type kdTree struct {
 	nodes []kdNode
 	// cells[ni] is the region of space the splits assign to node ni. The
 	// cells of a level tile space, so every point outside a node's
-	// subtree lies outside the interior of its cell.
-	cells []box
+	// subtree lies outside the interior of its cell. parent[ni] is -1 at
+	// the root.
+	cells  []box
+	parent []int32
 
 	// blocks holds leaf b's points in blocks[b*blockWords:], structure of
 	// arrays (8 x, 8 y, 8 z), padded with +Inf points that never win;
@@ -84,21 +86,22 @@ func buildKDTree(pts [][3]float64) (kdTree, []int32) {
 		perm[i] = int32(i)
 	}
 	nn := 2*len(pts)/blockSize + 1
-	t := kdTree{pts: pts, nodes: make([]kdNode, 0, nn), cells: make([]box, 0, nn)}
+	t := kdTree{pts: pts, nodes: make([]kdNode, 0, nn), cells: make([]box, 0, nn), parent: make([]int32, 0, nn)}
 	if len(pts) > 0 {
 		inf := math.Inf(1)
-		t.build(perm, 0, len(pts), box{lo: [3]float64{-inf, -inf, -inf}, hi: [3]float64{inf, inf, inf}})
+		t.build(perm, 0, len(pts), -1, box{lo: [3]float64{-inf, -inf, -inf}, hi: [3]float64{inf, inf, inf}})
 		t.buildBlocks()
 		t.buildWide(0, -1)
 	}
 	return t, perm
 }
 
-func (t *kdTree) build(perm []int32, start, end int, cell box) int32 {
+func (t *kdTree) build(perm []int32, start, end int, parent int32, cell box) int32 {
 	ni := int32(len(t.nodes))
 	b := boundingBox(t.pts[start:end])
 	t.nodes = append(t.nodes, kdNode{box: b, start: int32(start), end: int32(end)})
 	t.cells = append(t.cells, cell)
+	t.parent = append(t.parent, parent)
 	dim := 0
 	for k := 1; k < 3; k++ {
 		if b.hi[k]-b.lo[k] > b.hi[dim]-b.lo[dim] {
@@ -117,8 +120,8 @@ func (t *kdTree) build(perm []int32, start, end int, cell box) int32 {
 	split := t.pts[mid][dim]
 	left, right := cell, cell
 	left.hi[dim], right.lo[dim] = split, split
-	t.build(perm, start, mid, left)
-	t.nodes[ni].right = t.build(perm, mid, end, right)
+	t.build(perm, start, mid, ni, left)
+	t.nodes[ni].right = t.build(perm, mid, end, ni, right)
 	return ni
 }
 
@@ -313,7 +316,14 @@ func boxDist2(q *[3]float64, b *box) float64 {
 // neighbour is a good hint: its distance seeds the search radius, and the
 // search starts at its leaf's wide node and climbs only as far as the radius
 // needs (without a hint, it goes top-down from the root).
+//
+// The search runs on the wide nodes with the SIMD kernels, or, without them,
+// on the binary tree: in scalar Go, testing 8 children at once costs more
+// than it saves (BenchmarkForwardExamples: about 2.2 times slower).
 func (t *kdTree) nearest(q *[3]float64, hint int32, bound2 float64) (int32, float64) {
+	if !useAVX2 {
+		return t.nearestScalar(q, hint, bound2)
+	}
 	s := nnSearch{best: -1, best2: bound2}
 	if len(t.wide) == 0 {
 		return s.best, s.best2
@@ -360,6 +370,68 @@ func (t *kdTree) descend(q *[3]float64, wi, skip int32, s *nnSearch) {
 		c := bits.TrailingZeros8(m)
 		if ch := w.child[c]; ch != skip && gaps[c] < s.best2 { // best2 may have improved since the test
 			t.descend(q, ch, -1, s)
+		}
+	}
+}
+
+// nearestScalar is nearest on the binary tree: from the hint's leaf it
+// climbs, searching each sibling subtree nearer than the best so far, until
+// the ball of the best distance lies inside the node's cell.
+func (t *kdTree) nearestScalar(q *[3]float64, hint int32, bound2 float64) (int32, float64) {
+	s := nnSearch{best: -1, best2: bound2}
+	if len(t.nodes) == 0 {
+		return s.best, s.best2
+	}
+	if hint < 0 {
+		t.descendScalar(q, 0, &s)
+		return s.best, s.best2
+	}
+	if h2 := sqDist(q, &t.pts[hint]); h2 < s.best2 {
+		s.best, s.best2 = hint, h2
+	}
+	ni := t.blockNode[t.blockOf[hint]]
+	t.scanLeaf(q, &t.nodes[ni], &s)
+	for ni != 0 && !t.ballInCell(q, s.best2, ni) {
+		p := t.parent[ni]
+		sib := p + 1
+		if sib == ni {
+			sib = t.nodes[p].right
+		}
+		if boxDist2(q, &t.nodes[sib].box) < s.best2 {
+			t.descendScalar(q, sib, &s)
+		}
+		ni = p
+	}
+	return s.best, s.best2
+}
+
+// descendScalar searches the binary subtree at ni, nearer child first,
+// skipping any child whose box is no nearer than the best point so far.
+func (t *kdTree) descendScalar(q *[3]float64, ni int32, s *nnSearch) {
+	n := &t.nodes[ni]
+	if n.right == 0 {
+		t.scanLeaf(q, n, s)
+		return
+	}
+	l, r := ni+1, n.right
+	dl, dr := boxDist2(q, &t.nodes[l].box), boxDist2(q, &t.nodes[r].box)
+	if dr < dl {
+		l, r, dl, dr = r, l, dr, dl
+	}
+	if dl < s.best2 {
+		t.descendScalar(q, l, s)
+		if dr < s.best2 {
+			t.descendScalar(q, r, s)
+		}
+	}
+}
+
+// scanLeaf checks every point of leaf n.
+func (t *kdTree) scanLeaf(q *[3]float64, n *kdNode, s *nnSearch) {
+	pts := t.pts[n.start:n.end]
+	for i := range pts {
+		if d2 := sqDist(q, &pts[i]); d2 < s.best2 {
+			s.best, s.best2 = n.start+int32(i), d2
 		}
 	}
 }

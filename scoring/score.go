@@ -175,7 +175,8 @@ func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
 // radius r that follows the nearest-neighbour distances of the previous
 // group; a point the group search does not settle, or a group whose r would
 // be too large to pay, is searched alone in t's tree, from the previous
-// point's neighbour.
+// point's neighbour. Without SIMD kernels every point is searched alone:
+// brute force over a group's candidates is what SIMD makes cheap.
 func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 	sc := groupPool.Get().(*groupScratch)
 	defer groupPool.Put(sc)
@@ -190,7 +191,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 		n := &q.tree.nodes[ni]
 		qs := q.pts[n.start:n.end]
 		gr2 := min(r2, s.bound2)
-		grouped := gr2 <= groupMaxRadius*groupMaxRadius
+		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
 			searchGroup(qs, &n.box, tt, sc.cands, gr2, &sc.hits)

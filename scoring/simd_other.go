@@ -2,6 +2,9 @@
 
 package scoring
 
+// There are no assembly kernels here: the Go ones run.
+const useAVX2, useAVX512 = false, false
+
 func childGaps(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float64) uint8 {
 	return childGapsGo(q, w, bound2, gaps)
 }
