@@ -92,6 +92,7 @@ func buildKDTree(pts [][3]float64) (kdTree, []int32) {
 		t.build(perm, 0, len(pts), -1, box{lo: [3]float64{-inf, -inf, -inf}, hi: [3]float64{inf, inf, inf}})
 		t.buildBlocks()
 		t.buildWide(0, -1)
+		t.wide = append([]wideNode(nil), t.wide...) // no spare capacity
 	}
 	return t, perm
 }
@@ -189,7 +190,17 @@ func (t *kdTree) selectNth(perm []int32, start, end, nth, dim int) {
 // buildBlocks stores each leaf (in pre-order, which is tree-position order)
 // as a block.
 func (t *kdTree) buildBlocks() {
+	nb := 0
+	for ni := range t.nodes {
+		if t.nodes[ni].right == 0 {
+			nb++
+		}
+	}
 	t.blockOf = make([]int32, len(t.pts))
+	t.blockNode = make([]int32, 0, nb)
+	t.slotPos = make([]int32, 0, nb*blockSize)
+	t.blocks = make([]float64, 0, nb*blockWords)
+	t.blocks32 = make([]float32, 0, (nb+1)*blockWords)
 	inf := math.Inf(1)
 	for ni := range t.nodes {
 		n := &t.nodes[ni]
