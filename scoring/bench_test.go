@@ -2,6 +2,7 @@ package scoring_test
 
 import (
 	"math"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/spatial/kdtree"
@@ -23,6 +24,7 @@ func benchForward(b *testing.B, set reference.Set, workers int) {
 		points += n.Len() * len(ns)
 	}
 	out := make([]float32, len(ns)*len(ns))
+	logSIMD.Do(func() { b.Logf("SIMD kernels: %s (NBLAST_SIMD=avx2 or go for less)", scoring.SIMD()) })
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -34,6 +36,8 @@ func benchForward(b *testing.B, set reference.Set, workers int) {
 	b.ReportMetric(sec*1e9/float64(b.N*points), "ns/point")
 	b.ReportMetric(float64(b.N*len(ns)*len(ns))/sec, "pairs/s")
 }
+
+var logSIMD sync.Once
 
 // BenchmarkForwardExamples is the main kernel figure: forward scores of all
 // ordered pairs of navis' 5 example neurons (12,284 points), one core.

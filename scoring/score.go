@@ -249,6 +249,18 @@ var (
 
 var groupPool = sync.Pool{New: func() any { return new(groupScratch) }}
 
+// SIMD names the kernels that score on this machine: "AVX-512", "AVX2" or
+// "none" (pure Go). Results are the same bits with any of them.
+func SIMD() string {
+	switch {
+	case useAVX512:
+		return "AVX-512"
+	case useAVX2:
+		return "AVX2"
+	}
+	return "none"
+}
+
 // Float is the element type of a score block.
 type Float interface{ ~float32 | ~float64 }
 

@@ -2,15 +2,17 @@ package scoring
 
 import (
 	"math"
+	"os"
 
 	"golang.org/x/sys/cpu"
 )
 
 // useAVX2 and useAVX512 select the assembly kernels, which compute the same
-// bits as the Go ones (each named as its kernel with Go for the ISA).
+// bits as the Go ones (each named as its kernel with Go for the ISA): the
+// best the CPU has, or less with NBLAST_SIMD=avx2 or NBLAST_SIMD=go.
 var (
-	useAVX2   = cpu.X86.HasAVX2
-	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+	useAVX2   = cpu.X86.HasAVX2 && os.Getenv("NBLAST_SIMD") != "go"
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && os.Getenv("NBLAST_SIMD") != "avx2"
 )
 
 //go:noescape
