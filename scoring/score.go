@@ -180,10 +180,7 @@ func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
 func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 	sc := groupPool.Get().(*groupScratch)
 	defer groupPool.Put(sc)
-	m := s.m
-	fast := m.fast
 	tt := &t.tree
-	useAlpha := s.opt.UseAlpha
 	hint := int32(-1)
 	var sum float64
 	r2 := groupRadius * groupRadius
@@ -196,6 +193,9 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 			sc.gather(tt, &n.box, gr2)
 			searchGroup(qs, &n.box, tt, sc.cands, gr2, &sc.hits)
 		}
+		// Each point's nearest neighbour (-1: none within MaxDist).
+		var near [blockSize]int32
+		var dist2 [blockSize]float64
 		worst := 0.0
 		for k := range qs {
 			var j int32
@@ -214,26 +214,53 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 				}
 				j, d2 = tt.nearest(&qs[k], hint, s.bound2)
 			}
-			if j < 0 { // nothing within MaxDist
+			near[k], dist2[k] = j, d2
+			if j >= 0 {
+				worst = max(worst, d2)
+				hint = j
+			}
+		}
+		sum = s.scoreGroup(sum, q, t, n.start, near[:len(qs)], dist2[:len(qs)])
+		rr := math.Sqrt(worst) + groupSlack
+		r2 = rr * rr
+	}
+	return sum
+}
+
+// scoreGroup adds to sum, in order, the scores of q's points from position
+// start on against their nearest points near (in t; -1: none within
+// MaxDist) at squared distances dist2.
+func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32, dist2 []float64) float64 {
+	m := s.m
+	if !m.fast || s.opt.UseAlpha {
+		for k, j := range near {
+			if j < 0 {
 				sum += m.Score(s.opt.MaxDist, 0)
 				continue
 			}
-			worst = max(worst, d2)
-			hint = j
-			i := n.start + int32(k)
+			i := start + int32(k)
 			v, w := &q.vecs[i], &t.vecs[j]
 			dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
-			if useAlpha {
+			if s.opt.UseAlpha {
 				dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
 			}
-			if fast { // Score, inlined: d and dot are >= 0
-				sum += m.Cells[m.dist.binFast(math.Sqrt(d2))*m.nDot+m.dot.binFast(dot)]
-			} else {
-				sum += m.Score(math.Sqrt(d2), dot)
-			}
+			sum += m.Score(math.Sqrt(dist2[k]), dot)
 		}
-		rr := math.Sqrt(worst) + groupSlack
-		r2 = rr * rr
+		return sum
+	}
+	// The same, with Score's table bins inlined (d and dot are >= 0) and
+	// no calls in the loop, so that the tables stay in registers.
+	none := m.Score(s.opt.MaxDist, 0)
+	dist, dotb, cells, nDot := m.dist, m.dot, m.Cells, m.nDot
+	qv, tv := q.vecs[start:], t.vecs
+	for k, j := range near {
+		if j < 0 {
+			sum += none
+			continue
+		}
+		v, w := &qv[k], &tv[j]
+		dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
+		sum += cells[dist.binFast(math.Sqrt(dist2[k]))*nDot+dotb.binFast(dot)]
 	}
 	return sum
 }
