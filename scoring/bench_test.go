@@ -2,6 +2,7 @@ package scoring_test
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -139,4 +140,33 @@ func BenchmarkUpperBound(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*len(ns)*len(ns)), "ns/pair")
+}
+
+// BenchmarkNewNeuronExamples prepares navis' 5 example neurons (validation,
+// kd-tree, blocks, wide nodes, bound groups) and reports the time and the
+// bytes allocated per point (what stays allocated is a little less: the
+// build's scratch is freed).
+func BenchmarkNewNeuronExamples(b *testing.B) {
+	dps, err := reference.LoadDotpropsCSV(reference.Dir(b)+"/"+reference.Sets[1].Dotprops, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var points int
+	for _, d := range dps {
+		points += d.Len()
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	for b.Loop() {
+		for _, d := range dps {
+			if _, err := scoring.NewNeuron(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*points), "ns/point")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N*points), "B/point")
 }

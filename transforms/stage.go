@@ -187,8 +187,8 @@ func (f *writeBlockFn) ProcessElement(ctx context.Context, path string, values f
 // blockCache keeps the most recently used staged blocks of this process,
 // prepared for scoring (search trees built), so that a block is read and
 // its trees built once per worker rather than once per work item. It holds
-// at most budget points (about 70 bytes each with their trees), beyond the
-// blocks in use.
+// at most budget points (about 150 bytes each with their search
+// structures), beyond the blocks in use.
 type blockCache struct {
 	mu      sync.Mutex
 	budget  int
@@ -207,7 +207,7 @@ type cachedBlock struct {
 }
 
 // CacheBudget is the default number of points the block cache of a worker
-// process holds: 4M points, about 300 MB.
+// process holds: 4M points, about 600 MB.
 const CacheBudget = 4 << 20
 
 // blocks is shared by every DoFn instance of the process.
