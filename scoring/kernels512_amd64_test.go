@@ -63,8 +63,8 @@ func f32FilterGo(q *[3]float32, pairs []int32, blocks32 []float32) f32Hit {
 }
 
 // The float32 filter kernel settles a point (exact distance and slot) when
-// the spec's second smallest exceeds the smallest by more than the margin,
-// and marks it (+Inf, -2) otherwise.
+// the spec's second smallest exceeds the smallest plus the margin (in
+// float64, rounded up to float32), and marks it (+Inf, -2) otherwise.
 func TestF32FilterKernel(t *testing.T) {
 	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL {
 		t.Skip("this CPU has no AVX-512")
@@ -111,7 +111,12 @@ func TestF32FilterKernel(t *testing.T) {
 		for i := range qs {
 			f := f32FilterGo(&q8[i], pairs, blocks32)
 			want := groupHit{d2: math.Inf(1), slot: -2}
-			if float64(f.second) > float64(f.best)+margin {
+			thr := float64(f.best) + margin // rounded up to float32
+			t32 := float32(thr)
+			if float64(t32) < thr {
+				t32 = math.Nextafter32(t32, float32(math.Inf(1)))
+			}
+			if f.second > t32 {
 				b := int64(pairs[2*(f.at>>4)+(f.at>>3)&1])
 				l := f.at & 7
 				p := [3]float64{blocks[b*blockWords+l], blocks[b*blockWords+8+l], blocks[b*blockWords+16+l]}
@@ -126,4 +131,56 @@ func TestF32FilterKernel(t *testing.T) {
 		}
 	}
 	t.Logf("%d points settled, %d left to the exact search", settled, marked)
+}
+
+// Edge cases of the float32 filter's certificate: a rival in the same lane
+// (the same block twice), and a rival exactly at the threshold, which must
+// be rounded up.
+func TestF32FilterKernelEdges(t *testing.T) {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL {
+		t.Skip("this CPU has no AVX-512")
+	}
+	inf := math.Inf(1)
+	newBlocks := func(pts ...[3]float64) []float64 { // one block of pts, then a +Inf block
+		b := make([]float64, 2*blockWords)
+		for i := range b {
+			b[i] = inf
+		}
+		for l, p := range pts {
+			b[l], b[8+l], b[16+l] = p[0], p[1], p[2]
+		}
+		return b
+	}
+	run := func(blocks []float64, pairs []int32, margin float64) groupHit {
+		b32 := make([]float32, len(blocks))
+		for i, v := range blocks {
+			b32[i] = float32(v)
+		}
+		qs := [][3]float64{{0, 0, 0}}
+		var q8 [8][3]float32
+		var hits [8]groupHit
+		searchGroup8F32AVX512(&q8, &pairs[0], len(pairs)/2, &b32[0], &qs[0], 1, &blocks[0], margin, &hits)
+		return hits[0]
+	}
+	// The nearest point, and the same block again in the same lanes of a
+	// second pair: tied within a lane, so not settled.
+	blocks := newBlocks([3]float64{1, 0, 0}, [3]float64{0, 5, 0})
+	if h := run(blocks, []int32{0, 1}, 0.01); h.slot != 0 || h.d2 != 1 {
+		t.Errorf("one copy: %+v, want slot 0 at 1", h)
+	}
+	if h := run(blocks, []int32{0, 1, 0, 1}, 0.01); h.slot != -2 {
+		t.Errorf("the block twice: %+v, want slot -2", h)
+	}
+	// A rival whose float32 distance is the threshold rounded up: not
+	// settled (rounding down would settle it).
+	a := float32(1.0005)
+	s2 := a * a                       // the rival's float32 distance
+	margin := float64(s2) - 1 - 1e-12 // 1 + margin rounds up to s2
+	at := newBlocks([3]float64{1, 0, 0}, [3]float64{0, float64(a), 0})
+	if h := run(at, []int32{0, 1}, margin); h.slot != -2 {
+		t.Errorf("rival at the threshold: %+v, want slot -2", h)
+	}
+	if h := run(at, []int32{0, 1}, margin-1e-6); h.slot != 0 {
+		t.Errorf("rival just beyond the threshold: %+v, want slot 0", h)
+	}
 }

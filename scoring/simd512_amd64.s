@@ -245,6 +245,23 @@ DATA inf32<>+0(SB)/4, $0x7f800000
 GLOBL inf32<>(SB), RODATA|NOPTR, $4
 DATA inf64<>+0(SB)/8, $0x7ff0000000000000
 GLOBL inf64<>(SB), RODATA|NOPTR, $8
+DATA pack8<>+0(SB)/4, $0
+DATA pack8<>+4(SB)/4, $4
+DATA pack8<>+8(SB)/4, $8
+DATA pack8<>+12(SB)/4, $12
+DATA pack8<>+16(SB)/4, $16
+DATA pack8<>+20(SB)/4, $20
+DATA pack8<>+24(SB)/4, $24
+DATA pack8<>+28(SB)/4, $28
+DATA pack8<>+32(SB)/4, $0
+DATA pack8<>+36(SB)/4, $0
+DATA pack8<>+40(SB)/4, $0
+DATA pack8<>+44(SB)/4, $0
+DATA pack8<>+48(SB)/4, $0
+DATA pack8<>+52(SB)/4, $0
+DATA pack8<>+56(SB)/4, $0
+DATA pack8<>+60(SB)/4, $0
+GLOBL pack8<>(SB), RODATA|NOPTR, $64
 
 // QPAIR32 matches query point i (float32 coordinates at byte 12*i of SI)
 // with the 16 points in Z0-Z2 (two blocks; their pair number broadcast in
@@ -266,49 +283,37 @@ GLOBL inf64<>(SB), RODATA|NOPTR, $8
 	VMINPS zbest, Z3, zbest          \
 	VMOVDQA32 Z5, K1, zpair
 
-// QOUT32 finishes query point i: the smallest float32 distance (X3), the
-// smallest of the others (X4: every lane's second smallest, every other
-// lane's smallest), and the first lane holding the smallest (AX) with its
-// pair (BX). When the others are more than the margin farther, that point
-// is the nearest: its slot and exact sqDist (from the float64 query point
-// at R9 + 24*min(i, DI) and the float64 blocks at R13) go to byte 16*i of
-// DX; otherwise +Inf and slot -2 (search exactly).
-#define QOUT32(i, zbest, ybest, zsec, zpair, lunique, lstore) \
-	VEXTRACTF32X8 $1, zbest, Y3      \
-	VMINPS Y3, ybest, Y3             \
-	VEXTRACTF128 $1, Y3, X4          \
-	VMINPS X4, X3, X3                \
-	VPERMILPS $0x4e, X3, X4          \
-	VMINPS X4, X3, X3                \
-	VPERMILPS $0xb1, X3, X4          \
-	VMINSS X4, X3, X3                \
-	VBROADCASTSS X3, Z6              \
-	VCMPPS $0, Z6, zbest, K2         \
-	KMOVW K2, AX                     \
-	TZCNTL AX, AX                    \
-	MOVL $1, BX                      \
-	SHLXL AX, BX, BX                 \
-	KMOVW BX, K3                     \
-	VMOVAPS zbest, Z7                \
-	VBROADCASTSS inf32<>(SB), K3, Z7 \
-	VMINPS zsec, Z7, Z7              \
-	VEXTRACTF32X8 $1, Z7, Y4         \
-	VMINPS Y4, Y7, Y4                \
-	VEXTRACTF128 $1, Y4, X6          \
-	VMINPS X6, X4, X4                \
-	VPERMILPS $0x4e, X4, X6          \
-	VMINPS X6, X4, X4                \
-	VPERMILPS $0xb1, X4, X6          \
-	VMINSS X6, X4, X4                \
-	VCVTSS2SD X3, X3, X6             \
-	VADDSD margin+56(FP), X6, X6     \
-	VCVTSS2SD X4, X4, X7             \
-	VUCOMISD X6, X7                  \
-	JA   lunique                     \
+// MIN2 packs the lane-wise minima of two 16-lane vectors za and zb, 8 per
+// source, into zd: chunks 0-1 from za, 2-3 from zb (zt: scratch).
+#define MIN2(za, zb, zd, zt) \
+	VSHUFF32X4 $0x44, zb, za, zd \
+	VSHUFF32X4 $0xee, zb, za, zt \
+	VMINPS zt, zd, zd
+
+// QOUT32 finishes query point i, whose float32 threshold (smallest
+// distance plus the margin, rounded up) is at byte 4*i of the frame: when
+// exactly one lane's smallest distance (zbest) is at most the threshold
+// (BLSR: a carry when none is; SBB makes that count as two) and no lane's
+// second smallest (zsec) is, that lane's point is the nearest by more than
+// the margin, and its slot and exact sqDist (from the float64
+// query point at R9 + 24*min(i, DI) and the float64 blocks at R13) go to
+// byte 16*i of DX; otherwise +Inf and slot -2 (search exactly).
+#define QOUT32(i, zbest, zsec, zpair, lunique, lstore) \
+	VBROADCASTSS (4*i)(SP), Z6       \
+	VCMPPS $0x12, Z6, zbest, K1      \
+	VCMPPS $0x12, Z6, zsec, K2       \
+	KMOVW K1, AX                     \
+	KMOVW K2, BX                     \
+	BLSRL AX, CX                     \
+	SBBL R11, R11                    \
+	ORL  BX, CX                      \
+	ORL  R11, CX                     \
+	JZ   lunique                     \
 	VMOVSD inf64<>(SB), X6           \
 	MOVQ $-2, BX                     \
 	JMP  lstore                      \
 lunique:                             \
+	TZCNTL AX, AX                    \
 	VPBROADCASTD AX, Z6              \
 	VPERMD zpair, Z6, Z6             \
 	VMOVD X6, BX                     \
@@ -347,11 +352,11 @@ lstore:                              \
 // The float32 filter of the group kernel: 8 query points (qs, rounded; qs64
 // the m float64 points, the last standing for the rest) against np pairs
 // of blocks (pairs[2p], pairs[2p+1]), 16 points per vector. Per point it
-// finds the candidate with the smallest float32 distance and how far the
-// next one is; when they are more than margin apart (f32Margin) the
-// candidate is the exact nearest and its exact sqDist and slot are stored,
-// else +Inf and slot -2.
-TEXT ·searchGroup8F32AVX512(SB), NOSPLIT, $0-72
+// keeps, lane by lane, the two smallest float32 distances; when all the
+// candidate's rivals are more than margin (f32Margin) farther than the
+// smallest, that candidate is the exact nearest and its exact sqDist and
+// slot are stored, else +Inf and slot -2.
+TEXT ·searchGroup8F32AVX512(SB), NOSPLIT, $32-72
 	MOVQ qs+0(FP), SI
 	MOVQ pairs+8(FP), R12
 	MOVQ np+16(FP), R14
@@ -415,13 +420,40 @@ pair:
 	JMP  pair
 
 out:
-	QOUT32(0, Z8, Y8, Z16, Z24, unique0, store0)
-	QOUT32(1, Z9, Y9, Z17, Z25, unique1, store1)
-	QOUT32(2, Z10, Y10, Z18, Z26, unique2, store2)
-	QOUT32(3, Z11, Y11, Z19, Z27, unique3, store3)
-	QOUT32(4, Z12, Y12, Z20, Z28, unique4, store4)
-	QOUT32(5, Z13, Y13, Z21, Z29, unique5, store5)
-	QOUT32(6, Z14, Y14, Z22, Z30, unique6, store6)
-	QOUT32(7, Z15, Y15, Z23, Z31, unique7, store7)
+	// Each point's smallest distance, all 8 at once: pairwise packing
+	// halves the lanes per point twice, then two shuffles within chunks.
+	MIN2(Z8, Z9, Z0, Z3)
+	MIN2(Z10, Z11, Z1, Z3)
+	MIN2(Z12, Z13, Z2, Z3)
+	MIN2(Z14, Z15, Z4, Z3)
+	VSHUFF32X4 $0x88, Z1, Z0, Z5
+	VSHUFF32X4 $0xdd, Z1, Z0, Z3
+	VMINPS Z3, Z5, Z5          // points 0-3, a chunk each
+	VSHUFF32X4 $0x88, Z4, Z2, Z6
+	VSHUFF32X4 $0xdd, Z4, Z2, Z3
+	VMINPS Z3, Z6, Z6          // points 4-7
+	VPERMILPS $0x4e, Z5, Z3
+	VMINPS Z3, Z5, Z5
+	VPERMILPS $0xb1, Z5, Z3
+	VMINPS Z3, Z5, Z5
+	VPERMILPS $0x4e, Z6, Z3
+	VMINPS Z3, Z6, Z6
+	VPERMILPS $0xb1, Z6, Z3
+	VMINPS Z3, Z6, Z6
+	VMOVDQU32 pack8<>(SB), Z7
+	VPERMT2PS Z6, Z7, Z5       // the 8 minima in lanes 0-7
+	// Thresholds: minimum + margin, in float64, rounded up to float32.
+	VCVTPS2PD Y5, Z3
+	VADDPD.BCST margin+56(FP), Z3, Z3
+	VCVTPD2PS.RU_SAE Z3, Y3
+	VMOVUPS Y3, 0(SP)
+	QOUT32(0, Z8, Z16, Z24, unique0, store0)
+	QOUT32(1, Z9, Z17, Z25, unique1, store1)
+	QOUT32(2, Z10, Z18, Z26, unique2, store2)
+	QOUT32(3, Z11, Z19, Z27, unique3, store3)
+	QOUT32(4, Z12, Z20, Z28, unique4, store4)
+	QOUT32(5, Z13, Z21, Z29, unique5, store5)
+	QOUT32(6, Z14, Z22, Z30, unique6, store6)
+	QOUT32(7, Z15, Z23, Z31, unique7, store7)
 	VZEROUPPER
 	RET
