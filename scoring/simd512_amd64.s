@@ -457,3 +457,103 @@ out:
 	QOUT32(7, Z15, Z23, Z31, unique7, store7)
 	VZEROUPPER
 	RET
+
+// GAPS8 is GAPBOX8 for a point q (broadcast in Z0-Z2): the squared gaps
+// ((gx*gx + gy*gy) + gz*gz), gk = max(lo_k - q_k, q_k - hi_k, 0), of the 8
+// children of the wide node at DI, into Z3; Z14 is zero.
+#define GAPS8 \
+	VMOVUPD 0(DI), Z3        \
+	VSUBPD Z0, Z3, Z3        \
+	VSUBPD 192(DI), Z0, Z4   \
+	VMAXPD Z4, Z3, Z3        \
+	VMAXPD Z14, Z3, Z3       \
+	VMULPD Z3, Z3, Z3        \
+	VMOVUPD 64(DI), Z5       \
+	VSUBPD Z1, Z5, Z5        \
+	VSUBPD 256(DI), Z1, Z4   \
+	VMAXPD Z4, Z5, Z5        \
+	VMAXPD Z14, Z5, Z5       \
+	VMULPD Z5, Z5, Z5        \
+	VADDPD Z5, Z3, Z3        \
+	VMOVUPD 128(DI), Z5      \
+	VSUBPD Z2, Z5, Z5        \
+	VSUBPD 320(DI), Z2, Z4   \
+	VMAXPD Z4, Z5, Z5        \
+	VMAXPD Z14, Z5, Z5       \
+	VMULPD Z5, Z5, Z5        \
+	VADDPD Z5, Z3, Z3
+
+// func childGapsAVX512(q *[3]float64, w *wideNode, bound2 float64, gaps *[8]float64) uint8
+TEXT ·childGapsAVX512(SB), NOSPLIT, $0-33
+	MOVQ q+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ gaps+24(FP), DX
+	VBROADCASTSD 0(SI), Z0
+	VBROADCASTSD 8(SI), Z1
+	VBROADCASTSD 16(SI), Z2
+	VPXORQ Z14, Z14, Z14
+	GAPS8
+	VMOVUPD Z3, 0(DX)
+	VCMPPD.BCST $0x11, bound2+16(FP), Z3, K1 // gap2 < bound2
+	KMOVW K1, AX
+	MOVB AX, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func searchBottomAVX512(q *[3]float64, w *wideNode, blocks *float64, bound2 float64) (float64, int)
+//
+// searchBottomAVX2 with a block in one vector.
+TEXT ·searchBottomAVX512(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ blocks+16(FP), R8
+	VMOVSD bound2+24(FP), X15  // best so far
+	VBROADCASTSD 0(SI), Z0
+	VBROADCASTSD 8(SI), Z1
+	VBROADCASTSD 16(SI), Z2
+	VPXORQ Z14, Z14, Z14
+	GAPS8                      // the blocks whose box is nearer than bound2
+	VCMPPD.BCST $0x11, bound2+24(FP), Z3, K1
+	KMOVW K1, AX
+	MOVQ $-1, R9               // best slot
+
+bnext:
+	TESTQ AX, AX
+	JZ    bdone
+	TZCNTQ AX, CX
+	BLSRQ AX, AX
+	MOVL wideNode_child(DI)(CX*4), DX // child[c] = ^block
+	NOTL DX
+	IMUL3Q $192, DX, R10
+	LEAQ (R8)(R10*1), R11      // the block: 8 x, 8 y, 8 z
+	VSUBPD 0(R11), Z0, Z3      // ((dx*dx + dy*dy) + dz*dz)
+	VMULPD Z3, Z3, Z3
+	VSUBPD 64(R11), Z1, Z4
+	VMULPD Z4, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VSUBPD 128(R11), Z2, Z4
+	VMULPD Z4, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	// The block's smallest distance (padding slots are +Inf) and its
+	// first slot; they replace the best if strictly smaller (no branch).
+	VEXTRACTF64X4 $1, Z3, Y6
+	VMINPD Y6, Y3, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VMINPD X7, X6, X6
+	VPERMILPD $1, X6, X7
+	VMINSD X7, X6, X6
+	VBROADCASTSD X6, Z7
+	VCMPPD $0, Z7, Z3, K2
+	KMOVW K2, R12
+	TZCNTL R12, R12
+	LEAQ (R12)(DX*8), R12
+	VUCOMISD X15, X6
+	CMOVQCS R12, R9            // below the best so far
+	VMINSD X15, X6, X15
+	JMP  bnext
+
+bdone:
+	VMOVSD X15, ret+32(FP)
+	MOVQ R9, ret1+40(FP)
+	VZEROUPPER
+	RET

@@ -22,6 +22,12 @@ func childGapsAVX2(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]fl
 func searchBottomAVX2(q *[3]float64, w *wideNode, blocks *float64, bound2 float64) (float64, int)
 
 //go:noescape
+func childGapsAVX512(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float64) uint8
+
+//go:noescape
+func searchBottomAVX512(q *[3]float64, w *wideNode, blocks *float64, bound2 float64) (float64, int)
+
+//go:noescape
 func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 
 //go:noescape
@@ -34,6 +40,9 @@ func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64
 func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, hits *[8]groupHit)
 
 func childGaps(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float64) uint8 {
+	if useAVX512 {
+		return childGapsAVX512(q, w, bound2, gaps)
+	}
 	if useAVX2 {
 		return childGapsAVX2(q, w, bound2, gaps)
 	}
@@ -41,6 +50,9 @@ func childGaps(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float6
 }
 
 func searchBottom(q *[3]float64, w *wideNode, blocks []float64, bound2 float64) (float64, int) {
+	if useAVX512 {
+		return searchBottomAVX512(q, w, &blocks[0], bound2)
+	}
 	if useAVX2 {
 		return searchBottomAVX2(q, w, &blocks[0], bound2)
 	}
