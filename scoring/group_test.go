@@ -10,10 +10,11 @@ import (
 // The assembly kernels must compute the very bits the Go ones compute.
 func TestKernelsMatchGo(t *testing.T) {
 	type tcase struct {
-		tree kdTree
-		qs   [][3]float64 // a run of nearby query points (1 to 8)
-		box  box          // their bounding box
-		r2   float64
+		tree  kdTree
+		qtree kdTree       // the query points' own tree: one leaf
+		qs    [][3]float64 // its points, 1 to 8 nearby ones
+		box   box          // their bounding box
+		r2    float64
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	var cases []tcase
@@ -35,7 +36,8 @@ func TestKernelsMatchGo(t *testing.T) {
 				}
 			}
 			r2 := []float64{0, 1, 4, 25, 400, math.Inf(1)}[rng.IntN(6)]
-			cases = append(cases, tcase{tree: tree, qs: qs, box: boundingBox(qs), r2: r2})
+			qtree, _ := buildKDTree(qs)
+			cases = append(cases, tcase{tree: tree, qtree: qtree, qs: qtree.pts, box: boundingBox(qs), r2: r2})
 		}
 	}
 	// The Go results.
@@ -73,7 +75,7 @@ func TestKernelsMatchGo(t *testing.T) {
 			// searchGroup is exact for the points whose nearest candidate
 			// is within r2, and reports no other point as within it.
 			var hits [blockSize]groupHit
-			searchGroup(c.qs, &c.box, &c.tree, s.cands, c.r2, &hits)
+			searchGroup(&c.qtree, 0, c.qs, &c.box, &c.tree, s.cands, c.r2, &hits)
 			for k := range c.qs {
 				if w.hits[k].d2 <= c.r2 && hits[k] != w.hits[k] || w.hits[k].d2 > c.r2 && hits[k].d2 <= c.r2 {
 					t.Fatalf("case %d point %d (r² %v): searchGroup = %+v, want %+v", i, k, c.r2, hits[k], w.hits[k])

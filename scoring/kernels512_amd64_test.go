@@ -16,6 +16,20 @@ type f32Hit struct {
 	at           int64
 }
 
+// q32Block lays out up to 8 points as a float32 block: 8 x, 8 y, 8 z, the
+// missing ones +Inf.
+func q32Block(qs [][3]float64) *[blockWords]float32 {
+	var b [blockWords]float32
+	for l := range blockSize {
+		p := [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
+		if l < len(qs) {
+			p = qs[l]
+		}
+		b[l], b[8+l], b[16+l] = float32(p[0]), float32(p[1]), float32(p[2])
+	}
+	return &b
+}
+
 // f32FilterGo is the float32 filter's specification: over all candidate
 // points (pair p holds blocks pairs[2p], pairs[2p+1]; lane L of a pair is
 // point L%8 of its first block for L < 8, of its second otherwise), the
@@ -100,16 +114,12 @@ func TestF32FilterKernel(t *testing.T) {
 				}
 			}
 		}
-		var q8 [8][3]float32
-		for i := range q8 {
-			p := qs[min(i, len(qs)-1)]
-			q8[i] = [3]float32{float32(p[0]), float32(p[1]), float32(p[2])}
-		}
 		margin := []float64{0, 1e-3, 0.1, 1}[trial%4]
 		var got [8]groupHit
-		searchGroup8F32AVX512(&q8, &pairs[0], len(pairs)/2, &blocks32[0], &qs[0], len(qs), &blocks[0], margin, &got)
+		searchGroup8F32AVX512(q32Block(qs), &pairs[0], len(pairs)/2, &blocks32[0], &qs[0], len(qs), &blocks[0], margin, &got)
 		for i := range qs {
-			f := f32FilterGo(&q8[i], pairs, blocks32)
+			q := [3]float32{float32(qs[i][0]), float32(qs[i][1]), float32(qs[i][2])}
+			f := f32FilterGo(&q, pairs, blocks32)
 			want := groupHit{d2: math.Inf(1), slot: -2}
 			thr := float64(f.best) + margin // rounded up to float32
 			t32 := float32(thr)
@@ -157,9 +167,8 @@ func TestF32FilterKernelEdges(t *testing.T) {
 			b32[i] = float32(v)
 		}
 		qs := [][3]float64{{0, 0, 0}}
-		var q8 [8][3]float32
 		var hits [8]groupHit
-		searchGroup8F32AVX512(&q8, &pairs[0], len(pairs)/2, &b32[0], &qs[0], 1, &blocks[0], margin, &hits)
+		searchGroup8F32AVX512(q32Block(qs), &pairs[0], len(pairs)/2, &b32[0], &qs[0], 1, &blocks[0], margin, &hits)
 		return hits[0]
 	}
 	// The nearest point, and the same block again in the same lanes of a

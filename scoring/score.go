@@ -184,14 +184,14 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 	hint := int32(-1)
 	var sum float64
 	r2 := groupRadius * groupRadius
-	for _, ni := range q.tree.blockNode {
+	for qb, ni := range q.tree.blockNode {
 		n := &q.tree.nodes[ni]
 		qs := q.pts[n.start:n.end]
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
-			searchGroup(qs, &n.box, tt, sc.cands, gr2, &sc.hits)
+			searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
 		}
 		// Each point's nearest neighbour (-1: none within MaxDist).
 		var near [blockSize]int32

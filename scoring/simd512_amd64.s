@@ -263,18 +263,19 @@ DATA pack8<>+56(SB)/4, $0
 DATA pack8<>+60(SB)/4, $0
 GLOBL pack8<>(SB), RODATA|NOPTR, $64
 
-// QPAIR32 matches query point i (float32 coordinates at byte 12*i of SI)
+// QPAIR32 matches query point i (float32 coordinates at bytes 4*i, 32 + 4*i
+// and 64 + 4*i of SI: the query block's x, y and z)
 // with the 16 points in Z0-Z2 (two blocks; their pair number broadcast in
 // Z5): lane-wise d = ((dx*dx + dy*dy) + dz*dz) in float32, dx = x - qx;
 // per lane the two smallest d (zbest <= zsec) and the pair of the
 // smallest (zpair).
 #define QPAIR32(i, zbest, zsec, zpair) \
-	VSUBPS.BCST (12*i)(SI), Z0, Z3   \
+	VSUBPS.BCST (4*i)(SI), Z0, Z3    \
 	VMULPS Z3, Z3, Z3                \
-	VSUBPS.BCST (12*i+4)(SI), Z1, Z4 \
+	VSUBPS.BCST (32+4*i)(SI), Z1, Z4 \
 	VMULPS Z4, Z4, Z4                \
 	VADDPS Z4, Z3, Z3                \
-	VSUBPS.BCST (12*i+8)(SI), Z2, Z4 \
+	VSUBPS.BCST (64+4*i)(SI), Z2, Z4 \
 	VMULPS Z4, Z4, Z4                \
 	VADDPS Z4, Z3, Z3                \
 	VMAXPS zbest, Z3, Z4             \
@@ -347,10 +348,11 @@ lstore:                              \
 	VMOVSD X6, (16*i)(DX)            \
 	MOVQ BX, (16*i+8)(DX)
 
-// func searchGroup8F32AVX512(qs *[8][3]float32, pairs *int32, np int, blocks32 *float32, qs64 *[3]float64, m int, blocks *float64, margin float64, hits *[8]groupHit)
+// func searchGroup8F32AVX512(qs *[24]float32, pairs *int32, np int, blocks32 *float32, qs64 *[3]float64, m int, blocks *float64, margin float64, hits *[8]groupHit)
 //
-// The float32 filter of the group kernel: 8 query points (qs, rounded; qs64
-// the m float64 points, the last standing for the rest) against np pairs
+// The float32 filter of the group kernel: the m query points of a float32
+// block (qs; qs64 the same points in float64; the block's padding lanes give
+// hits to ignore) against np pairs
 // of blocks (pairs[2p], pairs[2p+1]), 16 points per vector. Per point it
 // keeps, lane by lane, the two smallest float32 distances; when all the
 // candidate's rivals are more than margin (f32Margin) farther than the

@@ -34,6 +34,9 @@ func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) i
 func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 
 //go:noescape
+func searchGroup8F32AVX512(qs *[blockWords]float32, pairs *int32, np int, blocks32 *float32, qs64 *[3]float64, m int, blocks *float64, margin float64, hits *[8]groupHit)
+
+//go:noescape
 func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, hits *groupHit)
 
 //go:noescape
@@ -70,31 +73,24 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 	return t.gatherGo(0, g, r2, out[:0])
 }
 
-// searchGroup is searchGroupGo, vectorised where the CPU allows, for query
-// points qs inside box g. It is exact for the points whose nearest
-// candidate is within r2, and reports no other point as within r2.
-func searchGroup(qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
+// searchGroup is searchGroupGo, vectorised where the CPU allows, for the
+// query points qs of block qb of tree qt, inside box g. It is exact for the
+// points whose nearest candidate is within r2, and reports no other point
+// as within r2.
+func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
 	switch {
 	case len(cands) == 0 || !useAVX2:
 		searchGroupGo(qs, t, cands, hits)
 	case useAVX512:
-		searchGroupF32(qs, t, cands, r2, g, hits)
+		searchGroupF32(qt, qb, qs, t, cands, r2, g, hits)
 	default:
 		searchGroupAVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks[0], &hits[0])
 	}
 }
 
-//go:noescape
-func searchGroup8F32AVX512(qs *[8][3]float32, pairs *int32, np int, blocks32 *float32, qs64 *[3]float64, m int, blocks *float64, margin float64, hits *[8]groupHit)
-
 // searchGroupF32 runs the float32 filter kernel, which settles most points
 // (f32Margin), and searches the others exactly.
-func searchGroupF32(qs [][3]float64, t *kdTree, cands []int32, r2 float64, g *box, hits *[blockSize]groupHit) {
-	var q8 [blockSize][3]float32 // qs rounded, padded with its last point
-	for i := range q8 {
-		p := &qs[min(i, len(qs)-1)]
-		q8[i] = [3]float32{float32(p[0]), float32(p[1]), float32(p[2])}
-	}
+func searchGroupF32(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int32, r2 float64, g *box, hits *[blockSize]groupHit) {
 	m := t.maxAbs
 	for k := range 3 {
 		m = max(m, -g.lo[k], g.hi[k])
@@ -103,7 +99,8 @@ func searchGroupF32(qs [][3]float64, t *kdTree, cands []int32, r2 float64, g *bo
 	if len(pairs)%2 != 0 {
 		pairs = append(pairs, int32(len(t.blocks32)/blockWords-1)) // the +Inf block
 	}
-	searchGroup8F32AVX512(&q8, &pairs[0], len(pairs)/2, &t.blocks32[0], &qs[0], len(qs), &t.blocks[0], f32Margin(m, math.Sqrt(r2)+1), hits)
+	q32 := (*[blockWords]float32)(qt.blocks32[qb*blockWords:])
+	searchGroup8F32AVX512(q32, &pairs[0], len(pairs)/2, &t.blocks32[0], &qs[0], len(qs), &t.blocks[0], f32Margin(m, math.Sqrt(r2)+1), hits)
 	for i := range qs {
 		if hits[i].slot == -2 {
 			searchGroupAVX2(&qs[i], 1, &cands[0], len(cands), &t.blocks[0], &hits[i])
