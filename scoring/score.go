@@ -229,10 +229,10 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 
 // scoreGroup adds to sum, in order, the scores of q's points from position
 // start on against their nearest points near (in t; -1: none within
-// MaxDist) at squared distances dist2.
-func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32, dist2 []float64) float64 {
+// MaxDist) at squared distances d2.
+func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32, d2 []float64) float64 {
 	m := s.m
-	if !m.fast || s.opt.UseAlpha {
+	if !m.fast2 || s.opt.UseAlpha {
 		for k, j := range near {
 			if j < 0 {
 				sum += m.Score(s.opt.MaxDist, 0)
@@ -244,14 +244,15 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 			if s.opt.UseAlpha {
 				dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
 			}
-			sum += m.Score(math.Sqrt(dist2[k]), dot)
+			sum += m.Score(math.Sqrt(d2[k]), dot)
 		}
 		return sum
 	}
-	// The same, with Score's table bins inlined (d and dot are >= 0) and
-	// no calls in the loop, so that the tables stay in registers.
+	// The same, with Score's table bins inlined (d and dot are >= 0; the
+	// distance binned squared, so without a square root) and no calls in
+	// the loop, so that the tables stay in registers.
 	none := m.Score(s.opt.MaxDist, 0)
-	dist, dotb, cells, nDot := m.dist, m.dot, m.Cells, m.nDot
+	dist2, dotb, cells, nDot := m.dist2, m.dot, m.Cells, m.nDot
 	qv, tv := q.vecs[start:], t.vecs
 	for k, j := range near {
 		if j < 0 {
@@ -260,7 +261,7 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 		}
 		v, w := &qv[k], &tv[j]
 		dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
-		sum += cells[dist.binFast(math.Sqrt(dist2[k]))*nDot+dotb.binFast(dot)]
+		sum += cells[dist2.binFast(d2[k])*nDot+dotb.binFast(dot)]
 	}
 	return sum
 }

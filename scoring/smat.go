@@ -35,6 +35,12 @@ type Matrix struct {
 	dist, dot binner
 	nDot      int
 	fast      bool // neither binner's table is capped
+	// dist2 bins squared distances: each of its edges is the largest
+	// float64 whose square root (correctly rounded) is at most the
+	// distance edge, so dist2.bin(d2) == dist.bin(math.Sqrt(d2)) for every
+	// d2 >= 0. fast2: its table is not capped and every edge is >= 0.
+	dist2 binner
+	fast2 bool
 }
 
 // NewMatrix checks the edges and cells and prepares the fast bin lookups.
@@ -64,7 +70,29 @@ func NewMatrix(name string, distEdges, dotEdges, cells []float64) (*Matrix, erro
 	m.dist = newBinner(m.DistEdges)
 	m.dot = newBinner(m.DotEdges)
 	m.fast = !m.dist.capped && !m.dot.capped
+	if m.DistEdges[0] >= 0 {
+		e2 := make([]float64, len(m.DistEdges))
+		for i, e := range m.DistEdges {
+			e2[i] = sqrtFloorInv(e)
+		}
+		if checkEdges(e2) == nil {
+			m.dist2 = newBinner(e2)
+			m.fast2 = m.fast && !m.dist2.capped
+		}
+	}
 	return m, nil
+}
+
+// sqrtFloorInv returns the largest float64 x with math.Sqrt(x) <= e (e >= 0).
+func sqrtFloorInv(e float64) float64 {
+	x := e * e
+	for math.Sqrt(x) > e {
+		x = math.Nextafter(x, 0)
+	}
+	for next := math.Nextafter(x, math.Inf(1)); math.Sqrt(next) <= e; next = math.Nextafter(x, math.Inf(1)) {
+		x = next
+	}
+	return x
 }
 
 func checkEdges(e []float64) error {

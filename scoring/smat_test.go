@@ -121,3 +121,41 @@ func TestParseMatrixCSVCustom(t *testing.T) {
 		t.Errorf("AutoMaxDist = %v, want 2.1", got)
 	}
 }
+
+// Scoring bins a squared distance as the bin of its square root, on and
+// next to every edge.
+func TestScoreOfSquaredDistance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	neuron := func(v [3]float64) *scoring.Neuron {
+		n, err := scoring.NewNeuron(&scoring.Dotprops{ID: scoring.IntID(1), Points: [][3]float64{{0, 0, 0}}, Vectors: [][3]float64{v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	q := neuron([3]float64{1, 0, 0})
+	for _, m := range []*scoring.Matrix{scoring.FCWB(), scoring.AlphaFCWB()} {
+		s, err := scoring.NewScorer(scoring.Options{Matrix: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vals []float64
+		for _, e := range m.DistEdges {
+			for _, v := range []float64{e * e, math.Nextafter(e*e, 0), math.Nextafter(e*e, math.Inf(1))} {
+				vals = append(vals, v, math.Nextafter(v, 0), math.Nextafter(v, math.Inf(1)))
+			}
+		}
+		for range 20000 {
+			vals = append(vals, rng.Float64()*3600, rng.Float64()*4)
+		}
+		for _, a := range []float64{0, 1.2, math.Pi / 2} {
+			tn := neuron([3]float64{math.Cos(a), math.Sin(a), 0})
+			dot := math.Abs(math.Cos(a)) // the kernel's product: (x·x' + y·0) + z·z'
+			for _, v := range vals {
+				if got, want := scoring.ScoreGroupOne(s, q, tn, v), m.Score(math.Sqrt(v), dot); got != want {
+					t.Fatalf("%s: score of d² %v = %v, of d %v = %v", m.Name, v, got, math.Sqrt(v), want)
+				}
+			}
+		}
+	}
+}
