@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -14,6 +15,18 @@ import (
 type f32Hit struct {
 	best, second float32
 	at           int64
+}
+
+// fma32 is a*b + c rounded once to float32.
+func fma32(a, b, c float32) float32 {
+	if math.IsInf(float64(a), 0) || math.IsInf(float64(b), 0) || math.IsInf(float64(c), 0) {
+		return a*b + c // no rounding question (the kernel meets no NaN)
+	}
+	x := new(big.Float).SetPrec(200).SetFloat64(float64(a))
+	x.Mul(x, new(big.Float).SetPrec(200).SetFloat64(float64(b)))
+	x.Add(x, new(big.Float).SetPrec(200).SetFloat64(float64(c)))
+	f, _ := x.Float32() // rounds to nearest even
+	return f
 }
 
 // q32Block lays out up to 8 points as a float32 block: 8 x, 8 y, 8 z, the
@@ -49,7 +62,7 @@ func f32FilterGo(q *[3]float32, pairs []int32, blocks32 []float32) f32Hit {
 			dx := float32(blk[l%8] - q[0])
 			dy := float32(blk[8+l%8] - q[1])
 			dz := float32(blk[16+l%8] - q[2])
-			d := float32(float32(float32(dx*dx)+float32(dy*dy)) + float32(dz*dz))
+			d := fma32(dz, dz, fma32(dy, dy, float32(dx*dx)))
 			all = append(all, d)
 			if d < laneBest[l] {
 				laneBest[l], lanePair[l] = d, int64(p)

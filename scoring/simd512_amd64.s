@@ -266,18 +266,17 @@ GLOBL pack8<>(SB), RODATA|NOPTR, $64
 // QPAIR32 matches query point i (float32 coordinates at bytes 4*i, 32 + 4*i
 // and 64 + 4*i of SI: the query block's x, y and z)
 // with the 16 points in Z0-Z2 (two blocks; their pair number broadcast in
-// Z5): lane-wise d = ((dx*dx + dy*dy) + dz*dz) in float32, dx = x - qx;
+// Z5): lane-wise d = fma(dz, dz, fma(dy, dy, dx*dx)) in float32, dx = x -
+// qx (a filter: f32Margin bounds its rounding);
 // per lane the two smallest d (zbest <= zsec) and the pair of the
 // smallest (zpair).
 #define QPAIR32(i, zbest, zsec, zpair) \
 	VSUBPS.BCST (4*i)(SI), Z0, Z3    \
 	VMULPS Z3, Z3, Z3                \
 	VSUBPS.BCST (32+4*i)(SI), Z1, Z4 \
-	VMULPS Z4, Z4, Z4                \
-	VADDPS Z4, Z3, Z3                \
+	VFMADD231PS Z4, Z4, Z3           \
 	VSUBPS.BCST (64+4*i)(SI), Z2, Z4 \
-	VMULPS Z4, Z4, Z4                \
-	VADDPS Z4, Z3, Z3                \
+	VFMADD231PS Z4, Z4, Z3           \
 	VMAXPS zbest, Z3, Z4             \
 	VMINPS zsec, Z4, zsec            \
 	VCMPPS $0x11, zbest, Z3, K1      \
