@@ -12,7 +12,9 @@ import (
 // candidate lies within r has found its true nearest neighbour: a nearer
 // point would lie within r of the query block's box, so in a gathered
 // block. The points of a group are matched independently of one another,
-// so the SIMD kernel runs them back to back without waiting.
+// so the SIMD kernels run them back to back without waiting. The AVX-512
+// kernel matches in float32 and takes a point only when no rival comes
+// within a proven rounding margin (f32Margin) of its nearest candidate.
 
 // groupHit is one query point's nearest candidate: its squared distance and
 // slot (+Inf and -1 without candidates).
@@ -43,18 +45,14 @@ func (s *groupScratch) gather(t *kdTree, g *box, r2 float64) {
 
 // gatherGo appends to out every block under wide node wi whose box is
 // within squared distance r2 of g, in increasing order.
-func (t *kdTree) gatherGo(wi int32, g *box, r2 float64, out []int32) int {
-	return len(t.gatherAppend(wi, g, r2, out))
-}
-
-func (t *kdTree) gatherAppend(wi int32, g *box, r2 float64, out []int32) []int32 {
+func (t *kdTree) gatherGo(wi int32, g *box, r2 float64, out []int32) []int32 {
 	w := &t.wide[wi]
 	for m := childGapsBoxGo(g, w, r2); m != 0; m &= m - 1 {
 		ch := w.child[bits.TrailingZeros8(m)]
 		if w.bottom {
 			out = append(out, ^ch)
 		} else {
-			out = t.gatherAppend(ch, g, r2, out)
+			out = t.gatherGo(ch, g, r2, out)
 		}
 	}
 	return out

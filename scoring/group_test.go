@@ -51,7 +51,7 @@ func TestKernelsMatchGo(t *testing.T) {
 	want := make([]result, len(cases))
 	for i, c := range cases {
 		w := &want[i]
-		w.cands = c.tree.gatherAppend(0, &c.box, min(c.r2, math.MaxFloat64), nil)
+		w.cands = c.tree.gatherGo(0, &c.box, min(c.r2, math.MaxFloat64), nil)
 		searchGroupGo(c.qs, &c.tree, w.cands, &w.hits)
 		for wi := range c.tree.wide {
 			n := &c.tree.wide[wi]

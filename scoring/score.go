@@ -239,8 +239,7 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 				continue
 			}
 			i := start + int32(k)
-			v, w := &q.vecs[i], &t.vecs[j]
-			dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
+			dot := absDot(&q.vecs[i], &t.vecs[j])
 			if s.opt.UseAlpha {
 				dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
 			}
@@ -259,17 +258,24 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 			sum += none
 			continue
 		}
-		v, w := &qv[k], &tv[j]
-		dot := math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
+		dot := absDot(&qv[k], &tv[j])
 		sum += cells[dist2.binFast(d2[k])*nDot+dotb.binFast(dot)]
 	}
 	return sum
 }
 
+// absDot is |v·w|, summed in x, y, z order with each product rounded.
+func absDot(v, w *[3]float64) float64 {
+	return math.Abs(float64(float64(v[0]*w[0])+float64(v[1]*w[1])) + float64(v[2]*w[2]))
+}
+
 // Group search radii (µm): the first group's, the margin added to the
 // largest distance a group found to make the next group's, and the largest
-// worth searching as a group.
-var (
+// worth searching as a group. Measured on navis' examples: a slack of 0.5,
+// 0.75, 1 or 1.5 costs about the same (fewer candidates, more points left to
+// the tree search, or the reverse); a radius derived from the median, or
+// fixed, costs 30-55% more (candidate blocks scanned plus points left over).
+const (
 	groupRadius    = 3.0
 	groupSlack     = 1.0
 	groupMaxRadius = 12.0

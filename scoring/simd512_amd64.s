@@ -1,23 +1,11 @@
 #include "textflag.h"
 #include "go_asm.h"
 
-// AVX-512 versions of the group kernels: the same operations in the same
-// order as the AVX2 ones, 8 lanes at once, with mask registers in place of
-// blends. Every routine ends with VZEROUPPER.
+// AVX-512 kernels: the gather and the tree search's kernels do what the
+// AVX2 ones do, 8 lanes at once, with mask registers in place of blends;
+// the group search filters in float32, 16 lanes at once. Every routine ends
+// with VZEROUPPER.
 
-DATA inf512<>+0(SB)/8, $0x7ff0000000000000
-GLOBL inf512<>(SB), RODATA|NOPTR, $8
-DATA minus1_512<>+0(SB)/8, $-1.0
-GLOBL minus1_512<>(SB), RODATA|NOPTR, $8
-DATA slots512<>+0(SB)/8, $0.0
-DATA slots512<>+8(SB)/8, $1.0
-DATA slots512<>+16(SB)/8, $2.0
-DATA slots512<>+24(SB)/8, $3.0
-DATA slots512<>+32(SB)/8, $4.0
-DATA slots512<>+40(SB)/8, $5.0
-DATA slots512<>+48(SB)/8, $6.0
-DATA slots512<>+56(SB)/8, $7.0
-GLOBL slots512<>(SB), RODATA|NOPTR, $64
 DATA rev64<>+0(SB)/8, $7
 DATA rev64<>+8(SB)/8, $6
 DATA rev64<>+16(SB)/8, $5
@@ -129,115 +117,6 @@ blocks:
 
 done:
 	MOVQ R9, ret+40(FP)
-	VZEROUPPER
-	RET
-
-// QBLOCK matches query point i (its coordinates at byte 24*i of SI) with
-// the block in Z0-Z2 (x, y, z; its first slot broadcast in Z12): lane-wise
-// ((dx*dx + dy*dy) + dz*dz) with dx = x - qx (the same square as qx - x),
-// and a strictly smaller distance replaces zbest and, in zslot, its
-// block's first slot.
-#define QBLOCK(i, zbest, zslot) \
-	VSUBPD.BCST (24*i)(SI), Z0, Z3    \
-	VMULPD Z3, Z3, Z3                 \
-	VSUBPD.BCST (24*i+8)(SI), Z1, Z4  \
-	VMULPD Z4, Z4, Z4                 \
-	VADDPD Z4, Z3, Z3                 \
-	VSUBPD.BCST (24*i+16)(SI), Z2, Z4 \
-	VMULPD Z4, Z4, Z4                 \
-	VADDPD Z4, Z3, Z3                 \
-	VCMPPD $0x11, zbest, Z3, K1       \
-	VMINPD zbest, Z3, zbest           \
-	VMOVAPD Z12, K1, zslot
-
-// QREDUCE stores query point i's hit at byte 16*i of DX: the smallest of
-// zbest's lanes (ybest: its low half), then the lowest slot holding it
-// (zslot + lane).
-#define QREDUCE(i, zbest, ybest, zslot) \
-	VEXTRACTF64X4 $1, zbest, Y3       \
-	VMINPD Y3, ybest, Y3              \
-	VEXTRACTF128 $1, Y3, X4           \
-	VMINPD X4, X3, X3                 \
-	VPERMILPD $1, X3, X4              \
-	VMINSD X4, X3, X3                 \
-	VBROADCASTSD X3, Z10              \
-	VCMPPD $0, Z10, zbest, K3         \
-	VADDPD slots512<>(SB), zslot, Z5  \
-	VMOVAPD Z13, Z11                  \
-	VMOVAPD Z5, K3, Z11               \
-	VEXTRACTF64X4 $1, Z11, Y5         \
-	VMINPD Y5, Y11, Y5                \
-	VEXTRACTF128 $1, Y5, X11          \
-	VMINPD X11, X5, X5                \
-	VPERMILPD $1, X5, X11             \
-	VMINSD X11, X5, X5                \
-	VCVTTSD2SIQ X5, R9                \
-	VMOVSD X3, (16*i)(DX)             \
-	MOVQ R9, (16*i+8)(DX)
-
-// func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, hits *[8]groupHit)
-//
-// searchGroupAVX2 for exactly 8 query points at once (pad a smaller group
-// with copies of a point): each candidate block is loaded once and matched
-// with all 8, whose per-lane best distances and slots stay in Z16-Z31.
-TEXT ·searchGroup8AVX512(SB), NOSPLIT, $0-40
-	MOVQ qs+0(FP), SI
-	MOVQ cands+8(FP), R12
-	MOVQ n+16(FP), R14
-	MOVQ blocks+24(FP), R8
-	MOVQ hits+32(FP), DX
-	VBROADCASTSD inf512<>(SB), Z13
-	VBROADCASTSD minus1_512<>(SB), Z12
-	VMOVAPD Z13, Z16
-	VMOVAPD Z13, Z17
-	VMOVAPD Z13, Z18
-	VMOVAPD Z13, Z19
-	VMOVAPD Z13, Z20
-	VMOVAPD Z13, Z21
-	VMOVAPD Z13, Z22
-	VMOVAPD Z13, Z23
-	VMOVAPD Z12, Z24
-	VMOVAPD Z12, Z25
-	VMOVAPD Z12, Z26
-	VMOVAPD Z12, Z27
-	VMOVAPD Z12, Z28
-	VMOVAPD Z12, Z29
-	VMOVAPD Z12, Z30
-	VMOVAPD Z12, Z31
-	XORQ R10, R10              // candidate
-
-block:
-	CMPQ R10, R14
-	JGE  reduce
-	MOVLQSX (R12)(R10*4), BX   // block number
-	INCQ R10
-	IMUL3Q $192, BX, R11
-	ADDQ R8, R11
-	SHLQ $3, BX                // its first slot
-	VCVTSI2SDQ BX, X12, X12
-	VBROADCASTSD X12, Z12
-	VMOVUPD 0(R11), Z0
-	VMOVUPD 64(R11), Z1
-	VMOVUPD 128(R11), Z2
-	QBLOCK(0, Z16, Z24)
-	QBLOCK(1, Z17, Z25)
-	QBLOCK(2, Z18, Z26)
-	QBLOCK(3, Z19, Z27)
-	QBLOCK(4, Z20, Z28)
-	QBLOCK(5, Z21, Z29)
-	QBLOCK(6, Z22, Z30)
-	QBLOCK(7, Z23, Z31)
-	JMP  block
-
-reduce:
-	QREDUCE(0, Z16, Y16, Z24)
-	QREDUCE(1, Z17, Y17, Z25)
-	QREDUCE(2, Z18, Y18, Z26)
-	QREDUCE(3, Z19, Y19, Z27)
-	QREDUCE(4, Z20, Y20, Z28)
-	QREDUCE(5, Z21, Y21, Z29)
-	QREDUCE(6, Z22, Y22, Z30)
-	QREDUCE(7, Z23, Y23, Z31)
 	VZEROUPPER
 	RET
 

@@ -39,9 +39,6 @@ func searchGroup8F32AVX512(qs *[blockWords]float32, pairs *int32, np int, blocks
 //go:noescape
 func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, hits *groupHit)
 
-//go:noescape
-func searchGroup8AVX512(qs *[8][3]float64, cands *int32, n int, blocks *float64, hits *[8]groupHit)
-
 func childGaps(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float64) uint8 {
 	if useAVX512 {
 		return childGapsAVX512(q, w, bound2, gaps)
@@ -70,7 +67,7 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 	case useAVX2:
 		return gatherAVX2(&t.wide[0], g, r2, &out[0], &stack[0])
 	}
-	return t.gatherGo(0, g, r2, out[:0])
+	return len(t.gatherGo(0, g, r2, out[:0]))
 }
 
 // searchGroup is searchGroupGo, vectorised where the CPU allows, for the

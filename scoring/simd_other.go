@@ -14,7 +14,7 @@ func searchBottom(q *[3]float64, w *wideNode, blocks []float64, bound2 float64) 
 }
 
 func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
-	return t.gatherGo(0, g, r2, out[:0])
+	return len(t.gatherGo(0, g, r2, out[:0]))
 }
 
 func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
