@@ -25,31 +25,37 @@ DATA rev32<>+24(SB)/4, $1
 DATA rev32<>+28(SB)/4, $0
 GLOBL rev32<>(SB), RODATA|NOPTR, $32
 
-// GAPBOX8 computes the squared gaps ((gx*gx + gy*gy) + gz*gz) between box g
-// and the 8 children of the wide node at DI (lo[k] at 64*k, hi[k] at 192 +
-// 64*k) into Z3, gk = max(lo_k - ghi_k, glo_k - hi_k, 0), with glo
-// broadcast in Z0-Z2, ghi in Z8-Z10 and Z14 zero.
-#define GAPBOX8 \
+// GAP8 computes the squared gaps ((gx*gx + gy*gy) + gz*gz), gk = max(lo_k
+// - hk, lk - hi_k, 0), of the 8 children of the wide node at DI (lo[k] at
+// 64*k, hi[k] at 192 + 64*k) into Z3, with the lower corner of what is
+// tested broadcast in lx, ly, lz and the upper one in hx, hy, hz (for a
+// point q, both are q); Z14 is zero, Z4 and Z5 are scratch.
+#define GAP8(lx, ly, lz, hx, hy, hz) \
 	VMOVUPD 0(DI), Z3        \
-	VSUBPD Z8, Z3, Z3        \
-	VSUBPD 192(DI), Z0, Z4   \
+	VSUBPD hx, Z3, Z3        \
+	VSUBPD 192(DI), lx, Z4   \
 	VMAXPD Z4, Z3, Z3        \
 	VMAXPD Z14, Z3, Z3       \
 	VMULPD Z3, Z3, Z3        \
 	VMOVUPD 64(DI), Z5       \
-	VSUBPD Z9, Z5, Z5        \
-	VSUBPD 256(DI), Z1, Z4   \
+	VSUBPD hy, Z5, Z5        \
+	VSUBPD 256(DI), ly, Z4   \
 	VMAXPD Z4, Z5, Z5        \
 	VMAXPD Z14, Z5, Z5       \
 	VMULPD Z5, Z5, Z5        \
 	VADDPD Z5, Z3, Z3        \
 	VMOVUPD 128(DI), Z5      \
-	VSUBPD Z10, Z5, Z5       \
-	VSUBPD 320(DI), Z2, Z4   \
+	VSUBPD hz, Z5, Z5        \
+	VSUBPD 320(DI), lz, Z4   \
 	VMAXPD Z4, Z5, Z5        \
 	VMAXPD Z14, Z5, Z5       \
 	VMULPD Z5, Z5, Z5        \
 	VADDPD Z5, Z3, Z3
+
+// GAPBOX8 is GAP8 for a box g, with glo broadcast in Z0-Z2 and ghi in
+// Z8-Z10; GAPS8 for a point q broadcast in Z0-Z2.
+#define GAPBOX8 GAP8(Z0, Z1, Z2, Z8, Z9, Z10)
+#define GAPS8 GAP8(Z0, Z1, Z2, Z0, Z1, Z2)
 
 // func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
@@ -337,31 +343,6 @@ out:
 	QOUT32(7, Z15, Z23, Z31, unique7, store7)
 	VZEROUPPER
 	RET
-
-// GAPS8 is GAPBOX8 for a point q (broadcast in Z0-Z2): the squared gaps
-// ((gx*gx + gy*gy) + gz*gz), gk = max(lo_k - q_k, q_k - hi_k, 0), of the 8
-// children of the wide node at DI, into Z3; Z14 is zero.
-#define GAPS8 \
-	VMOVUPD 0(DI), Z3        \
-	VSUBPD Z0, Z3, Z3        \
-	VSUBPD 192(DI), Z0, Z4   \
-	VMAXPD Z4, Z3, Z3        \
-	VMAXPD Z14, Z3, Z3       \
-	VMULPD Z3, Z3, Z3        \
-	VMOVUPD 64(DI), Z5       \
-	VSUBPD Z1, Z5, Z5        \
-	VSUBPD 256(DI), Z1, Z4   \
-	VMAXPD Z4, Z5, Z5        \
-	VMAXPD Z14, Z5, Z5       \
-	VMULPD Z5, Z5, Z5        \
-	VADDPD Z5, Z3, Z3        \
-	VMOVUPD 128(DI), Z5      \
-	VSUBPD Z2, Z5, Z5        \
-	VSUBPD 320(DI), Z2, Z4   \
-	VMAXPD Z4, Z5, Z5        \
-	VMAXPD Z14, Z5, Z5       \
-	VMULPD Z5, Z5, Z5        \
-	VADDPD Z5, Z3, Z3
 
 // func childGapsAVX512(q *[3]float64, w *wideNode, bound2 float64, gaps *[8]float64) uint8
 TEXT ·childGapsAVX512(SB), NOSPLIT, $0-33

@@ -7,31 +7,35 @@
 // VZEROUPPER, and no legacy-SSE instruction runs in between (mixing them
 // stalls).
 
-// GAPS4 computes, for 4 children at byte offset off of the wide node in DI,
-// ((gx*gx + gy*gy) + gz*gz) into Y3, gk = max(lo_k - q_k, q_k - hi_k, 0);
-// q is broadcast in Y0-Y2, Y14 is zero. lo[k] starts at byte 64*k, hi[k]
-// at 192 + 64*k.
-#define GAPS4(off) \
+// GAP4 computes, for 4 children at byte offset off of the wide node in DI,
+// ((gx*gx + gy*gy) + gz*gz) into Y3, gk = max(lo_k - hk, lk - hi_k, 0),
+// with the lower corner of what is tested broadcast in lx, ly, lz and the
+// upper one in hx, hy, hz (for a point q, both are q); Y14 is zero, Y4 and
+// Y5 are scratch. lo[k] starts at byte 64*k, hi[k] at 192 + 64*k.
+#define GAP4(off, lx, ly, lz, hx, hy, hz) \
 	VMOVUPD off+0(DI), Y3      \
-	VSUBPD Y0, Y3, Y3          \
-	VSUBPD off+192(DI), Y0, Y4 \
+	VSUBPD hx, Y3, Y3          \
+	VSUBPD off+192(DI), lx, Y4 \
 	VMAXPD Y4, Y3, Y3          \
 	VMAXPD Y14, Y3, Y3         \
 	VMULPD Y3, Y3, Y3          \
 	VMOVUPD off+64(DI), Y5     \
-	VSUBPD Y1, Y5, Y5          \
-	VSUBPD off+256(DI), Y1, Y4 \
+	VSUBPD hy, Y5, Y5          \
+	VSUBPD off+256(DI), ly, Y4 \
 	VMAXPD Y4, Y5, Y5          \
 	VMAXPD Y14, Y5, Y5         \
 	VMULPD Y5, Y5, Y5          \
 	VADDPD Y5, Y3, Y3          \
 	VMOVUPD off+128(DI), Y5    \
-	VSUBPD Y2, Y5, Y5          \
-	VSUBPD off+320(DI), Y2, Y4 \
+	VSUBPD hz, Y5, Y5          \
+	VSUBPD off+320(DI), lz, Y4 \
 	VMAXPD Y4, Y5, Y5          \
 	VMAXPD Y14, Y5, Y5         \
 	VMULPD Y5, Y5, Y5          \
 	VADDPD Y5, Y3, Y3
+
+// GAPS4 is GAP4 for the point q broadcast in Y0-Y2.
+#define GAPS4(off) GAP4(off, Y0, Y1, Y2, Y0, Y1, Y2)
 
 // func childGapsAVX2(q *[3]float64, w *wideNode, bound2 float64, gaps *[8]float64) uint8
 TEXT ·childGapsAVX2(SB), NOSPLIT, $0-33
@@ -147,29 +151,9 @@ DATA slots<>+48(SB)/8, $6.0
 DATA slots<>+56(SB)/8, $7.0
 GLOBL slots<>(SB), RODATA|NOPTR, $64
 
-// GAPBOX4 is GAPS4 for a box g instead of a point: gk = max(lo_k - ghi_k,
-// glo_k - hi_k, 0), with glo broadcast in Y0-Y2 and ghi in Y8-Y10.
-#define GAPBOX4(off) \
-	VMOVUPD off+0(DI), Y3      \
-	VSUBPD Y8, Y3, Y3          \
-	VSUBPD off+192(DI), Y0, Y4 \
-	VMAXPD Y4, Y3, Y3          \
-	VMAXPD Y14, Y3, Y3         \
-	VMULPD Y3, Y3, Y3          \
-	VMOVUPD off+64(DI), Y5     \
-	VSUBPD Y9, Y5, Y5          \
-	VSUBPD off+256(DI), Y1, Y4 \
-	VMAXPD Y4, Y5, Y5          \
-	VMAXPD Y14, Y5, Y5         \
-	VMULPD Y5, Y5, Y5          \
-	VADDPD Y5, Y3, Y3          \
-	VMOVUPD off+128(DI), Y5    \
-	VSUBPD Y10, Y5, Y5         \
-	VSUBPD off+320(DI), Y2, Y4 \
-	VMAXPD Y4, Y5, Y5          \
-	VMAXPD Y14, Y5, Y5         \
-	VMULPD Y5, Y5, Y5          \
-	VADDPD Y5, Y3, Y3
+// GAPBOX4 is GAP4 for a box g, with glo broadcast in Y0-Y2 and ghi in
+// Y8-Y10.
+#define GAPBOX4(off) GAP4(off, Y0, Y1, Y2, Y8, Y9, Y10)
 
 // func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
