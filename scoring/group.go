@@ -107,7 +107,8 @@ func searchGroupGo(qs [][3]float64, t *kdTree, cands []int32, hits *[blockSize]g
 // coordinate rounds by at most u·m, so a difference is off by at most
 // eta = 2·u·m·(1+u) + u·d; a sum of three squares of differences off by
 // at most eta is off by at most eta·(2·sqrt(3)·d + 3·eta), and its three
-// roundings (a product and two sums, each relative u) add at most 4·u·d²;
+// roundings (a product and two fused multiply-adds, each relative u) add at
+// most 4·u·d²;
 // sqDist itself is within 8·2^-53·d² of the exact value. So when the
 // second-smallest float32 distance exceeds the smallest by more than the
 // margin, the point with the smallest is strictly the nearest in sqDist
