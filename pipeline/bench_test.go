@@ -19,7 +19,7 @@ import (
 // golden set, so the benchmark needs nothing outside the project.
 func benchNeurons(b *testing.B, n int) []*scoring.Dotprops {
 	b.Helper()
-	golden, err := transforms.ReadDotpropsFile(context.Background(), "../testdata/golden_synthetic.dotprops.parquet")
+	golden, err := transforms.ReadDotpropsFile(context.Background(), "../testdata/golden_synthetic.dotprops.parquet", transforms.ReadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func readIndex(ctx context.Context, flag, spec string) ([]string, []transforms.N
 	var all []transforms.NeuronInfo
 	seen := map[string]bool{}
 	for _, p := range paths {
-		infos, err := transforms.ReadNeuronIndex(ctx, p)
+		infos, err := transforms.ReadNeuronIndex(ctx, p, transforms.ReadOptions{})
 		if err != nil {
 			return nil, nil, err
 		}

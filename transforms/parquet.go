@@ -128,6 +128,19 @@ func hasGlobMeta(s string) bool {
 	return strings.ContainsAny(s, "*?[")
 }
 
+// ReadOptions say how ReadDotpropsFile and ReadNeuronIndex read a file.
+// The zero value reads coordinates as µm (the file's units metadata must
+// say µm or nothing) and reads and checks alpha when the file has it.
+type ReadOptions struct {
+	// Scale is the number of µm per input coordinate unit (--units or
+	// --scale): coordinates are multiplied by it. 0 means 1, with the
+	// file's units required to be µm.
+	Scale float64
+	// IgnoreAlpha skips the alpha column (not read, not checked; the
+	// neurons have no alpha): for runs without --use_alpha.
+	IgnoreAlpha bool
+}
+
 // NeuronInfo is what planning needs, read cheaply (only the neuron and
 // x, y, z columns).
 type NeuronInfo struct {
@@ -151,7 +164,7 @@ func (n NeuronInfo) Extent() scoring.Extent {
 // validated (scoring.Dotprops.Validate). Values are float64 (float32 columns
 // are widened exactly). Errors name the file and, where relevant, the neuron
 // or column.
-func ReadDotpropsFile(ctx context.Context, path string) (dps []*scoring.Dotprops, err error) {
+func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
 	defer recoverCorrupt(path, &err)
 	in, err := openInput(ctx, path)
 	if err != nil {
@@ -231,7 +244,7 @@ func ReadDotpropsFile(ctx context.Context, path string) (dps []*scoring.Dotprops
 // in one navis-layout Parquet file, in order of first appearance, reading
 // only the neuron and x, y, z columns. It checks the layout, the units and
 // that the coordinates are finite; the full check is ReadDotpropsFile's.
-func ReadNeuronIndex(ctx context.Context, path string) (out []NeuronInfo, err error) {
+func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []NeuronInfo, err error) {
 	defer recoverCorrupt(path, &err)
 	in, err := openInput(ctx, path)
 	if err != nil {

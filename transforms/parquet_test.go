@@ -54,7 +54,7 @@ func TestReadDotpropsGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ReadDotpropsFile(ctx, filepath.Join(dir, g.parquet))
+			got, err := ReadDotpropsFile(ctx, filepath.Join(dir, g.parquet), ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func TestReadNeuronIndexGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := filepath.Join(dir, g.parquet)
-			got, err := ReadNeuronIndex(ctx, p)
+			got, err := ReadNeuronIndex(ctx, p, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -378,14 +378,14 @@ func TestReadVariants(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "in.parquet")
 			writePQ(t, p, tc.cols, map[string]string{"7:units": "1 micrometer"}, tc.rowGroup, tc.storeSchema)
-			got, err := ReadDotpropsFile(ctx, p)
+			got, err := ReadDotpropsFile(ctx, p, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %+v\nwant %+v", dpsString(got), dpsString(tc.want))
 			}
-			idx, err := ReadNeuronIndex(ctx, p)
+			idx, err := ReadNeuronIndex(ctx, p, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,7 +422,7 @@ func TestReadDictionaryRowGroups(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "dict.parquet")
 	writePQRecords(t, p, recs, nil, 0, true)
-	got, err := ReadDotpropsFile(context.Background(), p)
+	got, err := ReadDotpropsFile(context.Background(), p, ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,12 +504,12 @@ func TestReadErrors(t *testing.T) {
 					}
 				}
 			}
-			dps, err := ReadDotpropsFile(ctx, p)
+			dps, err := ReadDotpropsFile(ctx, p, ReadOptions{})
 			check("ReadDotpropsFile", err)
 			if dps != nil {
 				t.Errorf("ReadDotpropsFile returned neurons with an error")
 			}
-			_, err = ReadNeuronIndex(ctx, p)
+			_, err = ReadNeuronIndex(ctx, p, ReadOptions{})
 			if tc.index {
 				check("ReadNeuronIndex", err)
 			} else if err != nil {
@@ -520,7 +520,7 @@ func TestReadErrors(t *testing.T) {
 
 	t.Run("no such file", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "absent.parquet")
-		_, err := ReadDotpropsFile(ctx, p)
+		_, err := ReadDotpropsFile(ctx, p, ReadOptions{})
 		if err == nil || !strings.Contains(err.Error(), p) {
 			t.Fatalf("error %v does not name %s", err, p)
 		}
@@ -592,7 +592,7 @@ func TestWriteRoundTrip(t *testing.T) {
 			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got, err := ReadDotpropsFile(ctx, p)
+			got, err := ReadDotpropsFile(ctx, p, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -655,7 +655,7 @@ func TestWriteRoundTrip(t *testing.T) {
 		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadDotpropsFile(ctx, p)
+		got, err := ReadDotpropsFile(ctx, p, ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -737,7 +737,7 @@ func TestGoldenRewrite(t *testing.T) {
 	dir := reference.Dir(t)
 	ctx := context.Background()
 	for _, name := range []string{"golden/synthetic.dotprops.parquet", "golden/synthetic.dotprops.str_ids.parquet"} {
-		dps, err := ReadDotpropsFile(ctx, filepath.Join(dir, name))
+		dps, err := ReadDotpropsFile(ctx, filepath.Join(dir, name), ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -749,7 +749,7 @@ func TestGoldenRewrite(t *testing.T) {
 		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadDotpropsFile(ctx, p)
+		got, err := ReadDotpropsFile(ctx, p, ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -829,7 +829,7 @@ func BenchmarkReadDotpropsGolden(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := ReadDotpropsFile(ctx, p); err != nil {
+				if _, err := ReadDotpropsFile(ctx, p, ReadOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -839,7 +839,7 @@ func BenchmarkReadDotpropsGolden(b *testing.B) {
 		p := filepath.Join(dir, goldenFiles[0].parquet)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := ReadNeuronIndex(ctx, p); err != nil {
+			if _, err := ReadNeuronIndex(ctx, p, ReadOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -42,6 +42,9 @@ type Staging struct {
 	// position in the plan's query / target order.
 	QueryIndex, TargetIndex map[string]int
 	NQ, NT                  int
+	// Read is how the input files are read (units, alpha); staged
+	// blocks are in µm and read with the zero ReadOptions.
+	Read ReadOptions
 }
 
 // NewStaging describes the staging of plan p under dir.
@@ -97,7 +100,7 @@ type stageFn struct {
 // a target input (all-by-all runs have only query blocks).
 func (f *stageFn) ProcessElement(ctx context.Context, in InputFile, emit func(string, []byte)) error {
 	file := in.Path
-	dps, err := ReadDotpropsFile(ctx, file)
+	dps, err := ReadDotpropsFile(ctx, file, f.Staging.Read)
 	if err != nil {
 		return err
 	}
@@ -268,7 +271,7 @@ func (c *blockCache) evictOldest(keep string) bool {
 }
 
 func loadBlock(ctx context.Context, path string) ([]*scoring.Neuron, error) {
-	dps, err := ReadDotpropsFile(ctx, path)
+	dps, err := ReadDotpropsFile(ctx, path, ReadOptions{})
 	if err != nil {
 		return nil, err
 	}

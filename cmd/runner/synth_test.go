@@ -18,7 +18,7 @@ func TestSynthWritesParquet(t *testing.T) {
 	if err := synthMain([]string{"--n", "40", "--out", out, "--seed", "3"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := transforms.ReadDotpropsFile(context.Background(), out)
+	got, err := transforms.ReadDotpropsFile(context.Background(), out, transforms.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestSynthSummaryAndDefaultSeed(t *testing.T) {
 	if strings.Count(line, "\n") != 1 || !strings.Contains(line, "12 neurons") || !strings.Contains(line, "types") || !strings.Contains(line, "(seed 1)") {
 		t.Errorf("summary %q", line)
 	}
-	got, err := transforms.ReadDotpropsFile(context.Background(), out)
+	got, err := transforms.ReadDotpropsFile(context.Background(), out, transforms.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
