@@ -283,11 +283,7 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 			return j.missingItems(ctx, marker, all)
 		}
 	}
-	doc, err := json.MarshalIndent(map[string]any{"fingerprint": j.fingerprint(), "parameters": j.parameters()}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := files.WriteFile(ctx, marker, doc); err != nil {
+	if err := files.WriteJSON(ctx, marker, map[string]any{"fingerprint": j.fingerprint(), "parameters": j.parameters()}); err != nil {
 		return nil, err
 	}
 	if o.Sink == "zarr" {

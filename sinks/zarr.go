@@ -145,17 +145,10 @@ func writeAttrs(ctx context.Context, p string, attrs map[string]any, complete bo
 	return writeJSON(ctx, p, m)
 }
 
-// writeJSON writes v as indented JSON (map keys sorted, so deterministic;
-// no HTML escaping, so the dtype reads "<f4", not "\u003cf4").
+// writeJSON writes v as the project writes JSON (files.WriteJSON: sorted
+// keys, ASCII only, so zarr-python 2.x decodes it).
 func writeJSON(ctx context.Context, p string, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "    ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("%s: encode JSON: %w", p, err)
-	}
-	return files.WriteFile(ctx, p, buf.Bytes())
+	return files.WriteJSON(ctx, p, v)
 }
 
 // readJSONObject reads a JSON object from p, numbers as json.Number so
