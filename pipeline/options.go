@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
 )
 
 // Options are a run's settings, as the runner's flags give them.
@@ -29,11 +30,15 @@ type Options struct {
 	Threshold  float64 // sparse and top-k keep scores >= Threshold
 	TopK       int     // > 0: also (or with Sink "topk", only) the TopK best targets per query
 	Prune      bool    // skip pairs and work items that cannot reach Threshold
+	Units      string  // input coordinate units ("nm", "8 nm", "um", ...); "" = µm
+	Scale      float64 // µm per input coordinate unit; 0 = from Units (or 1)
 	// DryRun builds the job without touching Out (neither --exists checks
 	// nor the run marker and Zarr metadata): for Dataflow's --dry_run,
 	// which prints the job instead of submitting it. Items are planned as
 	// for a fresh run.
 	DryRun bool
+
+	scale float64 // µm per input unit, from Units or Scale (0: µm)
 }
 
 // Defaults returns the documented defaults.
@@ -89,7 +94,31 @@ func (o Options) Validate() error {
 	if o.Smat == "" {
 		return fmt.Errorf("--smat is empty: use fcwb or the path of a scoring matrix CSV")
 	}
+	if _, err := o.resolveScale(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// resolveScale returns the µm per input unit that --units or --scale
+// give (0 when neither is given: inputs are µm).
+func (o Options) resolveScale() (float64, error) {
+	switch {
+	case o.Units != "" && o.Scale != 0:
+		return 0, fmt.Errorf("--units %q and --scale %v both given: give one (--units \"8 nm\" is --scale 0.008)", o.Units, o.Scale)
+	case o.Scale != 0:
+		if !(o.Scale > 0) || math.IsInf(o.Scale, 0) {
+			return 0, fmt.Errorf("--scale %v: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels)", o.Scale)
+		}
+		return o.Scale, nil
+	case o.Units != "":
+		f, err := transforms.ParseUnits(o.Units)
+		if err != nil {
+			return 0, fmt.Errorf("--units: %w", err)
+		}
+		return f, nil
+	}
+	return 0, nil
 }
 
 // maxDist parses --max_dist: "" is unbounded (0), "auto" is resolved later
@@ -117,4 +146,13 @@ func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" }
 // ±MaxFloat64 with the same effect.
 func (o Options) threshold() float64 {
 	return max(-math.MaxFloat64, min(math.MaxFloat64, o.Threshold))
+}
+
+// inputScale is the µm per input coordinate unit (1 unless --units or
+// --scale say otherwise).
+func (o Options) inputScale() float64 {
+	if o.scale == 0 {
+		return 1
+	}
+	return o.scale
 }

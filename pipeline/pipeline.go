@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -34,10 +37,16 @@ type Job struct {
 	Staging  transforms.Staging
 	Pipeline *beam.Pipeline
 
+	// Claim is this run's ownership of Options.Out (nil for a dry run);
+	// Release gives it up.
+	Claim *sinks.Claim
+
 	skipped []transforms.WorkItem
 	// Sparse parts and their rows found already written (resume).
 	priorParts int
 	priorRows  int64
+	// topkDone: a resumed run found the top-k output complete.
+	topkDone bool
 }
 
 // ScoreArrays names the Zarr arrays of a run: "scores", plus
@@ -57,11 +66,12 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	o.scale, _ = o.resolveScale()
 	j := &Job{Options: o}
 	if err := j.resolveScoring(ctx); err != nil {
 		return nil, err
 	}
-	qFiles, queries, err := readIndex(ctx, "--queries", o.Queries)
+	qFiles, queries, err := readIndex(ctx, "--queries", o.Queries, j.readOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +79,7 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	var targets []transforms.NeuronInfo
 	if !o.AllByAll() {
 		var tFiles []string
-		if tFiles, targets, err = readIndex(ctx, "--targets", o.Targets); err != nil {
+		if tFiles, targets, err = readIndex(ctx, "--targets", o.Targets, j.readOptions()); err != nil {
 			return nil, err
 		}
 		if len(targets) > 0 && queries[0].ID.IsStr != targets[0].ID.IsStr {
@@ -91,17 +101,49 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	j.Total = len(all)
 	todo := all
 	if !o.DryRun {
+		// Own the output before touching it: a second run into the same
+		// OUT is refused while this one lives.
+		if j.Claim, err = sinks.ClaimOutput(ctx, o.Out, sinks.NewOwner()); err != nil {
+			return nil, err
+		}
+		if p := j.Claim.Previous; p != nil {
+			fmt.Fprintf(os.Stderr, "note: run %s (pid %d on host %s), which owned %s, is no longer running; this run takes over\n", p.Run, p.PID, p.Host, o.Out)
+		}
 		if todo, err = j.prepareOutput(ctx, all); err != nil {
+			j.Release(ctx)
 			return nil, err
 		}
 	}
 	j.Done = len(all) - len(todo)
 	if j.Items, err = j.pruneItems(ctx, todo); err != nil {
+		j.Release(ctx)
 		return nil, err
 	}
 	j.Staging = transforms.NewStaging(j.Plan, files.Join(o.Out, ".staging"))
+	j.Staging.Read = j.readOptions()
 	j.Pipeline = j.build(inputs)
 	return j, nil
+}
+
+// readOptions is how the run reads its inputs: in µm after --units or
+// --scale, alpha only with --use_alpha.
+func (j *Job) readOptions() transforms.ReadOptions {
+	return transforms.ReadOptions{Scale: j.Options.scale, IgnoreAlpha: !j.Options.UseAlpha}
+}
+
+// Release gives up the run's ownership of the output (after the run, or
+// when it fails).
+func (j *Job) Release(ctx context.Context) error {
+	return j.Claim.Release(ctx)
+}
+
+// owner names this run to the sinks, which check it before marking the
+// output complete.
+func (j *Job) owner() sinks.RunOwner {
+	if j.Claim == nil {
+		return sinks.RunOwner{}
+	}
+	return sinks.RunOwner{Out: j.Options.Out, Run: j.Claim.Owner.Run}
 }
 
 func (j *Job) resolveScoring(ctx context.Context) error {
@@ -122,15 +164,15 @@ func (j *Job) resolveScoring(ctx context.Context) error {
 // readIndex expands an input spec and reads every file's neuron index. A
 // neuron listed by two files is planned once (staging checks the copies
 // are identical).
-func readIndex(ctx context.Context, flag, spec string) ([]string, []transforms.NeuronInfo, error) {
+func readIndex(ctx context.Context, flag, spec string, ro transforms.ReadOptions) ([]string, []transforms.NeuronInfo, error) {
 	paths, err := transforms.ExpandInputs(ctx, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	var all []transforms.NeuronInfo
-	seen := map[string]bool{}
+	seen := map[string]int{} // id → position in all
 	for _, p := range paths {
-		infos, err := transforms.ReadNeuronIndex(ctx, p, transforms.ReadOptions{})
+		infos, err := transforms.ReadNeuronIndex(ctx, p, ro)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -138,9 +180,19 @@ func readIndex(ctx context.Context, flag, spec string) ([]string, []transforms.N
 			if len(all) > 0 && n.ID.IsStr != all[0].ID.IsStr {
 				return nil, nil, fmt.Errorf("%s: %s has %s ids but %s has %s ids: use one kind of id", flag, p, n.ID.Kind(), all[0].File, all[0].ID.Kind())
 			}
-			if key := n.ID.String(); !seen[key] {
-				seen[key] = true
+			key := n.ID.String()
+			k, dup := seen[key]
+			if !dup {
+				seen[key] = len(all)
 				all = append(all, n)
+				continue
+			}
+			// The same neuron in two files is read once; copies that
+			// differ already in their coordinates are refused now, before
+			// the job (staging compares tangents and alpha too).
+			if m := all[k]; m.Points != n.Points || m.Centroid != n.Centroid || m.Min != n.Min || m.Max != n.Max {
+				return nil, nil, fmt.Errorf("%s: neuron %s is in %s (%d points) and in %s (%d points) with different coordinates: remove one copy or give them distinct ids",
+					flag, n.ID, m.File, m.Points, n.File, n.Points)
 			}
 		}
 	}
@@ -191,6 +243,7 @@ func (j *Job) parameters() map[string]any {
 		"sink":       o.Sink,
 		"threshold":  thresholdJSON(o.Threshold),
 		"topk":       o.TopK,
+		"scale":      o.inputScale(),
 		"version":    Version,
 	}
 }
@@ -249,9 +302,8 @@ func (j *Job) arraySpecs() []sinks.ArraySpec {
 	return specs
 }
 
-// runMarker is written to OUT before any work: the run's parameters and
-// fingerprint, for --exists and resume, whatever the sink.
-const runMarker = "_nblast_run.json"
+// TopKDir is the directory of the top-k output under OUT.
+const TopKDir = "topk"
 
 // prepareOutput applies --exists and creates the output; it returns the
 // work items to score: all of them, or with resume those whose output is
@@ -264,7 +316,9 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 		return nil, err
 	}
 	if !exists && !files.IsRemote(o.Out) {
-		if entries, _ := files.Glob(ctx, files.Join(o.Out, "*")); len(entries) > 0 {
+		entries, _ := files.Glob(ctx, files.Join(o.Out, "*"))
+		entries = slices.DeleteFunc(entries, func(e string) bool { return filepath.Base(e) == sinks.OwnerName })
+		if len(entries) > 0 {
 			return nil, fmt.Errorf("--out %s exists and is not an NBLAST result: choose another path", o.Out)
 		}
 	}
@@ -273,7 +327,7 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 		case "fail":
 			return nil, fmt.Errorf("--out %s already holds a result: pass --exists overwrite to replace it or --exists resume to finish an interrupted run", o.Out)
 		case "overwrite":
-			if err := files.RemoveAll(ctx, o.Out); err != nil {
+			if err := files.RemoveAll(ctx, o.Out, sinks.OwnerName); err != nil {
 				return nil, fmt.Errorf("--exists overwrite: %w", err)
 			}
 		case "resume":
@@ -283,7 +337,7 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 			return j.missingItems(ctx, marker, all)
 		}
 	}
-	if err := files.WriteJSON(ctx, marker, map[string]any{"fingerprint": j.fingerprint(), "parameters": j.parameters()}); err != nil {
+	if err := files.WriteJSON(ctx, marker, j.marker()); err != nil {
 		return nil, err
 	}
 	if o.Sink == "zarr" {
@@ -298,19 +352,21 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 // every work item, so a run with --topk rescores every item (rewriting
 // identical chunks and parts).
 func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
-	raw, err := files.ReadFile(ctx, marker)
-	if err != nil {
-		return nil, fmt.Errorf("--exists resume: %w", err)
-	}
-	var prev struct{ Fingerprint string }
-	if err := json.Unmarshal(raw, &prev); err != nil {
-		return nil, fmt.Errorf("--exists resume: %s: %w", marker, err)
-	}
-	if want := j.fingerprint(); prev.Fingerprint != want {
-		return nil, fmt.Errorf("--exists resume: %s was made from other inputs or options (fingerprint %.12s, this run %.12s): use --exists overwrite or another --out", j.Options.Out, prev.Fingerprint, want)
+	if err := j.checkMarker(ctx, marker); err != nil {
+		return nil, err
 	}
 	if j.Options.TopK > 0 {
-		return all, nil
+		// Top-k combines every work item: unless its manifest says it
+		// is complete, every item is rescored (rewriting identical
+		// chunks and parts).
+		m, err := sinks.ReadManifest(ctx, files.Join(j.Options.Out, TopKDir))
+		if err != nil || !m.Complete {
+			return all, nil
+		}
+		j.topkDone = true
+		if j.Options.Sink == "topk" {
+			return nil, nil
+		}
 	}
 	if j.Options.Sink == "sparse" {
 		return j.missingParts(ctx, all)
@@ -413,6 +469,15 @@ func (j *Job) pruneItems(ctx context.Context, items []transforms.WorkItem) ([]tr
 	return keep, nil
 }
 
+// Pairs counts the (query, target) pairs of work items.
+func (j *Job) Pairs(items []transforms.WorkItem) int64 {
+	var n int64
+	for _, w := range items {
+		n += int64(len(j.Plan.QueryBlock(w.QB)) * len(j.Plan.TargetBlock(w.TB)))
+	}
+	return n
+}
+
 // SkippedItems are the work items pruning skipped.
 func (j *Job) SkippedItems() []transforms.WorkItem { return j.skipped }
 
@@ -423,16 +488,21 @@ func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
 	items := transforms.WorkItems(s, j.Items, staged)
 	chunks := transforms.Score(s, items, j.Staging, j.Score)
 	o := j.Options
+	params, _ := json.Marshal(j.parameters())
 	switch o.Sink {
 	case "zarr":
-		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items))
+		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items), j.owner())
 	case "sparse":
-		params, _ := json.Marshal(j.parameters())
 		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.threshold(), Float64: o.DType == "float64",
-			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params)}, len(j.Items))
+			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params), Owner: j.owner()}, len(j.Items))
 	}
-	if o.TopK > 0 {
-		sinks.WriteTopK(s, chunks, files.Join(o.Out, "topk"), o.TopK, o.threshold())
+	if o.TopK > 0 && !j.topkDone {
+		qbs := map[int]bool{}
+		for _, w := range j.Items {
+			qbs[w.QB] = true
+		}
+		sinks.WriteTopK(s, chunks, files.Join(o.Out, TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.threshold(), Expected: len(qbs),
+			Manifest: string(params), Owner: j.owner()})
 	}
 	return p
 }

@@ -81,40 +81,67 @@ func (d *Dotprops) Len() int { return len(d.Points) }
 // HasAlpha reports whether every point carries an alpha value.
 func (d *Dotprops) HasAlpha() bool { return len(d.Alpha) > 0 && len(d.Alpha) == len(d.Points) }
 
-// Validate checks the invariants above and returns an error naming the
-// neuron, the point and the problem.
+// Problem names the invariant of Dotprops that a neuron breaks
+// (InvalidError.Problem), so that callers can give advice that fits.
+type Problem int
+
+const (
+	NoPoints       Problem = iota + 1 // no points at all
+	LengthMismatch                    // Vectors or Alpha not one per point
+	BadPoint                          // a non-finite coordinate
+	BadVector                         // a non-finite, zero or non-unit tangent vector
+	BadAlpha                          // an alpha outside [0, 1], or NaN
+)
+
+// InvalidError is the error Validate returns: the neuron, the first
+// offending point (-1 when no single point is at fault), the invariant it
+// breaks and a description. Error() is "neuron ID: Detail".
+type InvalidError struct {
+	ID      ID
+	Point   int
+	Problem Problem
+	Detail  string // e.g. "point 3 has a zero tangent vector"
+}
+
+func (e *InvalidError) Error() string { return fmt.Sprintf("neuron %s: %s", e.ID, e.Detail) }
+
+// Validate checks the invariants above and returns an *InvalidError naming
+// the neuron, the point and the problem.
 func (d *Dotprops) Validate() error {
+	bad := func(point int, p Problem, format string, args ...any) error {
+		return &InvalidError{ID: d.ID, Point: point, Problem: p, Detail: fmt.Sprintf(format, args...)}
+	}
 	n := len(d.Points)
 	if n == 0 {
-		return fmt.Errorf("neuron %s: no points (empty dotprops)", d.ID)
+		return bad(-1, NoPoints, "no points (empty dotprops)")
 	}
 	if len(d.Vectors) != n {
-		return fmt.Errorf("neuron %s: %d points but %d tangent vectors", d.ID, n, len(d.Vectors))
+		return bad(-1, LengthMismatch, "%d points but %d tangent vectors", n, len(d.Vectors))
 	}
 	if len(d.Alpha) != 0 && len(d.Alpha) != n {
-		return fmt.Errorf("neuron %s: %d points but %d alpha values", d.ID, n, len(d.Alpha))
+		return bad(-1, LengthMismatch, "%d points but %d alpha values", n, len(d.Alpha))
 	}
 	for i := 0; i < n; i++ {
 		p, v := d.Points[i], d.Vectors[i]
 		for k := 0; k < 3; k++ {
 			if math.IsNaN(p[k]) || math.IsInf(p[k], 0) {
-				return fmt.Errorf("neuron %s: point %d has a non-finite coordinate (%v, %v, %v)", d.ID, i, p[0], p[1], p[2])
+				return bad(i, BadPoint, "point %d has a non-finite coordinate (%v, %v, %v)", i, p[0], p[1], p[2])
 			}
 			if math.IsNaN(v[k]) || math.IsInf(v[k], 0) {
-				return fmt.Errorf("neuron %s: point %d has a non-finite tangent vector (%v, %v, %v)", d.ID, i, v[0], v[1], v[2])
+				return bad(i, BadVector, "point %d has a non-finite tangent vector (%v, %v, %v)", i, v[0], v[1], v[2])
 			}
 		}
 		norm := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
 		if norm == 0 {
-			return fmt.Errorf("neuron %s: point %d has a zero tangent vector", d.ID, i)
+			return bad(i, BadVector, "point %d has a zero tangent vector", i)
 		}
 		if math.Abs(norm-1) > UnitTolerance {
-			return fmt.Errorf("neuron %s: point %d has a tangent vector of length %g, not a unit vector", d.ID, i, norm)
+			return bad(i, BadVector, "point %d has a tangent vector of length %g, not a unit vector", i, norm)
 		}
 		if len(d.Alpha) != 0 {
 			a := d.Alpha[i]
 			if math.IsNaN(a) || a < 0 || a > 1 {
-				return fmt.Errorf("neuron %s: point %d has alpha %v outside [0, 1]", d.ID, i, a)
+				return bad(i, BadAlpha, "point %d has alpha %v outside [0, 1]", i, a)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package scoring_test
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -19,24 +20,29 @@ func TestValidate(t *testing.T) {
 		name   string
 		break_ func(d *scoring.Dotprops)
 		want   string
+		prob   scoring.Problem
 	}{
-		{"empty", func(d *scoring.Dotprops) { d.Points, d.Vectors, d.Alpha = nil, nil, nil }, "no points"},
-		{"nan point", func(d *scoring.Dotprops) { d.Points[1][2] = math.NaN() }, "point 1 has a non-finite coordinate"},
-		{"inf point", func(d *scoring.Dotprops) { d.Points[0][0] = math.Inf(1) }, "point 0 has a non-finite coordinate"},
-		{"zero vector", func(d *scoring.Dotprops) { d.Vectors[1] = [3]float64{} }, "point 1 has a zero tangent vector"},
-		{"long vector", func(d *scoring.Dotprops) { d.Vectors[0] = [3]float64{1, 1, 0} }, "not a unit vector"},
-		{"nan vector", func(d *scoring.Dotprops) { d.Vectors[0][1] = math.NaN() }, "non-finite tangent"},
-		{"alpha high", func(d *scoring.Dotprops) { d.Alpha[1] = 1.5 }, "alpha 1.5 outside [0, 1]"},
-		{"alpha negative", func(d *scoring.Dotprops) { d.Alpha[0] = -0.1 }, "outside [0, 1]"},
-		{"alpha nan", func(d *scoring.Dotprops) { d.Alpha[0] = math.NaN() }, "outside [0, 1]"},
-		{"vector count", func(d *scoring.Dotprops) { d.Vectors = d.Vectors[:1] }, "2 points but 1 tangent vectors"},
-		{"alpha count", func(d *scoring.Dotprops) { d.Alpha = d.Alpha[:1] }, "2 points but 1 alpha"},
+		{"empty", func(d *scoring.Dotprops) { d.Points, d.Vectors, d.Alpha = nil, nil, nil }, "no points", scoring.NoPoints},
+		{"nan point", func(d *scoring.Dotprops) { d.Points[1][2] = math.NaN() }, "point 1 has a non-finite coordinate", scoring.BadPoint},
+		{"inf point", func(d *scoring.Dotprops) { d.Points[0][0] = math.Inf(1) }, "point 0 has a non-finite coordinate", scoring.BadPoint},
+		{"zero vector", func(d *scoring.Dotprops) { d.Vectors[1] = [3]float64{} }, "point 1 has a zero tangent vector", scoring.BadVector},
+		{"long vector", func(d *scoring.Dotprops) { d.Vectors[0] = [3]float64{1, 1, 0} }, "not a unit vector", scoring.BadVector},
+		{"nan vector", func(d *scoring.Dotprops) { d.Vectors[0][1] = math.NaN() }, "non-finite tangent", scoring.BadVector},
+		{"alpha high", func(d *scoring.Dotprops) { d.Alpha[1] = 1.5 }, "alpha 1.5 outside [0, 1]", scoring.BadAlpha},
+		{"alpha negative", func(d *scoring.Dotprops) { d.Alpha[0] = -0.1 }, "outside [0, 1]", scoring.BadAlpha},
+		{"alpha nan", func(d *scoring.Dotprops) { d.Alpha[0] = math.NaN() }, "outside [0, 1]", scoring.BadAlpha},
+		{"vector count", func(d *scoring.Dotprops) { d.Vectors = d.Vectors[:1] }, "2 points but 1 tangent vectors", scoring.LengthMismatch},
+		{"alpha count", func(d *scoring.Dotprops) { d.Alpha = d.Alpha[:1] }, "2 points but 1 alpha", scoring.LengthMismatch},
 	} {
 		d := good()
 		tc.break_(d)
 		err := d.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "neuron 7") {
 			t.Errorf("%s: err = %v, want it to name neuron 7 and say %q", tc.name, err, tc.want)
+		}
+		var ie *scoring.InvalidError
+		if !errors.As(err, &ie) || ie.Problem != tc.prob || ie.ID != d.ID {
+			t.Errorf("%s: err = %#v, want an *InvalidError for neuron 7 with problem %d", tc.name, err, tc.prob)
 		}
 		if _, err2 := scoring.NewNeuron(d); err2 == nil {
 			t.Errorf("%s: NewNeuron accepted invalid dotprops", tc.name)

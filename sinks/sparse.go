@@ -23,12 +23,10 @@ package sinks
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"path"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -41,7 +39,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
@@ -50,11 +47,6 @@ import (
 
 func init() {
 	register.DoFn2x3[context.Context, transforms.Chunk, string, int64, error](&writeSparsePartFn{})
-	register.Function2x1[string, int64, sparseStats](partStats)
-	register.Combiner1[sparseStats](&sumSparseStatsFn{})
-	register.DoFn3x1[context.Context, []byte, func(*sparseStats) bool, error](&finalizeSparseFn{})
-	register.Iter1[sparseStats]()
-	beam.RegisterType(reflect.TypeOf((*sparseStats)(nil)).Elem())
 }
 
 // Column names of the sparse and top-k outputs.
@@ -64,9 +56,6 @@ const (
 	colScore  = "score"
 	colRank   = "rank"
 )
-
-// ManifestName is the sparse output's manifest file, written last.
-const ManifestName = "_manifest.json"
 
 // OutputRowGroupRows is the largest row group the sparse and top-k writers
 // make.
@@ -89,15 +78,8 @@ type SparseConfig struct {
 	// by the caller; it is stored verbatim (compacted) under "parameters"
 	// in OUT/_manifest.json. Empty means {}.
 	Manifest string
-}
-
-// Manifest is OUT/_manifest.json of a sparse output. ReadManifest returns
-// Parameters compacted (the file is indented).
-type Manifest struct {
-	Complete   bool            `json:"complete"`
-	Rows       int64           `json:"rows"`  // rows in all parts
-	Parts      int             `json:"parts"` // part files written
-	Parameters json.RawMessage `json:"parameters"`
+	// Owner is checked before the manifest is written (RunOwner.Check).
+	Owner RunOwner
 }
 
 // SparseRow is one row of a sparse output.
@@ -145,7 +127,7 @@ func PartRows(ctx context.Context, p string) (rows int64, err error) {
 	defer ra.Close()
 	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
 	if err != nil {
-		return 0, fmt.Errorf("%s: not a Parquet file: %w", p, err)
+		return 0, fmt.Errorf("%s: not a Parquet file (%v): %s", p, err, partCorruptAdvice)
 	}
 	defer rdr.Close()
 	return rdr.NumRows(), nil
@@ -169,26 +151,8 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 		panic(fmt.Sprintf("sinks.WriteSparse(%s): %v", out, err))
 	}
 	written := beam.ParDo(s, &writeSparsePartFn{Out: out, Threshold: math.Float64bits(cfg.Threshold), Float64: cfg.Float64}, chunks)
-	// A part may be reported more than once (a duplicated work item);
-	// keep one report per part name.
-	distinct := stats.MaxPerKey(s, written)
-	total := beam.Combine(s, &sumSparseStatsFn{}, beam.ParDo(s, partStats, distinct))
-	// The finaliser runs once, after the last part: its side input is
-	// ready only when every part is counted (and is empty for no parts).
-	beam.ParDo0(s, &finalizeSparseFn{Out: out, Expected: expected, PriorParts: cfg.PriorParts, PriorRows: cfg.PriorRows, Parameters: string(params)},
-		beam.Impulse(s), beam.SideInput{Input: total})
-}
-
-// manifestParameters validates and compacts the caller's JSON ("" → {}).
-func manifestParameters(doc string) (json.RawMessage, error) {
-	if strings.TrimSpace(doc) == "" {
-		return json.RawMessage("{}"), nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(doc)); err != nil {
-		return nil, fmt.Errorf("manifest parameters are not valid JSON: %w", err)
-	}
-	return buf.Bytes(), nil
+	writeManifest(s, written, manifestConfig{Dir: out, What: "sparse parts", Expected: expected, PriorParts: cfg.PriorParts, PriorRows: cfg.PriorRows,
+		Parameters: string(params), Owner: cfg.Owner})
 }
 
 // writeSparsePartFn writes one work item's part and reports its name and
@@ -210,63 +174,6 @@ func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chu
 		return "", 0, err
 	}
 	return name, rows, nil
-}
-
-// sparseStats counts written parts and their rows.
-type sparseStats struct {
-	Parts, Rows int64
-}
-
-func partStats(_ string, rows int64) sparseStats { return sparseStats{Parts: 1, Rows: rows} }
-
-type sumSparseStatsFn struct{}
-
-func (sumSparseStatsFn) MergeAccumulators(a, b sparseStats) sparseStats {
-	return sparseStats{Parts: a.Parts + b.Parts, Rows: a.Rows + b.Rows}
-}
-
-type finalizeSparseFn struct {
-	Out        string
-	Expected   int // parts this run writes
-	PriorParts int
-	PriorRows  int64
-	Parameters string // compact JSON
-}
-
-func (f *finalizeSparseFn) ProcessElement(ctx context.Context, _ []byte, totals func(*sparseStats) bool) error {
-	var sum, st sparseStats
-	for totals(&st) {
-		sum.Parts += st.Parts
-		sum.Rows += st.Rows
-	}
-	if sum.Parts != int64(f.Expected) {
-		return fmt.Errorf("%s: %d of %d sparse parts written; %s not written, so the output is not marked complete", f.Out, sum.Parts, f.Expected, ManifestName)
-	}
-	m := Manifest{Complete: true, Rows: f.PriorRows + sum.Rows, Parts: f.PriorParts + int(sum.Parts), Parameters: json.RawMessage(f.Parameters)}
-	return writeJSON(ctx, files.Join(f.Out, ManifestName), m)
-}
-
-// ReadManifest reads OUT/_manifest.json of a sparse output. The error says
-// so when the file is missing: the run has not finished (or failed).
-func ReadManifest(ctx context.Context, out string) (Manifest, error) {
-	p := files.Join(out, ManifestName)
-	var m Manifest
-	b, err := files.ReadFile(ctx, p)
-	if err != nil {
-		return m, fmt.Errorf("%s: no readable manifest, so the sparse output is incomplete or absent: %w", out, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&m); err != nil {
-		return m, fmt.Errorf("%s: invalid manifest: %w", p, err)
-	}
-	if len(m.Parameters) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, m.Parameters); err != nil {
-			return m, fmt.Errorf("%s: invalid parameters: %w", p, err)
-		}
-		m.Parameters = buf.Bytes()
-	}
-	return m, nil
 }
 
 // EncodeSparsePart encodes the part file of chunk c: the rows (query i,
@@ -370,7 +277,8 @@ func appendScore(b array.Builder, v float64) {
 
 // encodeRecord writes the builder's rows as a whole Parquet file: zstd,
 // id columns dictionary-encoded, row groups of at most OutputRowGroupRows
-// rows (none for 0 rows), statistics on. Deterministic.
+// rows (none for 0 rows), statistics on, a REQUIRED schema root (not
+// arrow-go's default REPEATED, which some readers reject). Deterministic.
 func encodeRecord(mem memory.Allocator, schema *arrow.Schema, b *array.RecordBuilder) ([]byte, error) {
 	props := parquet.NewWriterProperties(
 		parquet.WithAllocator(mem),
@@ -380,6 +288,7 @@ func encodeRecord(mem memory.Allocator, schema *arrow.Schema, b *array.RecordBui
 		parquet.WithDictionaryFor(colQuery, true),
 		parquet.WithDictionaryFor(colTarget, true),
 		parquet.WithCreatedBy("nblast-go"),
+		parquet.WithRootRepetition(parquet.Repetitions.Required),
 	)
 	var buf bytes.Buffer
 	fw, err := pqarrow.NewFileWriter(schema, noCloseWriter{&buf}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
@@ -493,20 +402,37 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
-	tbl, err := fr.ReadTable(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	defer tbl.Release()
 	names := []string{colQuery, colTarget, colScore}
 	if rank {
 		names = append(names, colRank)
 	}
-	for _, n := range names {
-		if len(tbl.Schema().FieldIndices(n)) != 1 {
+	leaves := make([]int, len(names))
+	for i, n := range names {
+		if leaves[i] = rdr.MetaData().Schema.ColumnIndexByName(n); leaves[i] < 0 {
 			return fmt.Errorf("%s: no column %q", p, n)
 		}
 	}
+	// Column chunk by column chunk in this goroutine: a damaged page is
+	// an error naming the row group and the column (pqarrow's ReadTable
+	// decodes in goroutines of its own, where a decompressor's panic
+	// kills the process).
+	cols, err := transforms.ReadColumnChunks(ctx, p, fr, leaves, partCorruptAdvice)
+	if err != nil {
+		return err
+	}
+	fields := make([]arrow.Field, len(names))
+	for i, n := range names {
+		fields[i] = arrow.Field{Name: n, Type: cols[i].DataType()}
+	}
+	sc := arrow.NewSchema(fields, nil)
+	columns := make([]arrow.Column, len(names))
+	for i := range names {
+		columns[i] = *arrow.NewColumn(sc.Field(i), cols[i])
+		cols[i].Release() // the column holds it
+		defer columns[i].Release()
+	}
+	tbl := array.NewTable(sc, columns, -1)
+	defer tbl.Release()
 	// Row groups may chunk the columns differently; a table reader slices
 	// them in step.
 	tr := array.NewTableReader(tbl, OutputRowGroupRows)
@@ -515,7 +441,7 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 		rec := tr.Record()
 		c := outputColumns{}
 		for k, n := range names {
-			a := rec.Column(rec.Schema().FieldIndices(n)[0])
+			a := rec.Column(k)
 			if a.NullN() > 0 {
 				return fmt.Errorf("%s: column %s holds nulls", p, n)
 			}
@@ -549,12 +475,17 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	return tr.Err()
 }
 
-// recoverCorrupt turns a panic in the Parquet decoder into an error.
+// recoverCorrupt turns a panic of the Parquet reader in the calling
+// goroutine (a damaged footer can cause one) into an error naming the part.
+// Damaged pages are caught per column chunk by transforms.ReadColumnChunks.
 func recoverCorrupt(p string, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%s: corrupt Parquet file (%v)", p, r)
+		*err = fmt.Errorf("%s: corrupt Parquet file (%v): %s", p, r, partCorruptAdvice)
 	}
 }
+
+// partCorruptAdvice is what to do about a damaged sparse or top-k part.
+const partCorruptAdvice = "the part was damaged after it was written (altered or truncated): rewrite the output by rerunning the same command with --exists overwrite"
 
 // idLess orders ids: int64 ids numerically before string ids, string ids
 // lexicographically (by bytes).

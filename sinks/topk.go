@@ -8,6 +8,8 @@ package sinks
 //	                        with its rows in rank order (1 = best); written
 //	                        whole, atomically, even when it has no rows
 //
+//	OUT/_manifest.json      written after every file (manifest.go)
+//
 // DuckDB: read_parquet('OUT/topk-*.parquet').
 
 import (
@@ -35,7 +37,7 @@ func init() {
 	register.Emitter2[int, topkAcc]()
 	register.Combiner1[topkAcc](&topkMergeFn{})
 	register.Function2x2[string, topkAcc, int, topkAcc](byQueryBlock)
-	register.DoFn3x1[context.Context, int, func(*topkAcc) bool, error](&writeTopKFn{})
+	register.DoFn3x3[context.Context, int, func(*topkAcc) bool, string, int64, error](&writeTopKFn{})
 	register.Iter1[topkAcc]()
 	beam.RegisterType(reflect.TypeOf((*topkAcc)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*topkEntry)(nil)).Elem())
@@ -55,12 +57,28 @@ func TopKPartName(qb int) string {
 	return fmt.Sprintf("topk-%05d.parquet", qb)
 }
 
-// WriteTopK writes, for each query, its k best targets over all target
-// blocks among the scores >= threshold (Chunk.Values; NaN never), as
+// TopKConfig says how WriteTopK writes.
+type TopKConfig struct {
+	K         int     // targets per query, at least 1
+	Threshold float64 // only scores >= Threshold are candidates (NaN never)
+	// Expected is the number of files this run writes: the distinct
+	// query blocks of its work items.
+	Expected int
+	// Manifest is the run's parameters (JSON, stored compacted in
+	// OUT/_manifest.json; empty means {}).
+	Manifest string
+	// Owner is checked before the manifest is written.
+	Owner RunOwner
+}
+
+// WriteTopK writes, for each query, its cfg.K best targets over all target
+// blocks among the scores >= cfg.Threshold (Chunk.Values; NaN never), as
 // Parquet files OUT/TopKPartName(qb), one per query block that has a chunk
 // (even if it has no rows), with columns query (INT64 or STRING, as the
 // ids), rank (INT32, 1 = best), target (INT64 or STRING) and score (FLOAT).
-// Rows are ordered by query id, then rank.
+// Rows are ordered by query id, then rank. Once every file is written
+// (cfg.Expected of them), OUT/_manifest.json records the row and file
+// counts and cfg.Manifest, as for sparse output.
 //
 // Ranking is a total order, so the result is deterministic: the higher
 // score first (compared in float64, before rounding to FLOAT), and among
@@ -74,16 +92,23 @@ func TopKPartName(qb int) string {
 //
 // Each chunk's rows are reduced to their k best before the shuffle, then
 // combined per query with Beam's CombinePerKey and grouped per query block
-// to be written. WriteTopK panics if k < 1.
-func WriteTopK(s beam.Scope, chunks beam.PCollection, out string, k int, threshold float64) {
+// to be written. WriteTopK panics if cfg.K < 1 or cfg.Manifest is not
+// valid JSON.
+func WriteTopK(s beam.Scope, chunks beam.PCollection, out string, cfg TopKConfig) {
+	k := cfg.K
 	if k < 1 {
 		panic(fmt.Sprintf("sinks.WriteTopK(%s): k = %d, want at least 1", out, k))
 	}
+	params, err := manifestParameters(cfg.Manifest)
+	if err != nil {
+		panic(fmt.Sprintf("sinks.WriteTopK(%s): %v", out, err))
+	}
 	s = s.Scope("WriteTopK")
-	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: math.Float64bits(threshold)}, chunks)
+	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: math.Float64bits(cfg.Threshold)}, chunks)
 	best := beam.CombinePerKey(s, &topkMergeFn{K: k}, cands)
 	perBlock := beam.GroupByKey(s, beam.Flatten(s, beam.ParDo(s, byQueryBlock, best), blocks))
-	beam.ParDo0(s, &writeTopKFn{Out: out, K: k}, perBlock)
+	written := beam.ParDo(s, &writeTopKFn{Out: out, K: k}, perBlock)
+	writeManifest(s, written, manifestConfig{Dir: out, What: "top-k files", Expected: cfg.Expected, Parameters: string(params), Owner: cfg.Owner})
 }
 
 // topkEntry is one candidate target of a query.
@@ -216,12 +241,18 @@ type writeTopKFn struct {
 	K   int
 }
 
-func (f *writeTopKFn) ProcessElement(ctx context.Context, qb int, accs func(*topkAcc) bool) error {
-	data, err := encodeTopKPart(qb, f.K, collectTopK(accs))
+// ProcessElement writes the file of query block qb and reports its name
+// and row count.
+func (f *writeTopKFn) ProcessElement(ctx context.Context, qb int, accs func(*topkAcc) bool) (string, int64, error) {
+	data, rows, err := encodeTopKPart(qb, f.K, collectTopK(accs))
 	if err != nil {
-		return err
+		return "", 0, err
 	}
-	return files.WriteFile(ctx, files.Join(f.Out, TopKPartName(qb)), data)
+	name := TopKPartName(qb)
+	if err := files.WriteFile(ctx, files.Join(f.Out, name), data); err != nil {
+		return "", 0, err
+	}
+	return name, rows, nil
 }
 
 // collectTopK reads a query block's accumulators.
@@ -237,18 +268,19 @@ func collectTopK(accs func(*topkAcc) bool) []topkAcc {
 
 // encodeTopKPart encodes the top-k file of query block qb from its
 // accumulators (merged per query into the k best, markers skipped): rows
-// ordered by query id, then rank. Same input in any order, same bytes.
-func encodeTopKPart(qb, k int, accs []topkAcc) ([]byte, error) {
+// ordered by query id, then rank; and the row count. Same input in any
+// order, same bytes.
+func encodeTopKPart(qb, k int, accs []topkAcc) ([]byte, int64, error) {
 	where := fmt.Sprintf("top-k file of query block %d", qb)
 	if len(accs) == 0 {
-		return nil, fmt.Errorf("%s: nothing to write", where)
+		return nil, 0, fmt.Errorf("%s: nothing to write", where)
 	}
 	qStr, tStr := accs[0].Query.IsStr, accs[0].TargetStr
 	byQuery := map[scoring.ID]topkAcc{}
 	merge := &topkMergeFn{K: k}
 	for _, a := range accs {
 		if a.Query.IsStr != qStr || a.TargetStr != tStr {
-			return nil, fmt.Errorf("%s: ids mix int64 and string kinds", where)
+			return nil, 0, fmt.Errorf("%s: ids mix int64 and string kinds", where)
 		}
 		if len(a.Items) == 0 {
 			continue
@@ -268,8 +300,10 @@ func encodeTopKPart(qb, k int, accs []topkAcc) ([]byte, error) {
 	mem := memory.NewGoAllocator()
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
+	var rows int64
 	for _, q := range queries {
 		for r, e := range byQuery[q].Items {
+			rows++
 			appendID(b.Field(0), q)
 			b.Field(1).(*array.Int32Builder).Append(int32(r + 1))
 			appendID(b.Field(2), e.Target)
@@ -278,9 +312,9 @@ func encodeTopKPart(qb, k int, accs []topkAcc) ([]byte, error) {
 	}
 	data, err := encodeRecord(mem, schema, b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, 0, fmt.Errorf("%s: %w", where, err)
 	}
-	return data, nil
+	return data, rows, nil
 }
 
 // ReadTopK reads every file of the top-k output at out

@@ -86,7 +86,7 @@ func TestWriteTopK(t *testing.T) {
 					out := t.TempDir()
 					start := time.Now()
 					if err := runPipeline(t, runner, withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
-						WriteTopK(s, col, out, k, testThreshold)
+						WriteTopK(s, col, out, TopKConfig{K: k, Threshold: testThreshold, Expected: len(queryBlocks), Manifest: `{"k":1}`})
 					}); err != nil {
 						t.Fatal(err)
 					}
@@ -113,7 +113,12 @@ func TestWriteTopK(t *testing.T) {
 					for _, e := range entries {
 						files[e.Name()] = readAll(t, filepath.Join(out, e.Name()))
 					}
-					wantNames := []string{TopKPartName(0), TopKPartName(1)}
+					// The manifest, written last, counts them.
+					m, err := ReadManifest(ctx, out)
+					if err != nil || !m.Complete || m.Rows != int64(len(want)) || m.Parts != 2 || string(m.Parameters) != `{"k":1}` {
+						t.Errorf("manifest %+v (%s), %v; want complete, %d rows, 2 parts", m, m.Parameters, err, len(want))
+					}
+					wantNames := []string{ManifestName, TopKPartName(0), TopKPartName(1)}
 					if names := slices.Sorted(maps.Keys(files)); !slices.Equal(names, wantNames) {
 						t.Errorf("files %v, want %v", names, wantNames)
 					}
@@ -189,7 +194,7 @@ func TestWriteTopKThreshold(t *testing.T) {
 	out := t.TempDir()
 	chunks := testChunks(false)
 	if err := runPipeline(t, "direct", chunks, func(s beam.Scope, col beam.PCollection) {
-		WriteTopK(s, col, out, 5, 2)
+		WriteTopK(s, col, out, TopKConfig{K: 5, Threshold: 2, Expected: len(queryBlocks)})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +210,7 @@ func TestWriteTopKThreshold(t *testing.T) {
 	for _, runner := range runners { // -Inf: JSON cannot carry it; DoFns travel as JSON
 		out = t.TempDir()
 		if err := runPipeline(t, runner, chunks, func(s beam.Scope, col beam.PCollection) {
-			WriteTopK(s, col, out, 100, math.Inf(-1))
+			WriteTopK(s, col, out, TopKConfig{K: 100, Threshold: math.Inf(-1), Expected: len(queryBlocks)})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +234,7 @@ func TestDuckDBReadsTopK(t *testing.T) {
 	out := t.TempDir()
 	chunks := testChunks(false)
 	if err := runPipeline(t, "direct", withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
-		WriteTopK(s, col, out, 3, testThreshold)
+		WriteTopK(s, col, out, TopKConfig{K: 3, Threshold: testThreshold, Expected: len(queryBlocks)})
 	}); err != nil {
 		t.Fatal(err)
 	}

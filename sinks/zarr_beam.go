@@ -18,16 +18,17 @@ func init() {
 
 // WriteZarr writes each chunk of scores to the arrays of the Zarr group at
 // out (created beforehand by CreateZarr) and, once all expected chunks are
-// written, marks the arrays complete. arrays[0] receives Chunk.Values and,
-// for scores=both, arrays[1] receives Chunk.Reverse.
-func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []ArraySpec, expected int) {
+// written, marks the arrays complete if owner still owns the output.
+// arrays[0] receives Chunk.Values and, for scores=both, arrays[1] receives
+// Chunk.Reverse.
+func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []ArraySpec, expected int, owner RunOwner) {
 	s = s.Scope("WriteZarr")
 	geo := make([]ArrayGeometry, len(arrays))
 	for k, a := range arrays {
 		geo[k] = ArrayGeometry{Name: a.Name, DType: a.DType, Rows: a.Shape[0], Cols: a.Shape[1], ChunkRows: a.Chunks[0], ChunkCols: a.Chunks[1]}
 	}
 	written := beam.ParDo(s, &writeChunkFn{Out: out, Arrays: geo}, chunks)
-	beam.ParDo0(s, &finalizeZarrFn{Out: out, Arrays: geo, Expected: expected}, stats.Sum(s, written))
+	beam.ParDo0(s, &finalizeZarrFn{Out: out, Arrays: geo, Expected: expected, Owner: owner}, stats.Sum(s, written))
 }
 
 // ArrayGeometry is what workers need of an ArraySpec: not its attributes
@@ -70,11 +71,15 @@ type finalizeZarrFn struct {
 	Out      string
 	Arrays   []ArrayGeometry
 	Expected int
+	Owner    RunOwner
 }
 
 func (f *finalizeZarrFn) ProcessElement(ctx context.Context, written int) error {
 	if written != f.Expected {
 		return fmt.Errorf("%s: %d of %d chunks written; the result is not marked complete", f.Out, written, f.Expected)
+	}
+	if err := f.Owner.Check(ctx); err != nil {
+		return err
 	}
 	for _, g := range f.Arrays {
 		if err := MarkComplete(ctx, f.Out, g.spec()); err != nil {

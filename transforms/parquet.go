@@ -141,6 +141,22 @@ type ReadOptions struct {
 	IgnoreAlpha bool
 }
 
+// scale is the factor coordinates are multiplied by (Scale, or 1).
+func (o ReadOptions) scale() float64 {
+	if o.Scale == 0 {
+		return 1
+	}
+	return o.Scale
+}
+
+// check refuses a negative, NaN or infinite Scale.
+func (o ReadOptions) check(path string) error {
+	if !(o.Scale >= 0) || math.IsInf(o.Scale, 0) {
+		return fmt.Errorf("%s: scale %v is not a positive number of µm per coordinate unit: pass --units (e.g. \"8 nm\") or a positive --scale (e.g. 0.008)", path, o.Scale)
+	}
+	return nil
+}
+
 // NeuronInfo is what planning needs, read cheaply (only the neuron and
 // x, y, z columns).
 type NeuronInfo struct {
@@ -160,19 +176,24 @@ func (n NeuronInfo) Extent() scoring.Extent {
 // vect_x, vect_y, vect_z (DOUBLE or FLOAT), optional alpha (DOUBLE or FLOAT),
 // neuron (INT64, or STRING/LARGE_STRING, possibly dictionary-encoded).
 // Neurons are returned in order of first appearance; rows of one neuron need
-// not be contiguous; per-neuron point order is row order. Every neuron is
-// validated (scoring.Dotprops.Validate). Values are float64 (float32 columns
-// are widened exactly). Errors name the file and, where relevant, the neuron
-// or column.
+// not be contiguous; per-neuron point order is row order. Values are float64
+// (float32 columns are widened exactly); the coordinates x, y, z are then
+// multiplied by opt.Scale (when not 0) to give µm, the tangent vectors and
+// alpha are not. The file's "<id>:units" metadata must agree with opt
+// (checkUnitsMetadata). With opt.IgnoreAlpha the alpha column is not read
+// and the neurons have no alpha (nil Alpha). Every neuron is then
+// validated (scoring.Dotprops.Validate). Errors are one line naming the
+// file and, where relevant, the neuron, the row group or the column, with
+// advice; a damaged file is an error, never a panic.
 func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
 	defer recoverCorrupt(path, &err)
-	in, err := openInput(ctx, path)
+	in, err := openInput(ctx, path, opt)
 	if err != nil {
 		return nil, err
 	}
 	defer in.close()
 	names := append([]string(nil), requiredColumns...)
-	if in.has(colAlpha) {
+	if in.has(colAlpha) && !opt.IgnoreAlpha {
 		names = append(names, colAlpha)
 	}
 	cols, release, err := in.read(ctx, names)
@@ -217,8 +238,11 @@ func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []
 		}
 		return nil
 	}
+	scale := opt.scale()
 	for k, name := range []string{colX, colY, colZ} {
-		if err := fill(name, func(d *scoring.Dotprops, j int, v float64) { d.Points[j][k] = v }); err != nil {
+		// The same multiplication as ReadNeuronIndex's, so that the
+		// planning index and the staged points agree exactly.
+		if err := fill(name, func(d *scoring.Dotprops, j int, v float64) { d.Points[j][k] = v * scale }); err != nil {
 			return nil, err
 		}
 	}
@@ -234,19 +258,42 @@ func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []
 	}
 	for _, d := range dps {
 		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w: fix or remove this neuron (coordinates must be finite µm, vectors unit tangents, alpha in [0, 1])", path, err)
+			return nil, fmt.Errorf("%s: %w: %s", path, err, invalidAdvice(err, scale))
 		}
 	}
 	return dps, nil
 }
 
-// ReadNeuronIndex reads the ids, point counts and centroids of the neurons
-// in one navis-layout Parquet file, in order of first appearance, reading
-// only the neuron and x, y, z columns. It checks the layout, the units and
-// that the coordinates are finite; the full check is ReadDotpropsFile's.
+// invalidAdvice is what to do about a neuron that fails Validate.
+func invalidAdvice(err error, scale float64) string {
+	var ie *scoring.InvalidError
+	if !errors.As(err, &ie) {
+		return "fix or remove this neuron"
+	}
+	switch ie.Problem {
+	case scoring.BadAlpha:
+		return "alpha is used with --use_alpha (recompute the dotprops with navis.make_dotprops, or run without --use_alpha, which ignores alpha)"
+	case scoring.BadVector:
+		return "tangent vectors (vect_x, vect_y, vect_z) must be finite unit vectors: recompute this neuron's dotprops with navis.make_dotprops, or remove the neuron"
+	case scoring.BadPoint:
+		if scale != 1 {
+			return fmt.Sprintf("coordinates (x, y, z, times --scale %g) must be finite: drop the non-finite points and recompute this neuron's dotprops, or remove the neuron", scale)
+		}
+		return "coordinates (x, y, z) must be finite: drop the non-finite points and recompute this neuron's dotprops, or remove the neuron"
+	}
+	return "remove this neuron or rewrite the file with its dotprops (navis.write_parquet)"
+}
+
+// ReadNeuronIndex reads the ids, point counts, centroids and bounding boxes
+// of the neurons in one navis-layout Parquet file, in order of first
+// appearance, reading only the neuron and x, y, z columns. Coordinates are
+// scaled as ReadDotpropsFile scales them (the same v * opt.Scale), so the
+// index agrees exactly with the points ReadDotpropsFile returns. It checks
+// the layout, the units and that the (scaled) coordinates are finite; the
+// full check is ReadDotpropsFile's.
 func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []NeuronInfo, err error) {
 	defer recoverCorrupt(path, &err)
-	in, err := openInput(ctx, path)
+	in, err := openInput(ctx, path, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -271,15 +318,20 @@ func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []N
 		out[n].Points++
 	}
 	buf := make([]float64, len(rowNeuron))
+	scale := opt.scale()
 	for k, name := range []string{colX, colY, colZ} {
 		vals, err := floatValues(path, name, cols[name], buf)
 		if err != nil {
 			return nil, err
 		}
 		for r, n := range rowNeuron {
-			v := vals[r]
+			v := vals[r] * scale // as ReadDotpropsFile
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s: neuron %s: column %s holds a non-finite coordinate (%v) at row %d: fix or remove this neuron", path, ids[n], name, v, r)
+				what := fmt.Sprintf("(%v)", v)
+				if scale != 1 {
+					what = fmt.Sprintf("(%v, times --scale %g)", vals[r], scale)
+				}
+				return nil, fmt.Errorf("%s: neuron %s: column %s holds a non-finite coordinate %s at row %d: coordinates must be finite: drop the non-finite points and recompute this neuron's dotprops, or remove the neuron", path, ids[n], name, what, r)
 			}
 			out[n].Centroid[k] += v
 			out[n].Min[k] = min(out[n].Min[k], v)
@@ -294,13 +346,17 @@ func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []N
 	return out, nil
 }
 
-// recoverCorrupt turns a panic inside the Parquet decoder (which a damaged
-// file can cause) into an error naming the file.
+// recoverCorrupt turns a panic inside the Parquet reader in the calling
+// goroutine (a damaged footer or schema can cause one) into an error naming
+// the file. Damaged pages are caught per column chunk, by ReadColumnChunks.
 func recoverCorrupt(path string, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%s: corrupt or unsupported Parquet file (%v): rewrite it with navis.write_parquet or pyarrow", path, r)
+		*err = fmt.Errorf("%s: corrupt or unsupported Parquet file (%v): %s", path, r, corruptAdvice)
 	}
 }
+
+// corruptAdvice is what to do about a damaged input file.
+const corruptAdvice = "the file is damaged (truncated or altered after it was written): restore it, or rewrite it with navis.write_parquet or pyarrow"
 
 // input is one opened Parquet file.
 type input struct {
@@ -310,8 +366,11 @@ type input struct {
 	schema *arrow.Schema // Arrow view of the file's schema
 }
 
-func openInput(ctx context.Context, path string) (*input, error) {
+func openInput(ctx context.Context, path string, opt ReadOptions) (*input, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := opt.check(path); err != nil {
 		return nil, err
 	}
 	ra, err := files.OpenReaderAt(ctx, path)
@@ -333,7 +392,7 @@ func openInput(ctx context.Context, path string) (*input, error) {
 		in.close()
 		return nil, fmt.Errorf("%s: unsupported Parquet schema (%v): %s", path, err, layoutHint)
 	}
-	if err := checkUnitsMetadata(path, rdr.MetaData().KeyValueMetadata()); err != nil {
+	if err := checkUnitsMetadata(path, rdr.MetaData().KeyValueMetadata(), opt.Scale); err != nil {
 		in.close()
 		return nil, err
 	}
@@ -354,7 +413,10 @@ func (in *input) has(name string) bool {
 }
 
 // read checks that the named columns exist with usable types and reads them
-// from every row group.
+// from every row group (ReadColumnChunks: a damaged page is an error naming
+// the row group and the column). Each column has one chunk or more per row
+// group; the neuron column, when STRING, is read through its Parquet
+// dictionary. The caller calls the returned release when done.
 func (in *input) read(ctx context.Context, names []string) (map[string]*arrow.Chunked, func(), error) {
 	var missing []string
 	for _, n := range names {
@@ -371,7 +433,7 @@ func (in *input) read(ctx context.Context, names []string) (map[string]*arrow.Ch
 			in.path, strings.Join(missing, ", "), strings.Join(have, ", "), layoutHint)
 	}
 	md := in.rdr.MetaData()
-	props := pqarrow.ArrowReadProperties{BatchSize: 1 << 16}
+	var props pqarrow.ArrowReadProperties
 	leaves := make([]int, len(names))
 	for i, n := range names {
 		leaves[i] = md.Schema.ColumnIndexByName(n)
@@ -399,29 +461,135 @@ func (in *input) read(ctx context.Context, names []string) (map[string]*arrow.Ch
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", in.path, err)
 	}
-	rgs := make([]int, in.rdr.NumRowGroups())
-	for i := range rgs {
-		rgs[i] = i
-	}
-	tbl, err := fr.ReadRowGroups(ctx, leaves, rgs)
+	chunked, err := ReadColumnChunks(ctx, in.path, fr, leaves, corruptAdvice)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: reading columns %s: %w", in.path, strings.Join(names, ", "), err)
+		return nil, nil, err
+	}
+	release := func() {
+		for _, c := range chunked {
+			c.Release()
+		}
 	}
 	cols := make(map[string]*arrow.Chunked, len(names))
-	for _, n := range names {
-		idx := tbl.Schema().FieldIndices(n)
-		if len(idx) == 0 {
-			tbl.Release()
-			return nil, nil, fmt.Errorf("%s: column %s could not be read: %s", in.path, n, layoutHint)
-		}
-		c := tbl.Column(idx[0]).Data()
+	for i, n := range names {
+		c := chunked[i]
 		if int64(c.Len()) != in.rdr.NumRows() {
-			tbl.Release()
-			return nil, nil, fmt.Errorf("%s: column %s has %d values for %d rows: the file is damaged", in.path, n, c.Len(), in.rdr.NumRows())
+			release()
+			return nil, nil, fmt.Errorf("%s: column %s has %d values for %d rows: %s", in.path, n, c.Len(), in.rdr.NumRows(), corruptAdvice)
 		}
 		cols[n] = c
 	}
-	return cols, tbl.Release, nil
+	return cols, release, nil
+}
+
+// ReadColumnChunks reads the leaf columns leaves (indices into the Parquet
+// schema of fr's file; each must be a top-level column, not nested) from
+// every row group, in order, and returns one chunked array per leaf (one
+// chunk or more per row group), decoded as fr's properties say (e.g.
+// dictionary reads). It reads column chunk by column chunk in the calling
+// goroutine, unlike pqarrow's FileReader.ReadTable and ReadRowGroups, whose
+// decoding goroutines crash the process when a damaged page makes arrow's
+// decompressors (snappy, zstd, ...) panic: here every damaged page, and
+// every decoding error, becomes an error of one line,
+//
+//	PATH: row group R, column C: corrupt Parquet data (...): ADVICE
+//
+// and a row group whose chunk has the wrong number of values is refused
+// too. On success the caller releases the arrays; on error none is left
+// to release.
+func ReadColumnChunks(ctx context.Context, path string, fr *pqarrow.FileReader, leaves []int, advice string) ([]*arrow.Chunked, error) {
+	rdr := fr.ParquetReader()
+	md := rdr.MetaData()
+	fields := make([]int, len(leaves))
+	for i, leaf := range leaves {
+		if leaf < 0 || leaf >= md.Schema.NumColumns() {
+			return nil, fmt.Errorf("%s: no column %d (the file has %d)", path, leaf, md.Schema.NumColumns())
+		}
+		fi, err := fr.Manifest.GetFieldIndices([]int{leaf})
+		if err != nil || len(fi) != 1 || len(fr.Manifest.Fields[fi[0]].Children) != 0 {
+			return nil, fmt.Errorf("%s: column %s is nested, want a plain column", path, md.Schema.Column(leaf).Path())
+		}
+		fields[i] = fi[0]
+	}
+	chunks := make([][]arrow.Array, len(leaves))
+	release := func() {
+		for _, cs := range chunks {
+			for _, c := range cs {
+				c.Release()
+			}
+		}
+	}
+	for rg := 0; rg < rdr.NumRowGroups(); rg++ {
+		rows := md.RowGroup(rg).NumRows()
+		for i, leaf := range leaves {
+			if err := ctx.Err(); err != nil {
+				release()
+				return nil, err
+			}
+			name := md.Schema.Column(leaf).Path()
+			c, err := readColumnChunk(ctx, fr, rg, fields[i])
+			if err != nil {
+				release()
+				return nil, fmt.Errorf("%s: row group %d, column %s: %v: %s", path, rg, name, err, advice)
+			}
+			for _, a := range c.Chunks() {
+				a.Retain()
+				chunks[i] = append(chunks[i], a)
+			}
+			n := c.Len()
+			c.Release()
+			if int64(n) != rows {
+				release()
+				return nil, fmt.Errorf("%s: row group %d, column %s: corrupt Parquet data (%d values for the row group's %d rows): %s", path, rg, name, n, rows, advice)
+			}
+		}
+	}
+	out := make([]*arrow.Chunked, len(leaves))
+	for i, cs := range chunks {
+		var t arrow.DataType // the first chunk's; the schema's for no row groups
+		if len(cs) > 0 {
+			t = cs[0].DataType()
+		} else if f := fr.Manifest.Fields[fields[i]].Field; f != nil {
+			t = f.Type
+		}
+		for k, c := range cs {
+			if !arrow.TypeEqual(c.DataType(), t) {
+				release()
+				for _, o := range out[:i] {
+					o.Release()
+				}
+				return nil, fmt.Errorf("%s: column %s arrived as Arrow %s in one chunk and %s in another (chunk %d): rewrite the file with one type per column", path, md.Schema.Column(leaves[i]).Path(), t, c.DataType(), k)
+			}
+		}
+		if t == nil {
+			t = arrow.Null
+		}
+		out[i] = arrow.NewChunked(t, cs)
+	}
+	release() // NewChunked retains what it keeps
+	return out, nil
+}
+
+// readColumnChunk reads column field of row group rg in the calling
+// goroutine (pqarrow's ColumnChunkReader.Read of a leaf starts none), so a
+// panic of the decoder is recovered here and returned as an error.
+func readColumnChunk(ctx context.Context, fr *pqarrow.FileReader, rg, field int) (c *arrow.Chunked, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if c != nil {
+				c.Release()
+			}
+			c, err = nil, fmt.Errorf("corrupt Parquet data (%v)", r)
+		}
+	}()
+	c, err = fr.RowGroup(rg).Column(field).Read(ctx)
+	if err != nil {
+		if c != nil {
+			c.Release()
+		}
+		return nil, fmt.Errorf("corrupt Parquet data or unreadable file (%v)", err)
+	}
+	return c, nil
 }
 
 func isFloatType(t arrow.DataType) bool {
@@ -607,55 +775,114 @@ func readIDs(path string, col *arrow.Chunked) ([]scoring.ID, []int32, error) {
 	return x.ids, rows, nil
 }
 
-// unitsRE splits a units string into an optional factor and a unit name,
-// e.g. "1 micrometer", "1.0 µm", "microns".
+// unitsRE splits a (lower-case, trimmed) units string into an optional
+// factor and a unit name, e.g. "1 micrometer", "8nm", "0.008 um", "µm".
 var unitsRE = regexp.MustCompile(`^([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?)?\s*(.*)$`)
 
-var micrometreNames = map[string]bool{
-	"micrometer": true, "micrometers": true, "micrometre": true, "micrometres": true,
-	"micron": true, "microns": true, "um": true, "µm": true, "μm": true,
+// lengthUnit is a unit of length: mul/div µm (one of them is 1, so that
+// factor*mul/div is one correctly rounded operation: 8 nm is exactly the
+// float64 nearest 0.008).
+type lengthUnit struct{ mul, div float64 }
+
+// lengthUnits are the unit names ParseUnits accepts (lower case), as pint
+// (navis) writes them in full or abbreviated, and as users type them.
+var lengthUnits = map[string]lengthUnit{
+	"nm": {1, 1e3}, "nanometer": {1, 1e3}, "nanometers": {1, 1e3}, "nanometre": {1, 1e3}, "nanometres": {1, 1e3},
+	"um": {1, 1}, "µm": {1, 1}, "μm": {1, 1}, "micrometer": {1, 1}, "micrometers": {1, 1},
+	"micrometre": {1, 1}, "micrometres": {1, 1}, "micron": {1, 1}, "microns": {1, 1},
+	"mm": {1e3, 1}, "millimeter": {1e3, 1}, "millimeters": {1e3, 1}, "millimetre": {1e3, 1}, "millimetres": {1e3, 1},
+	"cm": {1e4, 1}, "centimeter": {1e4, 1}, "centimeters": {1e4, 1}, "centimetre": {1e4, 1}, "centimetres": {1e4, 1},
+	"m": {1e6, 1}, "meter": {1e6, 1}, "meters": {1e6, 1}, "metre": {1e6, 1}, "metres": {1e6, 1},
 }
 
-// unknownUnits are the values navis writes for a neuron without units; they
-// are accepted, as navis itself does not check them.
+const acceptedUnits = `an optional positive factor and a unit of length: nm (nanometer), µm (um, micrometer, micron), mm (millimeter), cm (centimeter) or m (meter), plurals and -metre spellings too, e.g. "8 nanometer", "8 nm", "1 micrometer", "0.008 um"`
+
+// unknownUnits are the values navis writes for a neuron without units
+// (lower case); they are accepted, as navis itself does not check them.
 var unknownUnits = map[string]bool{"": true, "none": true, "dimensionless": true, "nan": true}
 
-// unitsOK reports whether a "<id>:units" value means micrometres (or is
-// navis' marker for "no units recorded").
-func unitsOK(value string) bool {
-	s := strings.ToLower(strings.TrimSpace(value))
-	if unknownUnits[s] {
-		return true
+// ErrUnknownUnits is the error (wrapped; test it with errors.Is) that
+// ParseUnits returns for navis' markers of "no units recorded": "", "none",
+// "dimensionless", "1 dimensionless", "nan" (any case). Such a file's
+// coordinates are read without a units check.
+var ErrUnknownUnits = errors.New("no units recorded")
+
+// ParseUnits parses a units string as navis (pint) writes it in
+// "<id>:units" metadata or as a user gives it to --units: an optional
+// positive factor and a unit of length, e.g. "1 micrometer", "µm", "um",
+// "microns", "8 nanometer", "8 nm", "nm", "0.008 um", "mm", "millimeter"
+// (case and surrounding space do not matter). It returns the number of µm
+// per unit: 1 for "1 micrometer", 0.008 for "8 nanometer", 1000 for "mm".
+// navis' markers of no units return an error wrapping ErrUnknownUnits; any
+// other string that is not such a length is an error naming it and listing
+// the accepted names.
+func ParseUnits(s string) (umPerUnit float64, err error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if unknownUnits[t] {
+		return 0, fmt.Errorf("units %q: %w", s, ErrUnknownUnits)
 	}
-	m := unitsRE.FindStringSubmatch(s)
+	m := unitsRE.FindStringSubmatch(t)
 	if m == nil {
-		return false
+		return 0, fmt.Errorf("units %q: not a length: want %s", s, acceptedUnits)
 	}
-	unit := strings.TrimSpace(m[2])
+	factor := 1.0
 	if m[1] != "" {
-		f, err := strconv.ParseFloat(m[1], 64)
-		if err != nil || f != 1 {
-			return false
-		}
-		if unit == "dimensionless" {
-			return true
+		factor, err = strconv.ParseFloat(m[1], 64)
+		if err != nil || !(factor > 0) || math.IsInf(factor, 0) {
+			return 0, fmt.Errorf("units %q: factor %s is not a positive number: want %s", s, m[1], acceptedUnits)
 		}
 	}
-	return micrometreNames[unit]
+	name := strings.TrimSpace(m[2])
+	if name == "dimensionless" {
+		if factor == 1 { // pint's "1 dimensionless": no units
+			return 0, fmt.Errorf("units %q: %w", s, ErrUnknownUnits)
+		}
+		return 0, fmt.Errorf("units %q: a factor without a unit of length: want %s", s, acceptedUnits)
+	}
+	u, ok := lengthUnits[name]
+	if !ok {
+		if name == "" {
+			return 0, fmt.Errorf("units %q: no unit after the factor: want %s", s, acceptedUnits)
+		}
+		return 0, fmt.Errorf("units %q: unknown unit %q: want %s", s, name, acceptedUnits)
+	}
+	um := factor * u.mul / u.div
+	if !(um > 0) || math.IsInf(um, 0) {
+		return 0, fmt.Errorf("units %q: %g µm per unit is out of range: want %s", s, um, acceptedUnits)
+	}
+	return um, nil
 }
 
+// unitsTolerance is the relative difference above which a file's units and
+// the run's scale (or µm) disagree.
+const unitsTolerance = 1e-9
+
+// checkUnitsMetadata checks every "<id>:units" value of a file's key/value
+// metadata against scale (ReadOptions.Scale, µm per coordinate unit; 0 means
+// coordinates are read as µm): known units must agree with it (relative
+// difference at most unitsTolerance); unknown units (ErrUnknownUnits) are
+// accepted; unparsable units are refused. Keys starting with "_" are not
+// neurons' and are skipped.
 func checkUnitsMetadata(path string, kv interface {
 	Keys() []string
 	Values() []string
-}) error {
+}, scale float64) error {
 	keys, vals := kv.Keys(), kv.Values()
 	for i, k := range keys {
 		if !strings.HasSuffix(k, ":units") || strings.HasPrefix(k, "_") {
 			continue
 		}
-		if !unitsOK(vals[i]) {
-			return fmt.Errorf("%s: neuron %s has units %q (metadata key %q): inputs must be in µm (1 micrometer); convert the neurons to micrometres (e.g. navis: neurons.convert_units('um')) and rewrite the file",
-				path, strings.TrimSuffix(k, ":units"), vals[i], k)
+		id, v := strings.TrimSuffix(k, ":units"), strings.TrimSpace(vals[i])
+		um, err := ParseUnits(vals[i])
+		switch {
+		case errors.Is(err, ErrUnknownUnits):
+			continue
+		case err != nil:
+			return fmt.Errorf("%s: neuron %s (metadata key %q): %v: fix the units metadata, or convert the neurons to µm with navis (neurons.convert_units('um')) and rewrite the file", path, id, k, err)
+		case scale == 0 && math.Abs(um-1) > unitsTolerance:
+			return fmt.Errorf("%s: neuron %s has units %q (%g µm per unit), but coordinates are read as µm: pass --units %q (or --scale %g) to convert them, or convert the neurons with navis (neurons.convert_units('um'))", path, id, v, um, v, um)
+		case scale > 0 && math.Abs(um-scale) > unitsTolerance*scale:
+			return fmt.Errorf("%s: neuron %s has units %q (%g µm per unit) but --units/--scale says %g µm per unit: these neurons need --units %q (or --scale %g), and the inputs of one run must share units: give the right --units, or convert the neurons with navis (neurons.convert_units('um'))", path, id, v, um, scale, v, um)
 		}
 	}
 	return nil
@@ -667,8 +894,9 @@ func checkUnitsMetadata(path string, kv interface {
 // with file metadata "<id>:id" and "<id>:units" = "1 micrometer". Rows are
 // buffered into row groups of up to WriteRowGroupRows rows (a small file is
 // one row group); columns are zstd-compressed and the neuron column
-// dictionary-encoded. All ids must be of one kind and distinct, and every
-// neuron valid. w is not closed.
+// dictionary-encoded; the schema's root is REQUIRED (not arrow-go's default
+// REPEATED). All ids must be of one kind and distinct, and every neuron
+// valid. w is not closed.
 func WriteDotpropsParquet(w io.Writer, dps []*scoring.Dotprops) error {
 	if len(dps) == 0 {
 		return errors.New("write dotprops Parquet: no neurons to write")
@@ -713,6 +941,8 @@ func WriteDotpropsParquet(w io.Writer, dps []*scoring.Dotprops) error {
 		parquet.WithDictionaryDefault(false),
 		parquet.WithDictionaryFor(colNeuron, true),
 		parquet.WithCreatedBy("nblast-go"),
+		// arrow-go's default root is REPEATED, which some readers reject.
+		parquet.WithRootRepetition(parquet.Repetitions.Required),
 	)
 	fw, err := pqarrow.NewFileWriter(schema, noCloseWriter{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {

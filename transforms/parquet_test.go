@@ -3,6 +3,8 @@ package transforms
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
@@ -130,13 +133,14 @@ func TestReadNeuronIndexGolden(t *testing.T) {
 // through pqarrow: DuckDB dictionary-encodes it in Parquet, but without an
 // ARROW:schema key pqarrow decodes INT64 ids to a plain Int64 array; STRING
 // ids are read through their Parquet dictionary (SetReadDict) and arrive as
-// one *array.Dictionary chunk per row group, each with its own dictionary,
-// while the float columns arrive as a single chunk.
+// one *array.Dictionary chunk per row group, each with its own dictionary;
+// (*input).read reads chunk by chunk, so every column has (at least) one
+// chunk per row group.
 func TestGoldenIDArrival(t *testing.T) {
 	dir := reference.Dir(t)
 	ctx := context.Background()
 	for _, g := range goldenFiles {
-		in, err := openInput(ctx, filepath.Join(dir, g.parquet))
+		in, err := openInput(ctx, filepath.Join(dir, g.parquet), ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,8 +483,8 @@ func TestReadErrors(t *testing.T) {
 		{name: "zero vector", cols: zeroVec, want: []string{"neuron 7", "point 1 has a zero tangent vector"}},
 		{name: "non-unit vector", cols: longVec, want: []string{"neuron 7", "not a unit vector"}},
 		{name: "alpha out of range", cols: badAlpha, want: []string{"neuron 3", "alpha 1.5"}},
-		{name: "nanometre units", cols: good, meta: map[string]string{"7:id": "7", "7:units": "8 nanometer"}, want: []string{"neuron 7", `"8 nanometer"`, "must be in µm"}, index: true},
-		{name: "millimetre units", cols: good, meta: map[string]string{"3:units": "mm"}, want: []string{"neuron 3", "must be in µm"}, index: true},
+		{name: "nanometre units", cols: good, meta: map[string]string{"7:id": "7", "7:units": "8 nanometer"}, want: []string{"neuron 7", `"8 nanometer"`, "read as µm", "--scale 0.008"}, index: true},
+		{name: "millimetre units", cols: good, meta: map[string]string{"3:units": "mm"}, want: []string{"neuron 3", "read as µm", "--scale 1000"}, index: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,21 +531,36 @@ func TestReadErrors(t *testing.T) {
 	})
 }
 
-func TestUnitsOK(t *testing.T) {
+func TestParseUnits(t *testing.T) {
+	const unknown = -1.0
 	for _, tc := range []struct {
 		units string
-		ok    bool
+		um    float64 // µm per unit; unknown: ErrUnknownUnits; 0: an error
 	}{
-		{"1 micrometer", true}, {"micrometer", true}, {"um", true}, {"µm", true}, {"μm", true},
-		{"1 micron", true}, {"microns", true}, {"1.0 micrometer", true}, {"1µm", true},
-		{" 1 Micrometre ", true}, {"micrometers", true}, {"1 um", true},
-		{"None", true}, {"", true}, {"dimensionless", true}, {"1 dimensionless", true},
-		{"8 nanometer", false}, {"nanometer", false}, {"nm", false}, {"2 micrometer", false},
-		{"1 millimeter", false}, {"0.001 mm", false}, {"1000 nanometer", false}, {"8 dimensionless", false},
-		{"voxels", false},
+		{"1 micrometer", 1}, {"micrometer", 1}, {"um", 1}, {"µm", 1}, {"μm", 1},
+		{"1 micron", 1}, {"microns", 1}, {"1.0 micrometer", 1}, {"1µm", 1},
+		{" 1 Micrometre ", 1}, {"micrometers", 1}, {"1 um", 1}, {"0.001 mm", 1}, {"1000 nanometer", 1},
+		{"8 nanometer", 0.008}, {"8 nm", 0.008}, {"8nm", 0.008}, {"nanometer", 0.001}, {"nm", 0.001},
+		{"0.008 um", 0.008}, {"3 nanometres", 0.003}, {"2 micrometer", 2}, {"1e3 nm", 1},
+		{"mm", 1000}, {"1 millimeter", 1000}, {"cm", 1e4}, {"1 meter", 1e6},
+		{"None", unknown}, {"", unknown}, {"  ", unknown}, {"dimensionless", unknown}, {"1 dimensionless", unknown}, {"NaN", unknown},
+		{"8 dimensionless", 0}, {"voxels", 0}, {"8 voxels", 0}, {"8", 0}, {"-8 nm", 0}, {"0 nm", 0}, {"nm nm", 0}, {"1e400 nm", 0},
 	} {
-		if got := unitsOK(tc.units); got != tc.ok {
-			t.Errorf("unitsOK(%q) = %v, want %v", tc.units, got, tc.ok)
+		got, err := ParseUnits(tc.units)
+		switch {
+		case tc.um == unknown:
+			if !errors.Is(err, ErrUnknownUnits) {
+				t.Errorf("ParseUnits(%q) = %v, %v; want ErrUnknownUnits", tc.units, got, err)
+			}
+		case tc.um == 0:
+			if err == nil || errors.Is(err, ErrUnknownUnits) || !strings.Contains(err.Error(), fmt.Sprintf("%q", tc.units)) ||
+				!strings.Contains(err.Error(), "nanometer") || !strings.Contains(err.Error(), "micrometer") {
+				t.Errorf("ParseUnits(%q) = %v, %v; want an error naming the string and the accepted units", tc.units, got, err)
+			}
+		default:
+			if err != nil || got != tc.um {
+				t.Errorf("ParseUnits(%q) = %v, %v; want %v", tc.units, got, err, tc.um)
+			}
 		}
 	}
 }
@@ -844,4 +863,448 @@ func BenchmarkReadDotpropsGolden(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRootRepetitionRequired: WriteDotpropsParquet writes a REQUIRED root
+// (arrow-go's default is REPEATED, which some readers reject).
+func TestRootRepetitionRequired(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteDotpropsParquet(&buf, wantGood(false)); err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	if got := rdr.MetaData().Schema.Root().RepetitionType(); got != parquet.Repetitions.Required {
+		t.Fatalf("root repetition %s, want %s", got, parquet.Repetitions.Required)
+	}
+}
+
+// dotpropsCols is the navis layout of dps as test columns (alpha when the
+// first neuron has it).
+func dotpropsCols(dps []*scoring.Dotprops) []pqCol {
+	var x, y, z, vx, vy, vz, alpha []float64
+	var ids []int64
+	for _, d := range dps {
+		for j, p := range d.Points {
+			x, y, z = append(x, p[0]), append(y, p[1]), append(z, p[2])
+			v := d.Vectors[j]
+			vx, vy, vz = append(vx, v[0]), append(vy, v[1]), append(vz, v[2])
+			if d.HasAlpha() {
+				alpha = append(alpha, d.Alpha[j])
+			}
+			ids = append(ids, d.ID.Int)
+		}
+	}
+	cols := []pqCol{{"x", f64(x...)}, {"y", f64(y...)}, {"z", f64(z...)}, {"vect_x", f64(vx...)}, {"vect_y", f64(vy...)}, {"vect_z", f64(vz...)}}
+	if dps[0].HasAlpha() {
+		cols = append(cols, pqCol{"alpha", f64(alpha...)})
+	}
+	return append(cols, pqCol{"neuron", i64(ids...)})
+}
+
+// writeCodecPQ writes cols with the given codec (every column), the neuron
+// column dictionary-encoded, in row groups of rowGroup rows.
+func writeCodecPQ(t testing.TB, path string, cols []pqCol, codec compress.Compression, rowGroup int) {
+	t.Helper()
+	fields := make([]arrow.Field, len(cols))
+	arrs := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: c.name, Type: c.arr.DataType()}
+		arrs[i] = c.arr
+	}
+	sc := arrow.NewSchema(fields, nil)
+	rec := array.NewRecord(sc, arrs, int64(arrs[0].Len()))
+	defer rec.Release()
+	props := parquet.NewWriterProperties(parquet.WithCompression(codec), parquet.WithMaxRowGroupLength(int64(rowGroup)),
+		parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("neuron", true))
+	var buf bytes.Buffer
+	fw, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pageHeaderSizes reads the first three fields of a Thrift-compact Parquet
+// PageHeader at b (type, uncompressed_page_size, compressed_page_size), as
+// every writer emits them first.
+func pageHeaderSizes(t testing.TB, b []byte) (uncompressed, compressed int) {
+	t.Helper()
+	var vals [3]int
+	pos := 0
+	for f := range vals {
+		if pos >= len(b) || b[pos] != 0x15 { // field delta 1, type i32
+			t.Fatalf("unexpected page header byte %#x at %d", b[pos], pos)
+		}
+		pos++
+		var u uint64
+		for shift := 0; ; shift += 7 {
+			c := b[pos]
+			pos++
+			u |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		vals[f] = int(int64(u>>1) ^ -int64(u&1)) // zigzag
+	}
+	return vals[1], vals[2]
+}
+
+// corruptPage overwrites n bytes of the compressed payload of column col's
+// data page (or, with dict, its dictionary page) in row group rg, at
+// fraction at of the payload, with fill. The chunk must hold one data page.
+func corruptPage(t testing.TB, path string, rg int, col string, dict bool, at float64, n int, fill byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := rdr.MetaData()
+	k := md.Schema.ColumnIndexByName(col)
+	cc, err := md.RowGroup(rg).ColumnChunk(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := cc.DataPageOffset()
+	end := start
+	if cc.HasDictionaryPage() {
+		end = cc.DictionaryPageOffset()
+	}
+	end += cc.TotalCompressedSize()
+	if dict {
+		if !cc.HasDictionaryPage() {
+			t.Fatalf("column %s has no dictionary page", col)
+		}
+		start, end = cc.DictionaryPageOffset(), cc.DataPageOffset()
+	}
+	rdr.Close()
+	_, comp := pageHeaderSizes(t, data[start:])
+	payload := end - int64(comp)
+	if payload <= start || comp < n {
+		t.Fatalf("column %s: page at %d..%d has a %d-byte payload: not one page?", col, start, end, comp)
+	}
+	off := payload + int64(at*float64(comp-n))
+	for i := int64(0); i < int64(n); i++ {
+		data[off+i] = fill
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCorruptPagesAreErrors damages a data or dictionary page of zstd and
+// snappy files at several places: every read must return an error naming
+// the file, the row group and the column, never panic (arrow's codecs panic
+// on corrupt input, in goroutines pqarrow's table readers start).
+func TestCorruptPagesAreErrors(t *testing.T) {
+	ctx := context.Background()
+	dps := randomDotprops(rand.New(rand.NewSource(3)), 6, false, true)
+	for _, tc := range []struct {
+		name  string
+		codec compress.Compression
+		col   string
+		dict  bool
+		rg    int
+		at    float64
+		fill  byte
+	}{
+		{"zstd x middle", compress.Codecs.Zstd, "x", false, 0, 0.5, 0xff},
+		{"zstd x start", compress.Codecs.Zstd, "x", false, 0, 0, 0x00},
+		{"zstd vect_z end", compress.Codecs.Zstd, "vect_z", false, 1, 1, 0xa5},
+		{"zstd alpha middle", compress.Codecs.Zstd, "alpha", false, 0, 0.5, 0x00},
+		{"zstd neuron dictionary", compress.Codecs.Zstd, "neuron", true, 0, 0.5, 0xff},
+		{"zstd neuron indices", compress.Codecs.Zstd, "neuron", false, 1, 0, 0xff},
+		{"snappy x start", compress.Codecs.Snappy, "x", false, 0, 0, 0xff},
+		{"snappy z start", compress.Codecs.Snappy, "z", false, 1, 0, 0xff},
+		{"snappy vect_y start", compress.Codecs.Snappy, "vect_y", false, 0, 0, 0xff},
+		{"snappy neuron dictionary", compress.Codecs.Snappy, "neuron", true, 1, 0, 0xff},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "damaged.parquet")
+			cols := dotpropsCols(dps)
+			rows := cols[0].arr.Len()
+			writeCodecPQ(t, p, cols, tc.codec, (rows+1)/2)
+			if _, err := ReadDotpropsFile(ctx, p, ReadOptions{}); err != nil {
+				t.Fatalf("before damage: %v", err)
+			}
+			corruptPage(t, p, tc.rg, tc.col, tc.dict, tc.at, 8, tc.fill)
+			check := func(what string, err error) {
+				t.Helper()
+				if err == nil {
+					t.Fatalf("%s: no error for a damaged page", what)
+				}
+				msg := err.Error()
+				t.Logf("%s: %s", what, msg)
+				for _, w := range []string{p + ": ", fmt.Sprintf("row group %d", tc.rg), "column " + tc.col, "corrupt"} {
+					if !strings.Contains(msg, w) {
+						t.Errorf("%s: error %q does not say %q", what, msg, w)
+					}
+				}
+				if strings.Contains(msg, "\n") {
+					t.Errorf("%s: error %q has more than one line", what, msg)
+				}
+			}
+			_, err := ReadDotpropsFile(ctx, p, ReadOptions{})
+			check("ReadDotpropsFile", err)
+			_, err = ReadNeuronIndex(ctx, p, ReadOptions{})
+			switch tc.col {
+			case "neuron", "x", "y", "z":
+				check("ReadNeuronIndex", err)
+			default:
+				if err != nil {
+					t.Errorf("ReadNeuronIndex reads only neuron, x, y, z, but failed: %v", err)
+				}
+			}
+		})
+	}
+	t.Run("WriteDotpropsParquet file", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := WriteDotpropsParquet(&buf, dps); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "written.parquet")
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		corruptPage(t, p, 0, "y", false, 0.5, 8, 0xff)
+		for what, read := range map[string]func() error{
+			"ReadDotpropsFile": func() error { _, err := ReadDotpropsFile(ctx, p, ReadOptions{}); return err },
+			"ReadNeuronIndex":  func() error { _, err := ReadNeuronIndex(ctx, p, ReadOptions{}); return err },
+		} {
+			err := read()
+			if err == nil || !strings.Contains(err.Error(), p+": row group 0, column y: corrupt") {
+				t.Errorf("%s: error %v, want it to name %s, row group 0 and column y", what, err, p)
+			}
+		}
+	})
+}
+
+// unitsCols is a file of neuron 5 (3 points) and neuron 6 (1 point).
+func unitsCols() []pqCol {
+	return []pqCol{
+		{"x", f64(1000, 2000, 4000, -8)},
+		{"y", f64(10, 0, 0.5, 8)},
+		{"z", f64(3, 3, 3, 1e6)},
+		{"vect_x", f64(1, 0, 0, 0.6)},
+		{"vect_y", f64(0, 1, 0, 0.8)},
+		{"vect_z", f64(0, 0, 1, 0)},
+		{"alpha", f64(0.5, 0.25, 1, 0)},
+		{"neuron", i64(5, 5, 5, 6)},
+	}
+}
+
+// TestReadScale reads files whose units metadata says nm (or nothing)
+// with and without ReadOptions.Scale.
+func TestReadScale(t *testing.T) {
+	ctx := context.Background()
+	raw := unitsCols()
+	rawVals := func(name string) []float64 {
+		for _, c := range raw {
+			if c.name == name {
+				return c.arr.(*array.Float64).Float64Values()
+			}
+		}
+		panic(name)
+	}
+	for _, tc := range []struct {
+		name  string
+		meta  map[string]string
+		scale float64
+		errs  []string // nil: read, with coordinates times scale
+	}{
+		{"nm without scale", map[string]string{"5:units": "8 nanometer"}, 0,
+			[]string{"neuron 5", `units "8 nanometer"`, "(0.008 µm per unit)", "coordinates are read as µm", `--units "8 nanometer"`, "--scale 0.008", "convert_units('um')"}},
+		{"nm with its scale", map[string]string{"5:units": "8 nanometer", "6:units": "8 nm"}, 0.008, nil},
+		{"nm with the wrong scale", map[string]string{"5:units": "8 nanometer"}, 0.001,
+			[]string{"neuron 5", `units "8 nanometer"`, "(0.008 µm per unit)", "--units/--scale says 0.001 µm per unit"}},
+		{"µm with a scale", map[string]string{"6:units": "1 micrometer"}, 0.008,
+			[]string{"neuron 6", `units "1 micrometer"`, "(1 µm per unit)", "--units/--scale says 0.008 µm per unit"}},
+		{"unknown units with a scale", map[string]string{"5:units": "1 dimensionless", "6:units": ""}, 0.008, nil},
+		{"no units with a scale", nil, 0.5, nil},
+		{"µm with scale 1", map[string]string{"5:units": "µm"}, 1, nil},
+		{"1000 nm is µm", map[string]string{"5:units": "1000 nanometer"}, 0, nil},
+		{"mm without scale", map[string]string{"6:units": "mm"}, 0, []string{"neuron 6", `units "mm"`, "(1000 µm per unit)", "--scale 1000"}},
+		{"unparsable units", map[string]string{"6:units": "8 voxels"}, 0.008, []string{"neuron 6", `"8 voxels"`, "nanometer", "micrometer"}},
+		{"negative scale", nil, -1, []string{"scale -1", "positive"}},
+		{"NaN scale", nil, math.NaN(), []string{"scale NaN", "positive"}},
+		{"overflow after scaling", nil, 1e303, []string{"neuron 6", "non-finite coordinate"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "units.parquet")
+			writePQ(t, p, raw, tc.meta, 0, false)
+			opt := ReadOptions{Scale: tc.scale}
+			dps, err := ReadDotpropsFile(ctx, p, opt)
+			idx, ierr := ReadNeuronIndex(ctx, p, opt)
+			if tc.errs != nil {
+				for what, err := range map[string]error{"ReadDotpropsFile": err, "ReadNeuronIndex": ierr} {
+					if err == nil {
+						t.Fatalf("%s: no error", what)
+					}
+					msg := err.Error()
+					t.Logf("%s: %s", what, msg)
+					for _, w := range append([]string{p + ": "}, tc.errs...) {
+						if !strings.Contains(msg, w) {
+							t.Errorf("%s: error %q does not say %q", what, msg, w)
+						}
+					}
+					if strings.Contains(msg, "\n") {
+						t.Errorf("%s: error %q has more than one line", what, msg)
+					}
+				}
+				return
+			}
+			if err != nil || ierr != nil {
+				t.Fatalf("ReadDotpropsFile: %v; ReadNeuronIndex: %v", err, ierr)
+			}
+			scale := tc.scale
+			if scale == 0 {
+				scale = 1
+			}
+			row := 0
+			for _, d := range dps {
+				for j := range d.Points {
+					for k, name := range []string{"x", "y", "z"} {
+						if got, want := d.Points[j][k], rawVals(name)[row]*scale; got != want {
+							t.Fatalf("neuron %s point %d[%d] = %v, want %v", d.ID, j, k, got, want)
+						}
+					}
+					for k, name := range []string{"vect_x", "vect_y", "vect_z"} {
+						if got, want := d.Vectors[j][k], rawVals(name)[row]; got != want {
+							t.Fatalf("neuron %s vector %d[%d] = %v, want %v (vectors are not scaled)", d.ID, j, k, got, want)
+						}
+					}
+					if got, want := d.Alpha[j], rawVals("alpha")[row]; got != want {
+						t.Fatalf("neuron %s alpha %d = %v, want %v", d.ID, j, got, want)
+					}
+					row++
+				}
+			}
+			// The index must agree exactly with the points it plans for.
+			if len(idx) != len(dps) {
+				t.Fatalf("%d index entries for %d neurons", len(idx), len(dps))
+			}
+			for i, d := range dps {
+				w := NeuronInfo{ID: d.ID, Points: d.Len(), File: p}
+				for k := range 3 {
+					w.Min[k], w.Max[k] = math.Inf(1), math.Inf(-1)
+					for _, pt := range d.Points {
+						w.Centroid[k] += pt[k]
+						w.Min[k], w.Max[k] = min(w.Min[k], pt[k]), max(w.Max[k], pt[k])
+					}
+					w.Centroid[k] /= float64(d.Len())
+				}
+				if !reflect.DeepEqual(idx[i], w) {
+					t.Errorf("index %+v, want %+v (from the read points)", idx[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestReadAlphaOptions reads a file whose neuron 7 has alpha 1.3 at its
+// point 1, with and without IgnoreAlpha.
+func TestReadAlphaOptions(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "alpha.parquet")
+	writePQ(t, p, withCol(goodCols(), "alpha", f64(0.5, 0.25, 1.3, 0.25, 1)), nil, 0, false)
+
+	_, err := ReadDotpropsFile(ctx, p, ReadOptions{})
+	if err == nil {
+		t.Fatal("alpha 1.3 accepted")
+	}
+	msg := err.Error()
+	for _, w := range []string{p + ": neuron 7", "point 1", "alpha 1.3", "outside [0, 1]", "--use_alpha", "navis.make_dotprops", "run without --use_alpha, which ignores alpha"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not say %q", msg, w)
+		}
+	}
+	if _, err := ReadNeuronIndex(ctx, p, ReadOptions{}); err != nil {
+		t.Errorf("ReadNeuronIndex does not read alpha, but: %v", err)
+	}
+
+	got, err := ReadDotpropsFile(ctx, p, ReadOptions{IgnoreAlpha: true})
+	if err != nil {
+		t.Fatalf("IgnoreAlpha: %v", err)
+	}
+	want := wantGood(false)
+	for _, d := range want {
+		d.Alpha = nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("IgnoreAlpha: got %+v\nwant %+v", dpsString(got), dpsString(want))
+	}
+
+	// With IgnoreAlpha the column is not read: not even its type matters.
+	p2 := filepath.Join(t.TempDir(), "alpha_strings.parquet")
+	writePQ(t, p2, withCol(goodCols(), "alpha", strs("a", "b", "c", "d", "e")), nil, 0, false)
+	if got, err := ReadDotpropsFile(ctx, p2, ReadOptions{IgnoreAlpha: true}); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("IgnoreAlpha, string alpha column: %v, %v", dpsString(got), err)
+	}
+
+	p3 := filepath.Join(t.TempDir(), "alpha_nan.parquet")
+	writePQ(t, p3, withCol(goodCols(), "alpha", f64(0.5, math.NaN(), 1, 0.25, 1)), nil, 0, false)
+	if _, err := ReadDotpropsFile(ctx, p3, ReadOptions{}); err == nil || !strings.Contains(err.Error(), p3+": neuron 3") || !strings.Contains(err.Error(), "alpha NaN") || !strings.Contains(err.Error(), "--use_alpha") {
+		t.Errorf("NaN alpha: error %v", err)
+	}
+}
+
+// TestValidationAdvice: each invalid neuron gets advice that fits its
+// problem, on one line naming the file and the neuron.
+func TestValidationAdvice(t *testing.T) {
+	ctx := context.Background()
+	good := goodCols()
+	for _, tc := range []struct {
+		name      string
+		cols      []pqCol
+		want, not []string
+	}{
+		{"zero tangent", withCol(withCol(good, "vect_x", f64(1, 0, 0, 0, 1)), "vect_y", f64(0, 1, 0, 1, 0)),
+			[]string{"neuron 7", "point 1 has a zero tangent vector", "unit", "navis.make_dotprops"}, []string{"alpha", "µm"}},
+		{"long tangent", withCol(good, "vect_x", f64(1, 0, 2, 0, 1)),
+			[]string{"neuron 7", "not a unit vector", "navis.make_dotprops"}, []string{"alpha"}},
+		{"NaN coordinate", withCol(good, "x", f64(1, math.NaN(), 2, 11, 3)),
+			[]string{"neuron 3", "non-finite coordinate", "finite"}, []string{"alpha", "tangent"}},
+		{"NaN tangent", withCol(good, "vect_z", f64(0, 0, 0, math.NaN(), 0)),
+			[]string{"neuron 3", "non-finite tangent vector", "navis.make_dotprops"}, []string{"alpha"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "invalid.parquet")
+			writePQ(t, p, tc.cols, nil, 0, false)
+			_, err := ReadDotpropsFile(ctx, p, ReadOptions{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if !strings.HasPrefix(msg, p+": neuron ") || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line starting with the file and the neuron", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not say %q", msg, w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(msg, w) {
+					t.Errorf("error %q says %q, which is not this neuron's problem", msg, w)
+				}
+			}
+		})
+	}
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"sort"
 	"sync"
+	"syscall"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -23,6 +26,24 @@ func init() {
 	register.Iter1[[]byte]()
 	beam.RegisterType(reflect.TypeOf((*WorkItem)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*InputFile)(nil)).Elem())
+}
+
+// BadInputTag starts the message of an error caused by the input data,
+// so that the launcher can tell it from a crash once it has crossed the
+// runner (which passes errors on as text): see pipeline.Explain.
+const BadInputTag = "bad input: "
+
+// BadInput tags err as caused by the input data, unless it is a failure
+// of the machinery (a cancelled context, a network or I/O error other
+// than a missing file), which a rerun can get past.
+func BadInput(err error) error {
+	var ne net.Error
+	var errno syscall.Errno
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		errors.As(err, &errno) && errno != syscall.ENOENT {
+		return err
+	}
+	return fmt.Errorf("%s%w", BadInputTag, err)
 }
 
 // InputFile is one Parquet input and the side(s) whose neurons it supplies.
@@ -102,7 +123,7 @@ func (f *stageFn) ProcessElement(ctx context.Context, in InputFile, emit func(st
 	file := in.Path
 	dps, err := ReadDotpropsFile(ctx, file, f.Staging.Read)
 	if err != nil {
-		return err
+		return BadInput(err)
 	}
 	st := f.Staging
 	send := func(side string, pos int, d *scoring.Dotprops) error {
@@ -151,7 +172,7 @@ func (f *writeBlockFn) ProcessElement(ctx context.Context, path string, values f
 	for i := range got {
 		if i > 0 && got[i].Pos == got[i-1].Pos {
 			if diff := dotpropsDiff(&got[i-1].D, &got[i].D); diff != "" {
-				return "", fmt.Errorf("neuron %s is in %s and in %s with different data (%s): remove one copy or give them distinct ids", got[i].D.ID, got[i-1].File, got[i].File, diff)
+				return "", BadInput(fmt.Errorf("neuron %s is in %s and in %s with different data (%s): remove one copy or give them distinct ids", got[i].D.ID, got[i-1].File, got[i].File, diff))
 			}
 			continue
 		}

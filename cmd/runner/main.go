@@ -3,15 +3,21 @@
 //
 //	runner --queries Q [--targets T] --out OUT [flags]   score (targets omitted: all-by-all)
 //	runner inspect --out OUT [--id ID] [--k 10]          summarise a result, top hits of a neuron
+//	runner export --out OUT [--format csv|tsv] [--to FILE]   sparse or top-k rows as CSV
 //	runner synth --n 10000 --out neurons.parquet [--seed S]   write a synthetic brain
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,19 +31,29 @@ import (
 	"github.com/nblast-go/nblast/transforms"
 )
 
+// commands are the runner's subcommands; anything else is a scoring run,
+// which takes flags only.
+var commands = map[string]func([]string) error{
+	"inspect": func(args []string) error { return inspect(context.Background(), args) },
+	"synth":   synthMain,
+}
+
 func main() {
-	if len(os.Args) > 1 {
-		sub := map[string]func([]string) error{
-			"inspect": func(args []string) error { return inspect(context.Background(), args) },
-			"synth":   synthMain,
-		}[os.Args[1]]
-		if sub != nil {
-			if err := sub(os.Args[2:]); err != nil {
-				fmt.Fprintf(os.Stderr, "runner %s: %v\n", os.Args[1], err)
-				os.Exit(1)
-			}
-			return
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+		sub := commands[os.Args[1]]
+		if sub == nil {
+			fmt.Fprintf(os.Stderr, "runner: %q is not a command: the commands are %s; a scoring run takes flags only (runner --queries Q --out OUT); see runner --help\n",
+				os.Args[1], strings.Join(slices.Sorted(maps.Keys(commands)), ", "))
+			os.Exit(2)
 		}
+		if err := sub(os.Args[2:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return
+			}
+			fmt.Fprintf(os.Stderr, "runner %s: %v\n", os.Args[1], err)
+			os.Exit(1)
+		}
+		return
 	}
 	o := pipeline.Defaults()
 	flag.StringVar(&o.Queries, "queries", "", "query dotprops: a Parquet file, glob or directory (navis layout; local or gs://)")
@@ -55,20 +71,28 @@ func main() {
 	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all")
 	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/; ties: smaller target id first")
 	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
+	flag.StringVar(&o.Units, "units", "", "input coordinate units, converted to µm: e.g. nm, \"8 nm\" (navis' example skeletons' 8 nm voxels), um, mm; default µm (a file whose units metadata says otherwise is refused)")
+	flag.Float64Var(&o.Scale, "scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008 for 8 nm voxels); the same as --units, give one of them")
 	flag.Usage = usage
 	flag.Parse()
+	if err := leftoverArgs(flag.Args(), os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "runner:", err)
+		os.Exit(2)
+	}
 	// Started with --worker=true (by Beam's boot loader on a Flink or
 	// Dataflow worker, or a prism PROCESS/EXTERNAL environment), beam.Init
 	// runs the SDK harness and exits: nothing above may need the job's
 	// flags (the options reach workers in the DoFns), nothing below runs on
 	// workers.
 	beam.Init()
-	// Prism in this process logs every job step at INFO: keep warnings and
-	// errors. A remote runner's INFO lines (job id, console URL, job state)
-	// are what a user follows, so they stay.
+	// Prism in this process logs every job step at INFO, and a failed
+	// job's error several times over at ERROR before the runner returns
+	// it: keep none of that (the run prints the root cause itself, see
+	// pipeline.Explain). A remote runner's INFO lines (job id, console
+	// URL, job state) are what a user follows, so they stay.
 	level := slog.LevelInfo
 	if isLocal() {
-		level = slog.LevelWarn
+		level = slog.LevelError + 4
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	if f := flag.Lookup("dry_run"); f != nil && f.Value.String() == "true" {
@@ -89,6 +113,26 @@ func main() {
 	}
 }
 
+// leftoverArgs refuses arguments the flag parser did not take (it stops
+// at the first one that is not a flag, and the rest would be ignored).
+// all is every argument, to name the flag before the first leftover.
+func leftoverArgs(left, all []string) error {
+	if len(left) == 0 {
+		return nil
+	}
+	at := len(all) - len(left)
+	if at > 0 {
+		prev := strings.TrimLeft(all[at-1], "-")
+		if f := flag.Lookup(prev); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				return fmt.Errorf("unexpected argument %q after --%s: boolean flags take their value with \"=\", as --%s=%s (a space ends the flags, so nothing after it would be used); nothing was run",
+					left[0], prev, prev, left[0])
+			}
+		}
+	}
+	return fmt.Errorf("unexpected argument %q: a scoring run takes flags only (--name value or --name=value), and the commands (inspect, export, synth) come first; nothing was run", left[0])
+}
+
 // verbatimLog writes Beam log messages at INFO and above to stderr as
 // they are (no quoting), one after the other.
 type verbatimLog struct{}
@@ -99,18 +143,66 @@ func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg strin
 	}
 }
 
+// nblastFlags are the flags of a scoring run, listed first by --help; the
+// rest are Beam's and its runners'.
+var nblastFlags = []string{"queries", "targets", "out", "scores", "normalized", "use_alpha", "smat", "max_dist", "units", "scale",
+	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune"}
+
 func usage() {
-	fmt.Fprintf(os.Stderr, `usage: runner --queries Q [--targets T] --out OUT [flags]
-       runner inspect --out OUT [--id ID] [--k 10]
+	w := flag.CommandLine.Output()
+	fmt.Fprintf(w, `usage: runner --queries Q [--targets T] --out OUT [flags]
+       runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]
+       runner export --out OUT [--format csv|tsv] [--to FILE]
        runner synth --n 10000 --out neurons.parquet [--seed S]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,
-flink, dataflow or universal run elsewhere (see README).
+flink, dataflow or universal run elsewhere (see README). Boolean flags take
+their value with "=": --normalized=false.
 
-Flags:
+NBLAST flags:
 `)
-	flag.PrintDefaults()
+	ours := map[string]bool{}
+	for _, name := range nblastFlags {
+		ours[name] = true
+		if f := flag.Lookup(name); f != nil {
+			printFlag(w, f)
+		}
+	}
+	fmt.Fprintf(w, "\nBeam and runner flags (Dataflow's and the portable runners' apply only with that --runner):\n")
+	flag.VisitAll(func(f *flag.Flag) {
+		if !ours[f.Name] {
+			printFlag(w, f)
+		}
+	})
+}
+
+// printFlag prints one flag as flag.PrintDefaults does, with Beam's
+// "(required)" said of the runner it applies to and --runner's default.
+func printFlag(w io.Writer, f *flag.Flag) {
+	name, text := flag.UnquoteUsage(f)
+	line := "  -" + f.Name
+	if name != "" {
+		line += " " + name
+	}
+	if strings.HasSuffix(strings.TrimSpace(text), "(required)") {
+		who := "--runner=dataflow"
+		if f.Name == "endpoint" {
+			who = "--runner=flink or universal"
+		}
+		text = strings.TrimSuffix(strings.TrimSpace(text), "(required)") + "(required for " + who + ")"
+	}
+	def := f.DefValue
+	if f.Name == "runner" && def == "" {
+		def = "prism"
+	}
+	if def != "" && def != "false" && def != "0" {
+		if _, isString := f.Value.(interface{ String() string }); isString && name == "string" {
+			def = strconv.Quote(def)
+		}
+		text += " (default " + def + ")"
+	}
+	fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(text, "\n", "\n    \t"))
 }
 
 func run(ctx context.Context, o pipeline.Options) error {
@@ -119,6 +211,12 @@ func run(ctx context.Context, o pipeline.Options) error {
 	if err != nil {
 		return err
 	}
+	released := false
+	defer func() {
+		if !released {
+			job.Release(ctx)
+		}
+	}()
 	maxC, meanC := job.Plan.CostSpread(job.Options.Scores != "forward")
 	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score, %d already done, %d skipped by pruning); predicted cost per work item max/mean = %.2f\n",
 		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), job.Done, job.Skipped, maxC/meanC)
@@ -126,20 +224,25 @@ func run(ctx context.Context, o pipeline.Options) error {
 	res, err := beamx.RunWithMetrics(ctx, job.Pipeline)
 	stop()
 	if err != nil {
-		return fmt.Errorf("pipeline failed (the output is not marked complete; rerun with --exists resume): %w", err)
+		return pipeline.Explain(err, o.Out)
 	}
 	switch {
 	case o.DryRun:
 		fmt.Fprintf(os.Stderr, "dry run: the Dataflow job above was not submitted; nothing was read from or written to %s\n", o.Out)
 		return nil
 	case *jobopts.Async:
+		// The job goes on without this process: keep the owner lock (it
+		// goes stale, and can be taken over, once the job is done).
+		released = true
 		fmt.Fprintf(os.Stderr, "submitted (--async): the job goes on without this process; %s is complete when its metadata says so; remove %s afterwards\n", o.Out, job.Staging.Dir)
 		return nil
 	}
 	if err := job.Cleanup(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "warning: could not remove the staging area:", err)
 	}
-	pairs := len(job.Plan.Queries) * len(job.Plan.Targets)
+	// Throughput counts the pairs of the work items this run scored (not
+	// those a resumed run found done, nor those pruning skipped).
+	pairs := job.Pairs(job.Items)
 	el := time.Since(start)
 	// The workers' counters, from the runner: the same numbers whether the
 	// workers ran in this process (prism, direct) or elsewhere.
@@ -147,18 +250,20 @@ func run(ctx context.Context, o pipeline.Options) error {
 	if ok {
 		fmt.Fprintf(os.Stderr, "scored: %d work items, %d pairs (Beam counters nblast/work_items_scored, nblast/pairs_scored)\n", c.items, c.pairs)
 	}
-	fmt.Fprintf(os.Stderr, "done: %d pairs in %s (%.0f pairs/s); result in %s\n", pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds(), job.Options.Out)
+	all := len(job.Plan.Queries) * len(job.Plan.Targets)
+	fmt.Fprintf(os.Stderr, "done: %d pairs in %s (%.0f pairs/s", pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds())
+	if job.Done > 0 {
+		fmt.Fprintf(os.Stderr, "; %d work items were already done", job.Done)
+	}
+	fmt.Fprintf(os.Stderr, "); %d × %d result in %s\n", len(job.Plan.Queries), len(job.Plan.Targets), job.Options.Out)
 	if job.Options.Pruning() {
-		skippedPairs := 0
-		for _, w := range job.SkippedItems() {
-			skippedPairs += len(job.Plan.QueryBlock(w.QB)) * len(job.Plan.TargetBlock(w.TB))
-		}
+		skippedPairs := job.Pairs(job.SkippedItems())
 		inItems := "unknown (the runner reported no metrics)"
 		if ok {
 			inItems = fmt.Sprint(c.pruned)
 		}
 		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %s pairs pruned inside scored items; %.1f%% of pairs not scored\n",
-			job.Skipped, job.Total, skippedPairs, inItems, 100*float64(int64(skippedPairs)+c.pruned)/float64(pairs))
+			job.Skipped, job.Total, skippedPairs, inItems, 100*float64(skippedPairs+c.pruned)/float64(all))
 	}
 	return nil
 }
@@ -193,10 +298,7 @@ func progress(job *pipeline.Job) (stop func()) {
 		return func() {}
 	}
 	total := len(job.Items)
-	var pairs int64
-	for _, w := range job.Items {
-		pairs += int64(len(job.Plan.QueryBlock(w.QB)) * len(job.Plan.TargetBlock(w.TB)))
-	}
+	pairs := job.Pairs(job.Items)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	t0 := time.Now()

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -290,10 +291,26 @@ func IsDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// RemoveAll deletes every file under the directory or prefix dir.
-func RemoveAll(ctx context.Context, dir string) error {
+// RemoveAll deletes every file under the directory or prefix dir, except
+// the files directly under dir named in keep.
+func RemoveAll(ctx context.Context, dir string, keep ...string) error {
 	if !IsRemote(dir) {
-		return os.RemoveAll(dir)
+		if len(keep) == 0 {
+			return os.RemoveAll(dir)
+		}
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		var errs []error
+		for _, e := range entries {
+			if !slices.Contains(keep, e.Name()) {
+				errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	fs, err := open(ctx, dir)
 	if err != nil {
@@ -303,6 +320,14 @@ func RemoveAll(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("list %s: %w", dir, err)
 	}
+	found = slices.DeleteFunc(found, func(f string) bool {
+		for _, k := range keep {
+			if f == Join(dir, k) {
+				return true
+			}
+		}
+		return false
+	})
 	rm, ok := fs.(filesystem.Remover)
 	if !ok {
 		return fmt.Errorf("cannot delete under %s: the filesystem has no remove", dir)
