@@ -507,7 +507,8 @@ func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
 	return p
 }
 
-// Cleanup removes the staging area after a successful run.
+// Cleanup removes the staging area after a successful run and gives up
+// the run's ownership of the output (Release).
 func (j *Job) Cleanup(ctx context.Context) error {
-	return files.RemoveAll(ctx, j.Staging.Dir)
+	return errors.Join(files.RemoveAll(ctx, j.Staging.Dir), j.Release(ctx))
 }

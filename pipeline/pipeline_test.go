@@ -301,7 +301,7 @@ func TestBadInput(t *testing.T) {
 		{"empty file", empty, "", []string{empty}},
 		{"no such file", filepath.Join(tmp, "missing.parquet"), "", []string{"missing.parquet"}},
 		{"duplicate ids with different data", good, conflict, nil}, // targets only: fine
-		{"duplicate across query files", dup, "", []string{"neuron 2", "different data"}},
+		{"duplicate across query files", dup, "", []string{"neuron 2", "different coordinates"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := pipeline.Defaults()
@@ -353,7 +353,7 @@ func TestExistingOutput(t *testing.T) {
 	o.Exists = "overwrite"
 	runJob(t, "prism", o)
 	o.Exists, o.Scores = "resume", "mean"
-	if _, err := pipeline.Prepare(ctx, o); err == nil || !strings.Contains(err.Error(), "other inputs or options") {
+	if _, err := pipeline.Prepare(ctx, o); err == nil || !strings.Contains(err.Error(), "--scores was forward, now mean") {
 		t.Fatalf("resume with other options: err = %v", err)
 	}
 }

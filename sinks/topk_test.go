@@ -253,3 +253,31 @@ func TestDuckDBReadsTopK(t *testing.T) {
 		t.Errorf("DuckDB rows differ:\n got %v\nwant %v", got, wantRows)
 	}
 }
+
+// TestWriteTopKIncomplete: when fewer top-k files are written than
+// expected (a run killed while writing, or a lost block), the run fails and
+// no manifest is written, so the output does not look complete.
+func TestWriteTopKIncomplete(t *testing.T) {
+	for _, runner := range runners {
+		t.Run(runner, func(t *testing.T) {
+			out := t.TempDir()
+			chunks := testChunks(false)
+			var firstBlock []transforms.Chunk
+			for _, c := range chunks {
+				if c.QB == 0 {
+					firstBlock = append(firstBlock, c)
+				}
+			}
+			err := runPipeline(t, runner, firstBlock, func(s beam.Scope, col beam.PCollection) {
+				WriteTopK(s, col, out, TopKConfig{K: 3, Threshold: testThreshold, Expected: len(queryBlocks)})
+			})
+			want := fmt.Sprintf("1 of %d top-k files written", len(queryBlocks))
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want one saying %q", err, want)
+			}
+			if _, err := ReadManifest(context.Background(), out); err == nil {
+				t.Error("a manifest was written for an incomplete top-k output")
+			}
+		})
+	}
+}

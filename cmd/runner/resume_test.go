@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -82,6 +83,14 @@ func TestResumeAfterKill(t *testing.T) {
 			}
 			if m[2] == "0" {
 				t.Errorf("the resumed run found nothing already done (%s)", m[0])
+			}
+			// Its throughput counts only the pairs it scored.
+			done := regexp.MustCompile(`done: (\d+) pairs in`).FindStringSubmatch(stderrResume)
+			if done == nil {
+				t.Fatalf("no done line in the resumed run's output:\n%s", stderrResume)
+			}
+			if n, _ := strconv.Atoi(done[1]); n <= 0 || n >= 300*300 {
+				t.Errorf("the resumed run reports %s pairs: want only those it scored, fewer than all %d", done[1], 300*300)
 			}
 			sameTree(t, want, out)
 		})

@@ -27,9 +27,29 @@ func Dir(tb testing.TB) string {
 		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "testdata")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		noteSkip(tb.Name())
 		tb.Skipf("navis reference data not found at %s (set NBLAST_SHARED_TESTDATA or put shared/ beside the repository): %v", dir, err)
 	}
 	return dir
+}
+
+// SkipLogEnv names a file to which Dir appends the name of every test it
+// skips, one per line, so that `make test` can end by saying how many
+// reference tests did not run (go test runs each package in its own
+// process).
+const SkipLogEnv = "NBLAST_SKIP_LOG"
+
+func noteSkip(test string) {
+	p := os.Getenv(SkipLogEnv)
+	if p == "" {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o666)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(test + "\n") // one small O_APPEND write: lines do not interleave
 }
 
 // Set is a reference neuron set with expected scores.
