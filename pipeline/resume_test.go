@@ -22,7 +22,7 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 	for _, tc := range []struct {
 		name, sink     string
 		lost           func(name string) bool // files an interrupted run has not written
-		removed, items int                    // files lost, work items to rescore
+		removed, items int                    // files lost, work items to rescore (-1: all)
 	}{
 		{"zarr", "zarr", func(n string) bool {
 			return n == "scores/1.2" || n == "scores/3.0" || n == "scores_reverse/1.2" || n == "scores_reverse/2.2"
@@ -31,12 +31,19 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 			return n == sinks.ManifestName || n == sinks.PartName(0, 1) || n == sinks.PartName(3, 3)
 		}, 3, 2},
 		{"sparse-manifest-only", "sparse", func(n string) bool { return n == sinks.ManifestName }, 1, 0},
+		// Top-k combines every work item: without its manifest, all are
+		// rescored; with it, none.
+		{"topk", "topk", func(n string) bool { return n == "topk/"+sinks.ManifestName || n == "topk/"+sinks.TopKPartName(1) }, 2, -1},
+		{"topk-complete", "topk", func(n string) bool { return false }, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := pipeline.Defaults()
 			o.Queries, o.Out, o.Sink, o.BlockSize, o.Threshold = in, t.TempDir(), tc.sink, 16, 0.2
 			if tc.sink == "zarr" {
 				o.Scores = "both"
+			}
+			if tc.sink == "topk" {
+				o.TopK = 3
 			}
 			runJob(t, "prism", o)
 			want := localTree(t, o.Out)
@@ -73,7 +80,11 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 			}
 			o.Exists = "resume"
 			job := runJob(t, "prism", o)
-			if len(job.Items) != tc.items || job.Done != job.Total-tc.items {
+			if tc.items < 0 { // all, but those pruning skips
+				if job.Done != 0 || len(job.Items) == 0 {
+					t.Errorf("resume scored %d work items (%d already done of %d), want all", len(job.Items), job.Done, job.Total)
+				}
+			} else if len(job.Items) != tc.items || job.Done != job.Total-tc.items {
 				t.Errorf("resume scored %d work items (%d already done of %d), want %d", len(job.Items), job.Done, job.Total, tc.items)
 			}
 			got := localTree(t, o.Out)
