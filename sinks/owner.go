@@ -187,6 +187,26 @@ func (c *Claim) Release(ctx context.Context) error {
 	return nil
 }
 
+// OwnerOf reads the owner lock of out: nil when no run holds it; alive
+// says whether the run that wrote it still runs, and Describe names it.
+func OwnerOf(ctx context.Context, out string) (o *Owner, alive bool, err error) {
+	raw, _, err := files.ReadVersion(ctx, files.Join(out, OwnerName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	o = &Owner{}
+	if err := json.Unmarshal(raw, o); err != nil {
+		return nil, false, fmt.Errorf("%s: invalid owner lock: %w", files.Join(out, OwnerName), err)
+	}
+	return o, o.alive(time.Now()), nil
+}
+
+// Describe names the run for messages: id, pid, host, start, heartbeat
+// and command.
+func (o Owner) Describe() string { return o.describe(time.Now()) }
+
 // RunOwner names the run a sink writes for: the output whose lock it
 // checks and the run id. The zero value checks nothing (a sink used on
 // its own, outside a run).

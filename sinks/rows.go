@@ -1,7 +1,7 @@
 package sinks
 
 // Streaming readers of the sparse and top-k outputs: they read one part
-// file at a time (through readParts) and hand each row to a callback, so
+// file at a time (through readPart) and hand each row to a callback, so
 // an output of any size is read in the memory of its largest part.
 
 import (
@@ -56,7 +56,7 @@ func EachTopKRowBits(ctx context.Context, dir string, f func(r TopKRow, scoreBit
 
 // ListParts returns the part files matching pattern (SparsePartPattern or
 // TopKPartPattern) under dir, in name order, without the files whose name
-// starts with "_" (as readParts).
+// starts with "_" (a manifest).
 func ListParts(ctx context.Context, dir, pattern string) ([]string, error) {
 	names, err := files.Glob(ctx, files.Join(dir, pattern))
 	if err != nil {
@@ -79,10 +79,9 @@ func scoreBits(c outputColumns) int {
 	return 32
 }
 
-// eachPartRow lists the parts once and reads them one by one through
-// readParts (its pattern then names one file), so that f's error stops the
-// reading at the end of the part in which it happened, not after every
-// part: the rows left in that part are not passed to f.
+// eachPartRow lists the parts once and reads them one by one, so that f's
+// error stops the reading at the end of the part in which it happened, not
+// after every part: the rows left in that part are not passed to f.
 func eachPartRow(ctx context.Context, dir, pattern string, rank bool, f func(c outputColumns, i int) error) error {
 	parts, err := ListParts(ctx, dir, pattern)
 	if err != nil {
@@ -93,8 +92,7 @@ func eachPartRow(ctx context.Context, dir, pattern string, rank bool, f func(c o
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		base := path.Base(strings.ReplaceAll(p, "\\", "/"))
-		err := readParts(ctx, dir, base, rank, func(c outputColumns, i int) {
+		err := readPart(ctx, p, rank, func(c outputColumns, i int) {
 			if ferr == nil {
 				ferr = f(c, i)
 			}

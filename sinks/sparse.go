@@ -27,7 +27,6 @@ import (
 	"io"
 	"math"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -369,15 +368,11 @@ func (c outputColumns) rank(i int) int {
 // readParts calls row for every row of every file matching pattern under
 // out, in name order.
 func readParts(ctx context.Context, out, pattern string, rank bool, row func(c outputColumns, i int)) error {
-	names, err := files.Glob(ctx, files.Join(out, pattern))
+	names, err := ListParts(ctx, out, pattern)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	for _, p := range names {
-		if strings.HasPrefix(path.Base(strings.ReplaceAll(p, "\\", "/")), "_") {
-			continue
-		}
 		if err := readPart(ctx, p, rank, row); err != nil {
 			return err
 		}

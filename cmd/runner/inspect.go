@@ -1,97 +1,598 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
 
-// inspect summarises a result and lists the top hits of one neuron, read
-// back from the Zarr array.
+// inspect implements
+//
+//	runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]
+//
+// printing to stdout.
 func inspect(ctx context.Context, args []string) error {
+	return runInspect(ctx, args, os.Stdout, os.Stderr)
+}
+
+// runInspect is inspect with its writers: the summary goes to stdout,
+// flag errors and usage to stderr.
+//
+// It finds every kind of output at OUT (dense Zarr arrays OUT/scores and
+// OUT/scores_reverse, sparse parts OUT/part-*.parquet with
+// OUT/_manifest.json, top-k parts OUT/topk/topk-*.parquet with
+// OUT/topk/_manifest.json), names them on its first line, summarises each
+// (shape and chunks; parts, rows, completeness, parameters) and, with
+// --id, lists that query's k best targets in each.
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	out := fs.String("out", "", "the result directory (OUT of the scoring run)")
-	id := fs.String("id", "", "a query neuron id: print its top hits")
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
+	id := fs.String("id", "", "a query neuron id: print its top hits in every output found")
 	k := fs.Int("k", 10, "how many top hits to print")
+	names := fs.String("names", "", "a CSV (navis meta table) with an id column (neuron_id, id or neuron) and a name column: print names beside ids")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]\n\n"+
+			"Summarise every output at OUT (dense Zarr scores, sparse Parquet parts, top-k)\nand, with --id, list a query's top hits in each.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
-	if *out == "" {
-		return fmt.Errorf("--out is required")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for _, name := range []string{"scores", "scores_reverse"} {
-		if name != "scores" {
-			if _, err := sinks.OpenZarr(ctx, *out, name); err != nil {
-				continue
-			}
-		}
-		if err := inspectArray(ctx, *out, name, *id, *k); err != nil {
+	if *out == "" {
+		return errors.New("--out is required")
+	}
+	if *k < 1 {
+		return fmt.Errorf("--k must be at least 1, got %d", *k)
+	}
+	var nm nameTable
+	if *names != "" {
+		var err error
+		if nm, err = readNames(ctx, *names); err != nil {
 			return err
 		}
 	}
+	o, err := detectOutput(ctx, *out)
+	if err != nil {
+		return err
+	}
+	w := &errWriter{w: stdout}
+	fmt.Fprintf(w, "%s: %s\n", o.out, o.describe())
+	switch owner, alive, err := sinks.OwnerOf(ctx, *out); {
+	case err != nil:
+		return err
+	case owner != nil && alive:
+		fmt.Fprintf(w, "  being written now by %s\n", owner.Describe())
+	case owner != nil:
+		fmt.Fprintf(w, "  left by %s, which is no longer running: finish it with --exists resume\n", owner.Describe())
+	}
+	found := false
+	for _, name := range o.dense {
+		ok, err := inspectDense(ctx, w, o, name, *id, *k, nm)
+		if err != nil {
+			return err
+		}
+		found = found || ok
+	}
+	if o.sparse != nil {
+		ok, err := inspectParts(ctx, w, o, o.sparse, *id, *k, nm)
+		if err != nil {
+			return err
+		}
+		found = found || ok
+	}
+	if o.topk != nil {
+		ok, err := inspectParts(ctx, w, o, o.topk, *id, *k, nm)
+		if err != nil {
+			return err
+		}
+		found = found || ok
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if *id != "" && !found {
+		return fmt.Errorf("neuron %s is not a query with results in any output at %s (see above)", *id, o.out)
+	}
 	return nil
 }
 
-func inspectArray(ctx context.Context, out, name, id string, k int) error {
-	z, err := sinks.OpenZarr(ctx, out, name)
-	if err != nil {
-		return err
+// errWriter keeps the first write error, so that printing code need not
+// check every Fprintf.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
 	}
-	queries, _ := z.Attrs["queries"].([]any)
-	targets, _ := z.Attrs["targets"].([]any)
-	rb, cb := (z.Shape[0]+z.Chunks[0]-1)/z.Chunks[0], (z.Shape[1]+z.Chunks[1]-1)/z.Chunks[1]
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// output is what detectOutput found at OUT.
+type output struct {
+	out    string
+	dense  []string  // Zarr arrays present: "scores", "scores_reverse"
+	sparse *partsOut // sparse parts at OUT, or nil
+	topk   *partsOut // top-k parts at OUT/topk, or nil
+	// marker is OUT/_nblast_run.json's parameters (nil without one).
+	marker map[string]any
+}
+
+// partsOut is a sparse or top-k output: a directory of Parquet parts and
+// a manifest written last.
+type partsOut struct {
+	kind     string // "sparse" or "top-k"
+	dir      string // OUT or OUT/topk
+	pattern  string // sinks.SparsePartPattern or sinks.TopKPartPattern
+	parts    []string
+	manifest *sinks.Manifest // nil: no _manifest.json
+}
+
+func (p *partsOut) complete() bool { return p.manifest != nil && p.manifest.Complete }
+
+// where names the output's files for messages.
+func (p *partsOut) where() string { return files.Join(p.dir, p.pattern) }
+
+// incomplete says why the output is not complete ("" if it is).
+func (p *partsOut) incomplete() string {
+	switch {
+	case p.manifest == nil:
+		return "no " + sinks.ManifestName + " (the run did not finish: rerun it with --exists resume)"
+	case !p.manifest.Complete:
+		return sinks.ManifestName + " says complete: false (the run did not finish: rerun it with --exists resume)"
+	}
+	return ""
+}
+
+// describe is the header line: every kind found.
+func (o *output) describe() string {
+	var kinds []string
+	if len(o.dense) > 0 {
+		kinds = append(kinds, fmt.Sprintf("dense output (Zarr %s)", strings.Join(o.dense, ", ")))
+	}
+	if o.sparse != nil {
+		kinds = append(kinds, "sparse output (Parquet parts)")
+	}
+	if o.topk != nil {
+		kinds = append(kinds, fmt.Sprintf("top-k output (%s)", o.topk.dir))
+	}
+	switch len(kinds) {
+	case 1:
+		return kinds[0]
+	case 2:
+		return kinds[0] + " and " + kinds[1]
+	}
+	return strings.Join(kinds[:len(kinds)-1], ", ") + " and " + kinds[len(kinds)-1]
+}
+
+// detectOutput finds the outputs at out. A sparse or top-k output counts
+// as present when its manifest or a part exists, or when the run marker
+// says the run writes it (a run stopped before its first part). It fails
+// when nothing recognisable is there, saying what it looked for.
+func detectOutput(ctx context.Context, out string) (*output, error) {
+	o := &output{out: out}
+	marker := files.Join(out, "_nblast_run.json")
+	if ok, err := files.Exists(ctx, marker); err != nil {
+		return nil, err
+	} else if ok {
+		b, err := files.ReadFile(ctx, marker)
+		if err != nil {
+			return nil, err
+		}
+		var doc struct {
+			Parameters map[string]any `json:"parameters"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			return nil, fmt.Errorf("%s: invalid run marker: %w", marker, err)
+		}
+		o.marker = doc.Parameters
+		if o.marker == nil {
+			o.marker = map[string]any{}
+		}
+	}
+	for _, name := range []string{"scores", "scores_reverse"} {
+		ok, err := files.Exists(ctx, files.Join(out, name, ".zarray"))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			o.dense = append(o.dense, name)
+		}
+	}
+	sink, _ := o.marker["sink"].(string)
+	topk := o.marker["topk"] != nil && fmt.Sprint(o.marker["topk"]) != "0"
+	var err error
+	if o.sparse, err = detectParts(ctx, "sparse", out, sinks.SparsePartPattern, sink == "sparse"); err != nil {
+		return nil, err
+	}
+	if o.topk, err = detectParts(ctx, "top-k", files.Join(out, "topk"), sinks.TopKPartPattern, sink == "topk" || topk); err != nil {
+		return nil, err
+	}
+	if len(o.dense) == 0 && o.sparse == nil && o.topk == nil {
+		msg := fmt.Sprintf("%s: no NBLAST output found: looked for dense Zarr arrays (%s, %s), sparse Parquet parts (%s or %s) and a top-k output (%s or %s)",
+			out, files.Join(out, "scores", ".zarray"), files.Join(out, "scores_reverse", ".zarray"),
+			files.Join(out, sinks.SparsePartPattern), files.Join(out, sinks.ManifestName),
+			files.Join(out, "topk", sinks.TopKPartPattern), files.Join(out, "topk", sinks.ManifestName))
+		if o.marker != nil {
+			msg += fmt.Sprintf("; %s is there, so a run started here but wrote no output yet: rerun it with --exists resume", marker)
+		}
+		return nil, errors.New(msg)
+	}
+	return o, nil
+}
+
+func detectParts(ctx context.Context, kind, dir, pattern string, expected bool) (*partsOut, error) {
+	parts, err := sinks.ListParts(ctx, dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	p := &partsOut{kind: kind, dir: dir, pattern: pattern, parts: parts}
+	mp := files.Join(dir, sinks.ManifestName)
+	ok, err := files.Exists(ctx, mp)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		m, err := sinks.ReadManifest(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		p.manifest = &m
+	}
+	if !ok && len(parts) == 0 && !expected {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// params decodes a parameters object (numbers kept exactly).
+func params(raw json.RawMessage) (map[string]any, error) {
+	m := map[string]any{}
+	if len(raw) == 0 {
+		return m, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// printParams prints the parameters in key order, skipping skip; null
+// prints as none.
+func printParams(w io.Writer, indent string, m map[string]any, skip ...string) {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		if !slices.Contains(skip, key) {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		v := m[key]
+		switch {
+		case v == nil:
+			v = "none"
+		case key == "fingerprint":
+			if s, ok := v.(string); ok && len(s) > 12 {
+				v = s[:12] + "…"
+			}
+		}
+		fmt.Fprintf(w, "%s%s: %v\n", indent, key, v)
+	}
+}
+
+// hit is one target of a query's hit list.
+type hit struct {
+	target scoring.ID
+	score  float64
+}
+
+// hitLess ranks hits: the higher score first, NaN (not written) last, and
+// among equal scores the smaller target id (int64 ids numerically, string
+// ids by bytes), as the top-k output ranks them.
+func hitLess(a, b hit) bool {
+	an, bn := math.IsNaN(a.score), math.IsNaN(b.score)
+	switch {
+	case an != bn:
+		return bn
+	case !an && a.score != b.score:
+		return a.score > b.score
+	}
+	return idLess(a.target, b.target)
+}
+
+func idLess(a, b scoring.ID) bool {
+	if a.IsStr != b.IsStr {
+		return !a.IsStr
+	}
+	if a.IsStr {
+		return a.Str < b.Str
+	}
+	return a.Int < b.Int
+}
+
+// printHits prints the first k hits (sorted already), with names.
+func printHits(w io.Writer, title string, hits []hit, k int, nm nameTable) {
+	fmt.Fprintf(w, "  %s:\n", title)
+	for r, h := range hits[:min(k, len(hits))] {
+		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.target, formatScore(h.score), nm.column(h.target.String()))
+	}
+}
+
+func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
+
+// attrIDs converts the ids of a Zarr array's attrs (json.Number or
+// string) to ids.
+func attrIDs(v any, path, key string) ([]scoring.ID, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s/.zattrs: no %q id list", path, key)
+	}
+	ids := make([]scoring.ID, len(list))
+	for i, x := range list {
+		switch x := x.(type) {
+		case string:
+			ids[i] = scoring.StrID(x)
+		case json.Number:
+			n, err := strconv.ParseInt(x.String(), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s/.zattrs: %s[%d] = %s is not an int64 id", path, key, i, x)
+			}
+			ids[i] = scoring.IntID(n)
+		default:
+			return nil, fmt.Errorf("%s/.zattrs: %s[%d] = %v is neither an integer nor a string", path, key, i, x)
+		}
+	}
+	return ids, nil
+}
+
+// inspectDense summarises Zarr array name and, with id, lists its row's
+// top k; found reports whether id is among its queries.
+func inspectDense(ctx context.Context, w io.Writer, o *output, name, id string, k int, nm nameTable) (found bool, err error) {
+	z, err := sinks.OpenZarr(ctx, o.out, name)
+	if err != nil {
+		return false, err
+	}
+	path := files.Join(o.out, name)
+	g := [2]int{(z.Shape[0] + z.Chunks[0] - 1) / z.Chunks[0], (z.Shape[1] + z.Chunks[1] - 1) / z.Chunks[1]}
 	chunks, err := z.WrittenChunks(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
-	written := len(chunks)
-	w := os.Stdout
-	fmt.Fprintf(w, "%s/%s: %d queries × %d targets, %s, chunks %d×%d (%d of %d written), complete: %v\n",
-		out, name, z.Shape[0], z.Shape[1], z.DType, z.Chunks[0], z.Chunks[1], written, rb*cb, z.Complete())
-	for _, key := range []string{"scores", "normalized", "use_alpha", "smat", "max_dist", "all_by_all", "version"} {
-		v := z.Attrs[key]
-		if v == nil {
-			v = "none"
-		}
-		fmt.Fprintf(w, "  %s: %v\n", key, v)
+	dir := ""
+	if d, ok := z.Attrs["direction"].(string); ok {
+		dir = " (" + d + ")"
 	}
+	fmt.Fprintf(w, "%s: dense scores%s, %d queries × %d targets, %s\n", path, dir, z.Shape[0], z.Shape[1], z.DType)
+	fmt.Fprintf(w, "  chunk shape %d rows × %d cols; chunk grid %d × %d = %d chunks, %d written; complete: %v\n",
+		z.Chunks[0], z.Chunks[1], g[0], g[1], g[0]*g[1], len(chunks), z.Complete())
+	if !z.Complete() {
+		fmt.Fprintf(w, "  incomplete: .zattrs says complete: false (the run did not finish: rerun it with --exists resume); unwritten chunks read as NaN\n")
+	}
+	fmt.Fprintf(w, "  parameters:\n")
+	printParams(w, "    ", z.Attrs, "queries", "targets", "complete", "direction")
 	if id == "" {
-		return nil
+		return false, nil
 	}
-	row := -1
-	for i, q := range queries {
-		if fmt.Sprint(q) == id {
-			row = i
-		}
+	queries, err := attrIDs(z.Attrs["queries"], path, "queries")
+	if err != nil {
+		return false, err
 	}
+	targets, err := attrIDs(z.Attrs["targets"], path, "targets")
+	if err != nil {
+		return false, err
+	}
+	if len(queries) != z.Shape[0] || len(targets) != z.Shape[1] {
+		return false, fmt.Errorf("%s/.zattrs: %d queries and %d targets for shape %v", path, len(queries), len(targets), z.Shape)
+	}
+	row := slices.IndexFunc(queries, func(q scoring.ID) bool { return q.String() == id })
 	if row < 0 {
-		return fmt.Errorf("neuron %s is not among the %d queries of %s", id, len(queries), out)
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries of %s\n", id, len(queries), path)
+		return false, nil
 	}
 	vals, err := z.Read(ctx, row, row+1, 0, z.Shape[1])
 	if err != nil {
-		return err
+		return false, err
 	}
-	order := make([]int, len(vals))
-	for i := range order {
-		order[i] = i
+	hits := make([]hit, len(vals))
+	for c, v := range vals {
+		hits[c] = hit{targets[c], v}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return greater(vals[order[a]], vals[order[b]]) })
-	fmt.Fprintf(w, "  top %d targets of %s (%s):\n", min(k, len(order)), id, name)
-	for r, c := range order[:min(k, len(order))] {
-		fmt.Fprintf(w, "  %3d  %-24v %.6f\n", r+1, targets[c], vals[c])
-	}
-	return nil
+	sort.Slice(hits, func(a, b int) bool { return hitLess(hits[a], hits[b]) })
+	printHits(w, fmt.Sprintf("top %d targets of %s%s in %s", min(k, len(hits)), id, nm.paren(id), name), hits, k, nm)
+	return true, nil
 }
 
-// greater orders scores high to low, NaN (not yet written) last.
-func greater(a, b float64) bool {
-	if math.IsNaN(b) {
-		return !math.IsNaN(a)
+// inspectParts summarises a sparse or top-k output and, with id, lists
+// that query's top k (streaming the rows; a sparse query's rows are
+// sorted, a top-k query's are in rank order).
+func inspectParts(ctx context.Context, w io.Writer, o *output, p *partsOut, id string, k int, nm nameTable) (found bool, err error) {
+	fmt.Fprintf(w, "%s: %s output, %d part files", p.where(), p.kind, len(p.parts))
+	var rows int64
+	if p.manifest != nil {
+		rows = p.manifest.Rows
+		fmt.Fprintf(w, ", %d rows (from %s)", rows, sinks.ManifestName)
+	} else {
+		for _, part := range p.parts {
+			n, err := sinks.PartRows(ctx, part)
+			if err != nil {
+				return false, err
+			}
+			rows += n
+		}
+		fmt.Fprintf(w, ", %d rows (sum of the part footers)", rows)
 	}
-	return a > b
+	if p.complete() {
+		fmt.Fprintf(w, "; complete: true\n")
+	} else {
+		fmt.Fprintf(w, "\n  incomplete: %s\n", p.incomplete())
+	}
+	var ps map[string]any
+	from := files.Join(p.dir, sinks.ManifestName)
+	if p.manifest != nil {
+		if ps, err = params(p.manifest.Parameters); err != nil {
+			return false, fmt.Errorf("%s: invalid parameters: %w", from, err)
+		}
+	} else if o.marker != nil {
+		ps, from = o.marker, files.Join(o.out, "_nblast_run.json")
+	}
+	if ps != nil {
+		fmt.Fprintf(w, "  parameters (from %s):\n", from)
+		printParams(w, "    ", ps)
+	} else {
+		fmt.Fprintf(w, "  parameters: unknown (no %s, no %s)\n", sinks.ManifestName, files.Join(o.out, "_nblast_run.json"))
+	}
+	if id == "" {
+		return false, nil
+	}
+	var hits []hit
+	queries := map[scoring.ID]struct{}{}
+	if p.kind == "sparse" {
+		err = sinks.EachSparseRow(ctx, p.dir, func(r sinks.SparseRow) error {
+			queries[r.Query] = struct{}{}
+			if r.Query.String() == id {
+				hits = append(hits, hit{r.Target, r.Score})
+			}
+			return nil
+		})
+		sort.Slice(hits, func(a, b int) bool { return hitLess(hits[a], hits[b]) })
+	} else {
+		var ranked []sinks.TopKRow
+		err = sinks.EachTopKRow(ctx, p.dir, func(r sinks.TopKRow) error {
+			queries[r.Query] = struct{}{}
+			if r.Query.String() == id {
+				ranked = append(ranked, r)
+			}
+			return nil
+		})
+		sort.SliceStable(ranked, func(a, b int) bool { return ranked[a].Rank < ranked[b].Rank })
+		for _, r := range ranked {
+			hits = append(hits, hit{r.Target, r.Score})
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(hits) == 0 {
+		threshold := ""
+		if t, ok := ps["threshold"]; ok {
+			threshold = fmt.Sprintf(" %v", t)
+		}
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, len(queries), p.where(), threshold)
+		return false, nil
+	}
+	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.paren(id), p.kind)
+	if p.kind == "sparse" && len(hits) < k {
+		title += fmt.Sprintf(" (all its %d rows)", len(hits))
+	}
+	printHits(w, title, hits, k, nm)
+	return true, nil
+}
+
+// nameTable maps neuron ids (as printed) to names; nil prints none.
+type nameTable map[string]string
+
+// paren is " (name)" for a known id, else "".
+func (n nameTable) paren(id string) string {
+	if name, ok := n[id]; ok {
+		return " (" + name + ")"
+	}
+	return ""
+}
+
+// column is "  name" for a known id, "  ?" for an unknown one with a
+// table, else "".
+func (n nameTable) column(id string) string {
+	if n == nil {
+		return ""
+	}
+	if name, ok := n[id]; ok {
+		return "  " + name
+	}
+	return "  ?"
+}
+
+// idColumns are the id columns readNames accepts, in order of preference.
+var idColumns = []string{"neuron_id", "id", "neuron"}
+
+// readNames reads a CSV with a header holding an id column (neuron_id, id
+// or neuron) and a name column, as navis meta tables have.
+func readNames(ctx context.Context, p string) (nameTable, error) {
+	b, err := files.ReadFile(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("--names: %w", err)
+	}
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("--names %s: no CSV header: %w", p, err)
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	col := func(name string) int {
+		return slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == name })
+	}
+	idc := -1
+	for _, c := range idColumns {
+		if idc = col(c); idc >= 0 {
+			break
+		}
+	}
+	namec := col("name")
+	switch {
+	case idc < 0:
+		return nil, fmt.Errorf("--names %s: no id column (neuron_id, id or neuron) in the header %q", p, header)
+	case namec < 0:
+		return nil, fmt.Errorf("--names %s: no name column in the header %q", p, header)
+	}
+	names := nameTable{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--names %s: %w", p, err)
+		}
+		if idc >= len(rec) || namec >= len(rec) {
+			return nil, fmt.Errorf("--names %s: line %d has %d fields, too few for columns %s and name", p, line, len(rec), header[idc])
+		}
+		id := strings.TrimSpace(rec[idc])
+		if _, dup := names[id]; !dup && id != "" {
+			names[id] = rec[namec]
+		}
+	}
+	return names, nil
 }

@@ -2,8 +2,9 @@
 // in, a Zarr score matrix out. See README.md for the flags.
 //
 //	runner --queries Q [--targets T] --out OUT [flags]   score (targets omitted: all-by-all)
-//	runner inspect --out OUT [--id ID] [--k 10]          summarise a result, top hits of a neuron
-//	runner export --out OUT [--format csv|tsv] [--to FILE]   sparse or top-k rows as CSV
+//	runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]   summarise any result, top hits of a neuron
+//	runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
+//	                                                     an output as CSV or TSV, for pandas without pyarrow
 //	runner synth --n 10000 --out neurons.parquet [--seed S]   write a synthetic brain
 package main
 
@@ -35,6 +36,7 @@ import (
 // which takes flags only.
 var commands = map[string]func([]string) error{
 	"inspect": func(args []string) error { return inspect(context.Background(), args) },
+	"export":  exportMain,
 	"synth":   synthMain,
 }
 
@@ -152,7 +154,7 @@ func usage() {
 	w := flag.CommandLine.Output()
 	fmt.Fprintf(w, `usage: runner --queries Q [--targets T] --out OUT [flags]
        runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]
-       runner export --out OUT [--format csv|tsv] [--to FILE]
+       runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
        runner synth --n 10000 --out neurons.parquet [--seed S]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
