@@ -11,16 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
@@ -230,38 +227,8 @@ func writeDotprops(t testing.TB, path string, dps []*scoring.Dotprops) string {
 // project's writer refuses bad data), to make bad inputs.
 func writeRaw(t *testing.T, path string, d *scoring.Dotprops) string {
 	t.Helper()
-	names := []string{"x", "y", "z", "vect_x", "vect_y", "vect_z"}
-	var fields []arrow.Field
-	for _, n := range names {
-		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64})
-	}
-	fields = append(fields, arrow.Field{Name: "neuron", Type: arrow.PrimitiveTypes.Int64})
-	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
-	defer b.Release()
-	for i := range d.Points {
-		for k := range 3 {
-			b.Field(k).(*array.Float64Builder).Append(d.Points[i][k])
-			b.Field(3 + k).(*array.Float64Builder).Append(d.Vectors[i][k])
-		}
-		b.Field(6).(*array.Int64Builder).Append(d.ID.Int)
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(rec.Schema(), f, nil, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteBuffered(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	d.Alpha = nil
+	return parquettest.WriteRaw(t, path, []*scoring.Dotprops{d}, nil)
 }
 
 func smallNeuron(id int64, shift float64) *scoring.Dotprops {

@@ -36,6 +36,18 @@ func (id ID) String() string {
 	return strconv.FormatInt(id.Int, 10)
 }
 
+// Less orders ids as every output sorts them: int64 ids numerically
+// before string ids, string ids lexicographically (by bytes).
+func (id ID) Less(o ID) bool {
+	if id.IsStr != o.IsStr {
+		return !id.IsStr
+	}
+	if id.IsStr {
+		return id.Str < o.Str
+	}
+	return id.Int < o.Int
+}
+
 // Kind names the id's type: "int64" or "string".
 func (id ID) Kind() string {
 	if id.IsStr {

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
+	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -120,76 +121,6 @@ func writeSnappyPart(t *testing.T, p string, c transforms.Chunk, rank bool, rowG
 	}
 }
 
-// compressedPageSize reads compressed_page_size, the third field of a
-// Thrift-compact Parquet PageHeader at b (every writer emits type,
-// uncompressed_page_size and compressed_page_size first).
-func compressedPageSize(t *testing.T, b []byte) int {
-	t.Helper()
-	pos, v := 0, 0
-	for range 3 {
-		if b[pos] != 0x15 { // field delta 1, type i32
-			t.Fatalf("unexpected page header byte %#x at %d", b[pos], pos)
-		}
-		pos++
-		var u uint64
-		for shift := 0; ; shift += 7 {
-			c := b[pos]
-			pos++
-			u |= uint64(c&0x7f) << shift
-			if c < 0x80 {
-				break
-			}
-		}
-		v = int(int64(u>>1) ^ -int64(u&1)) // zigzag
-	}
-	return v
-}
-
-// damagePage overwrites 8 bytes of the compressed payload of column col's
-// data page (or, with dict, its dictionary page) in row group rg, at
-// fraction at of the payload, with fill. The chunk must hold one data page.
-func damagePage(t *testing.T, p string, rg int, col string, dict bool, at float64, fill byte) {
-	t.Helper()
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdr, err := file.NewParquetReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := rdr.MetaData()
-	cc, err := md.RowGroup(rg).ColumnChunk(md.Schema.ColumnIndexByName(col))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdr.Close()
-	start := cc.DataPageOffset()
-	end := start + cc.TotalCompressedSize()
-	if cc.HasDictionaryPage() {
-		end = cc.DictionaryPageOffset() + cc.TotalCompressedSize()
-	}
-	if dict {
-		if !cc.HasDictionaryPage() {
-			t.Fatalf("column %s has no dictionary page", col)
-		}
-		start, end = cc.DictionaryPageOffset(), cc.DataPageOffset()
-	}
-	const n = 8
-	comp := compressedPageSize(t, data[start:])
-	payload := end - int64(comp)
-	if payload <= start || comp < n {
-		t.Fatalf("column %s: page at %d..%d has a %d-byte payload: not one page?", col, start, end, comp)
-	}
-	off := payload + int64(at*float64(comp-n))
-	for i := range int64(n) {
-		data[off+i] = fill
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDamagedPartIsAnError damages a page of a sparse or top-k part (zstd,
 // as EncodeSparsePart writes, or snappy): ReadSparse and ReadTopK must
 // return an error naming the part, the row group and the column, not panic
@@ -238,7 +169,7 @@ func TestDamagedPartIsAnError(t *testing.T) {
 			if err := read(); err != nil {
 				t.Fatalf("before damage: %v", err)
 			}
-			damagePage(t, p, tc.rg, tc.col, tc.dict, tc.at, tc.fill)
+			parquettest.DamagePage(t, p, tc.rg, tc.col, tc.dict, tc.at, 8, tc.fill)
 			err := read()
 			if err == nil {
 				t.Fatal("no error for a damaged page")

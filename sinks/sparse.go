@@ -481,15 +481,3 @@ func recoverCorrupt(p string, err *error) {
 
 // partCorruptAdvice is what to do about a damaged sparse or top-k part.
 const partCorruptAdvice = "the part was damaged after it was written (altered or truncated): rewrite the output by rerunning the same command with --exists overwrite"
-
-// idLess orders ids: int64 ids numerically before string ids, string ids
-// lexicographically (by bytes).
-func idLess(a, b scoring.ID) bool {
-	if a.IsStr != b.IsStr {
-		return !a.IsStr
-	}
-	if a.IsStr {
-		return a.Str < b.Str
-	}
-	return a.Int < b.Int
-}

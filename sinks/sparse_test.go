@@ -185,9 +185,9 @@ func expectedSparse(chunks []transforms.Chunk, threshold float64, float64Score b
 
 func compareIDs(a, b scoring.ID) int {
 	switch {
-	case idLess(a, b):
+	case a.Less(b):
 		return -1
-	case idLess(b, a):
+	case b.Less(a):
 		return 1
 	}
 	return 0

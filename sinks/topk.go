@@ -132,7 +132,7 @@ func entryLess(a, b topkEntry) bool {
 	if a.Score != b.Score {
 		return a.Score > b.Score
 	}
-	return idLess(a.Target, b.Target)
+	return a.Target.Less(b.Target)
 }
 
 // rankEntries sorts entries by rank, drops repeated targets (keeping the
@@ -294,7 +294,7 @@ func encodeTopKPart(qb, k int, accs []topkAcc) ([]byte, int64, error) {
 	for q := range byQuery {
 		queries = append(queries, q)
 	}
-	sort.Slice(queries, func(i, j int) bool { return idLess(queries[i], queries[j]) })
+	sort.Slice(queries, func(i, j int) bool { return queries[i].Less(queries[j]) })
 
 	schema := outputSchema(qStr, tStr, false, true)
 	mem := memory.NewGoAllocator()

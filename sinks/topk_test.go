@@ -21,7 +21,7 @@ import (
 )
 
 // bruteCompareIDs orders ids as the documented tie-break does, written
-// independently of idLess: int64 ids numerically, string ids by bytes.
+// independently of scoring.ID.Less: int64 ids numerically, string ids by bytes.
 func bruteCompareIDs(a, b scoring.ID) int {
 	if a.IsStr != b.IsStr {
 		panic("mixed id kinds in a test")

@@ -328,17 +328,7 @@ func hitLess(a, b hit) bool {
 	case !an && a.score != b.score:
 		return a.score > b.score
 	}
-	return idLess(a.target, b.target)
-}
-
-func idLess(a, b scoring.ID) bool {
-	if a.IsStr != b.IsStr {
-		return !a.IsStr
-	}
-	if a.IsStr {
-		return a.Str < b.Str
-	}
-	return a.Int < b.Int
+	return a.target.Less(b.target)
 }
 
 // printHits prints the first k hits (sorted already), with names.

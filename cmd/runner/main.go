@@ -187,12 +187,12 @@ func printFlag(w io.Writer, f *flag.Flag) {
 	if name != "" {
 		line += " " + name
 	}
-	if strings.HasSuffix(strings.TrimSpace(text), "(required)") {
+	if t := strings.TrimSuffix(strings.TrimSpace(text), "."); strings.HasSuffix(t, "(required)") {
 		who := "--runner=dataflow"
 		if f.Name == "endpoint" {
 			who = "--runner=flink or universal"
 		}
-		text = strings.TrimSuffix(strings.TrimSpace(text), "(required)") + "(required for " + who + ")"
+		text = strings.TrimSuffix(t, "(required)") + "(required for " + who + ")"
 	}
 	def := f.DefValue
 	if f.Name == "runner" && def == "" {

@@ -158,15 +158,10 @@ func OpenReaderAt(ctx context.Context, p string) (ReaderAt, error) {
 	if !strings.HasPrefix(p, "gs://") {
 		return nil, fmt.Errorf("%s: random access is implemented for local and gs:// paths only", p)
 	}
-	bucket, object, err := gcsx.ParseObject(p)
+	obj, err := gcsObject(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	c, err := gcsClient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	obj := c.Bucket(bucket).Object(object)
 	attrs, err := obj.Attrs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p, err)

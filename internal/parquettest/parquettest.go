@@ -4,12 +4,14 @@
 package parquettest
 
 import (
+	"bytes"
 	"os"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/nblast-go/nblast/scoring"
@@ -89,4 +91,76 @@ func Neuron(id scoring.ID, shift float64) *scoring.Dotprops {
 		d.Alpha = append(d.Alpha, 0.9)
 	}
 	return d
+}
+
+// pageHeaderSizes reads the first three fields of a Thrift-compact Parquet
+// PageHeader at b (type, uncompressed_page_size, compressed_page_size), as
+// every writer emits them first.
+func pageHeaderSizes(t testing.TB, b []byte) (uncompressed, compressed int) {
+	t.Helper()
+	var vals [3]int
+	pos := 0
+	for f := range vals {
+		if pos >= len(b) || b[pos] != 0x15 { // field delta 1, type i32
+			t.Fatalf("unexpected page header byte %#x at %d", b[pos], pos)
+		}
+		pos++
+		var u uint64
+		for shift := 0; ; shift += 7 {
+			c := b[pos]
+			pos++
+			u |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		vals[f] = int(int64(u>>1) ^ -int64(u&1)) // zigzag
+	}
+	return vals[1], vals[2]
+}
+
+// DamagePage overwrites n bytes of the compressed payload of column col's
+// data page (or, with dict, its dictionary page) in row group rg, at
+// fraction at of the payload, with fill. The chunk must hold one data page.
+func DamagePage(t testing.TB, path string, rg int, col string, dict bool, at float64, n int, fill byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := rdr.MetaData()
+	k := md.Schema.ColumnIndexByName(col)
+	cc, err := md.RowGroup(rg).ColumnChunk(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := cc.DataPageOffset()
+	end := start
+	if cc.HasDictionaryPage() {
+		end = cc.DictionaryPageOffset()
+	}
+	end += cc.TotalCompressedSize()
+	if dict {
+		if !cc.HasDictionaryPage() {
+			t.Fatalf("column %s has no dictionary page", col)
+		}
+		start, end = cc.DictionaryPageOffset(), cc.DataPageOffset()
+	}
+	rdr.Close()
+	_, comp := pageHeaderSizes(t, data[start:])
+	payload := end - int64(comp)
+	if payload <= start || comp < n {
+		t.Fatalf("column %s: page at %d..%d has a %d-byte payload: not one page?", col, start, end, comp)
+	}
+	off := payload + int64(at*float64(comp-n))
+	for i := int64(0); i < int64(n); i++ {
+		data[off+i] = fill
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
