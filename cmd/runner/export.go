@@ -51,7 +51,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
 	what := fs.String("what", "", "what to export: sparse (OUT/part-*.parquet), topk (OUT/topk), scores or scores_reverse (the dense Zarr arrays, as long rows); default: sparse if OUT has it, else topk, else scores")
 	format := fs.String("format", "", "csv or tsv; default: tsv if --to ends in .tsv or .tab, else csv")
-	to := fs.String("to", "-", "the file to write (atomically: a temporary file renamed at the end), or - for stdout")
+	to := fs.String("to", "-", "the file to write, local or gs:// (atomically: it appears whole when the export is done), or - for stdout")
 	allow := fs.Bool("allow_incomplete", false, "export an output whose run did not finish (no manifest, or not marked complete): the rows written so far")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]\n\n"+
@@ -91,9 +91,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *to == "" {
 		return errors.New("--to is empty: give a file, or - for stdout")
 	}
-	if files.IsRemote(*to) {
-		return fmt.Errorf("--to %s: export writes a local file or stdout; for an object store, pipe stdout, e.g. runner export --out %s | gcloud storage cp - %s", *to, *out, *to)
-	}
 
 	o, err := detectOutput(ctx, *out)
 	if err != nil {
@@ -107,7 +104,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	dst, err := openDest(*to, stdout)
+	dst, err := openDest(ctx, *to, stdout)
 	if err != nil {
 		return err
 	}
@@ -327,62 +324,37 @@ func (s *source) writeDense(ctx context.Context, cw *csv.Writer) (int64, error) 
 	return rows, nil
 }
 
-// dest is where the table goes: stdout, or a temporary file renamed to
-// the final path on commit.
+// dest is where the table goes: stdout, or a file that appears whole on
+// commit (files.Create).
 type dest struct {
-	w          io.Writer
-	f          *os.File
-	tmp, final string
+	w    io.Writer
+	file *files.Writer
 }
 
-func openDest(to string, stdout io.Writer) (*dest, error) {
+func openDest(ctx context.Context, to string, stdout io.Writer) (*dest, error) {
 	if to == "-" {
 		return &dest{w: stdout}, nil
 	}
-	dir, base := filepath.Split(to)
-	if dir == "" {
-		dir = "."
-	}
-	if st, err := os.Stat(to); err == nil && st.IsDir() {
+	if files.IsDir(to) {
 		return nil, fmt.Errorf("--to %s is a directory: give a file name", to)
 	}
-	// The name holds ".tmp-", as internal/files' temporaries, and starts
-	// with "." so that it does not look like the finished table.
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := files.Create(ctx, to)
 	if err != nil {
 		return nil, fmt.Errorf("--to %s: %w", to, err)
 	}
-	return &dest{w: f, f: f, tmp: f.Name(), final: to}, nil
+	return &dest{w: f, file: f}, nil
 }
 
 func (d *dest) commit() error {
-	if d.f == nil {
+	if d.file == nil {
 		return nil
 	}
-	if err := d.f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", d.final, err)
-	}
-	if err := d.f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", d.final, err)
-	}
-	d.f = nil
-	// CreateTemp makes the file 0600; a table is for sharing.
-	if err := os.Chmod(d.tmp, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", d.final, err)
-	}
-	if err := os.Rename(d.tmp, d.final); err != nil {
-		return fmt.Errorf("write %s: %w", d.final, err)
-	}
-	d.tmp = ""
-	return nil
+	return d.file.Commit()
 }
 
-// abort removes the temporary file (after a failure).
+// abort discards the file (after a failure).
 func (d *dest) abort() {
-	if d.f != nil {
-		d.f.Close()
-	}
-	if d.tmp != "" {
-		os.Remove(d.tmp)
+	if d.file != nil {
+		d.file.Abort()
 	}
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
@@ -583,7 +585,6 @@ func TestExportErrors(t *testing.T) {
 		{[]string{"--out", t.TempDir()}, []string{"no NBLAST output found", "looked for"}},
 		{[]string{"--out", dense, "--what", "matrix"}, []string{"--what"}},
 		{[]string{"--out", dense, "--format", "xlsx"}, []string{"--format"}},
-		{[]string{"--out", dense, "--to", "gs://b/x.csv"}, []string{"gcloud storage cp -"}},
 		{[]string{"--what", "sparse"}, []string{"--out is required"}},
 	} {
 		_, _, err := export(t, tc.args...)
@@ -597,5 +598,26 @@ func TestExportErrors(t *testing.T) {
 	_, stderr, err := export(t, "--help")
 	if err != nil || !strings.Contains(stderr, "usage: runner export") {
 		t.Errorf("--help: %v, %q", err, stderr)
+	}
+}
+
+// TestExportToGCS: --to gs://… writes the same table as stdout, as one
+// object.
+func TestExportToGCS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping a test that runs scoring jobs")
+	}
+	sparse := fixture(t, "sparse")
+	gcstest.Start(t, "bkt")
+	want, _, err := export(t, "--out", sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := export(t, "--out", sparse, "--to", "gs://bkt/x/scores.csv"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := files.ReadFile(context.Background(), "gs://bkt/x/scores.csv")
+	if err != nil || string(got) != want {
+		t.Errorf("gs:// table differs from stdout's (%d vs %d bytes), %v", len(got), len(want), err)
 	}
 }

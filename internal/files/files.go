@@ -210,35 +210,93 @@ func (r *gcsReaderAt) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // WriteFile writes data to p so that readers see either nothing or the
-// whole file: locally through a temporary file renamed into place, on an
-// object store as one object (object writes are atomic).
+// whole file (see Create).
 func WriteFile(ctx context.Context, p string, data []byte) error {
-	fs, err := open(ctx, p)
+	w, err := Create(ctx, p)
 	if err != nil {
 		return err
 	}
-	target := p
-	if !IsRemote(p) {
-		target = p + tempMarker + randomSuffix()
-	}
-	w, err := fs.OpenWrite(ctx, target)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
 	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return fmt.Errorf("write %s: %w", p, err)
+		w.Abort()
+		return err
 	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
+	return w.Commit()
+}
+
+// Writer streams a file that readers see whole or not at all: locally a
+// temporary file beside it, renamed into place by Commit; on an object
+// store one object, which appears when Commit closes it (object writes
+// are atomic). Abort, or a failed Commit, leaves nothing at the path (an
+// existing file there stays as it was).
+type Writer struct {
+	path, tmp string
+	w         io.WriteCloser
+	cancel    context.CancelFunc
+	done      bool
+}
+
+// Create starts writing p (see Writer).
+func Create(ctx context.Context, p string) (*Writer, error) {
+	fs, err := open(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	if target != p {
-		if err := os.Rename(target, p); err != nil {
-			os.Remove(target)
-			return fmt.Errorf("write %s: %w", p, err)
+	w := &Writer{path: p, tmp: p}
+	if !IsRemote(p) {
+		w.tmp = p + tempMarker + randomSuffix()
+	}
+	// Cancelling an object upload before it is closed discards it.
+	ctx, w.cancel = context.WithCancel(ctx)
+	if w.w, err = fs.OpenWrite(ctx, w.tmp); err != nil {
+		w.cancel()
+		return nil, fmt.Errorf("write %s: %w", p, err)
+	}
+	return w, nil
+}
+
+func (w *Writer) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	if err != nil {
+		return n, fmt.Errorf("write %s: %w", w.path, err)
+	}
+	return n, nil
+}
+
+// Commit finishes the file and puts it in place.
+func (w *Writer) Commit() error {
+	if w.done {
+		return fmt.Errorf("write %s: already finished", w.path)
+	}
+	w.done = true
+	defer w.cancel()
+	if err := w.w.Close(); err != nil {
+		w.removeTemp()
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	if w.tmp != w.path {
+		if err := os.Rename(w.tmp, w.path); err != nil {
+			w.removeTemp()
+			return fmt.Errorf("write %s: %w", w.path, err)
 		}
 	}
 	return nil
+}
+
+// Abort discards what was written. It is a no-op after Commit.
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.cancel()
+	w.w.Close()
+	w.removeTemp()
+}
+
+func (w *Writer) removeTemp() {
+	if w.tmp != w.path {
+		os.Remove(w.tmp)
+	}
 }
 
 // Exists reports whether the file p exists.

@@ -329,3 +329,39 @@ func TestJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterAbortLeavesNothing: a streamed file appears only on Commit;
+// Abort leaves nothing, locally and on gs://, and keeps an older file.
+func TestWriterAbortLeavesNothing(t *testing.T) {
+	gcstest.Start(t, "bkt")
+	ctx := testCtx(t)
+	for _, dir := range []string{t.TempDir(), "gs://bkt/w"} {
+		p := Join(dir, "table.csv")
+		w, err := Create(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("half a table"))
+		mustExist(t, ctx, p, false)
+		w.Abort()
+		mustExist(t, ctx, p, false)
+		if found, _ := Glob(ctx, Join(dir, "*")); len(found) != 0 {
+			t.Errorf("%s: left %v", dir, found)
+		}
+		mustWrite(t, ctx, p, []byte("old"))
+		w, _ = Create(ctx, p)
+		w.Write([]byte("new"))
+		w.Abort()
+		if b, err := ReadFile(ctx, p); err != nil || string(b) != "old" {
+			t.Errorf("%s: after an aborted rewrite: %q, %v", dir, b, err)
+		}
+		w, _ = Create(ctx, p)
+		w.Write([]byte("new"))
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := ReadFile(ctx, p); err != nil || string(b) != "new" {
+			t.Errorf("%s: after commit: %q, %v", dir, b, err)
+		}
+	}
+}
