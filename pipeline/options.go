@@ -147,12 +147,3 @@ func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" }
 func (o Options) threshold() float64 {
 	return max(-math.MaxFloat64, min(math.MaxFloat64, o.Threshold))
 }
-
-// inputScale is the µm per input coordinate unit (1 unless --units or
-// --scale say otherwise).
-func (o Options) inputScale() float64 {
-	if o.scale == 0 {
-		return 1
-	}
-	return o.scale
-}

@@ -243,7 +243,7 @@ func (j *Job) parameters() map[string]any {
 		"sink":       o.Sink,
 		"threshold":  thresholdJSON(o.Threshold),
 		"topk":       o.TopK,
-		"scale":      o.inputScale(),
+		"scale":      j.readOptions().Factor(),
 		"version":    Version,
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/scoring"
@@ -105,20 +104,7 @@ func writeSnappyPart(t *testing.T, p string, c transforms.Chunk, rank bool, rowG
 	defer rec.Release()
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(int64(rowGroup)),
 		parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor(colQuery, true), parquet.WithDictionaryFor(colTarget, true))
-	var buf bytes.Buffer
-	fw, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.NewArrowWriterProperties())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	parquettest.WriteRecord(t, p, rec, props)
 }
 
 // TestDamagedPartIsAnError damages a page of a sparse or top-k part (zstd,

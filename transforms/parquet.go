@@ -141,8 +141,8 @@ type ReadOptions struct {
 	IgnoreAlpha bool
 }
 
-// scale is the factor coordinates are multiplied by (Scale, or 1).
-func (o ReadOptions) scale() float64 {
+// Factor is the factor coordinates are multiplied by: Scale, or 1.
+func (o ReadOptions) Factor() float64 {
 	if o.Scale == 0 {
 		return 1
 	}
@@ -238,7 +238,7 @@ func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []
 		}
 		return nil
 	}
-	scale := opt.scale()
+	scale := opt.Factor()
 	for k, name := range []string{colX, colY, colZ} {
 		// The same multiplication as ReadNeuronIndex's, so that the
 		// planning index and the staged points agree exactly.
@@ -318,7 +318,7 @@ func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []N
 		out[n].Points++
 	}
 	buf := make([]float64, len(rowNeuron))
-	scale := opt.scale()
+	scale := opt.Factor()
 	for k, name := range []string{colX, colY, colZ} {
 		vals, err := floatValues(path, name, cols[name], buf)
 		if err != nil {

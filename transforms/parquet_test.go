@@ -921,20 +921,7 @@ func writeCodecPQ(t testing.TB, path string, cols []pqCol, codec compress.Compre
 	defer rec.Release()
 	props := parquet.NewWriterProperties(parquet.WithCompression(codec), parquet.WithMaxRowGroupLength(int64(rowGroup)),
 		parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("neuron", true))
-	var buf bytes.Buffer
-	fw, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.NewArrowWriterProperties())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	parquettest.WriteRecord(t, path, rec, props)
 }
 
 // TestCorruptPagesAreErrors damages a data or dictionary page of zstd and

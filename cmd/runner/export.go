@@ -59,14 +59,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"(query,target,score or query,rank,target,score), e.g. for pandas.read_csv.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *out == "" {
 		return errors.New("--out is required")

@@ -49,9 +49,6 @@ func main() {
 			os.Exit(2)
 		}
 		if err := sub(os.Args[2:]); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return
-			}
 			fmt.Fprintf(os.Stderr, "runner %s: %v\n", os.Args[1], err)
 			os.Exit(1)
 		}
@@ -113,6 +110,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "runner:", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags parses a command's flags. help is true after -h or --help
+// (fs printed its usage; the command has nothing more to do). Arguments
+// left after the flags are an error, as for a scoring run.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return false, nil
 }
 
 // leftoverArgs refuses arguments the flag parser did not take (it stops

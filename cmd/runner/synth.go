@@ -44,14 +44,8 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 			"dotprops and write them in navis' Parquet layout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *n <= 0 {
 		return fmt.Errorf("--n must be a number of neurons > 0, got %d", *n)

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
@@ -79,6 +80,26 @@ func WriteRaw(t testing.TB, path string, dps []*scoring.Dotprops, meta map[strin
 		t.Fatal(err)
 	}
 	return path
+}
+
+// WriteRecord writes rec to path as Parquet with the writer properties
+// props (codec, dictionaries, row groups), as they are.
+func WriteRecord(t testing.TB, path string, rec arrow.Record, props *parquet.WriterProperties) {
+	t.Helper()
+	var buf bytes.Buffer
+	fw, err := pqarrow.NewFileWriter(rec.Schema(), &buf, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Neuron is a valid straight 20-point neuron along x, shifted by shift µm,
