@@ -33,6 +33,8 @@ type Job struct {
 	Total    int                   // all work items of the plan
 	Skipped  int                   // work items skipped by pruning
 	Done     int                   // work items already written (resume)
+	Splits   int                   // input splits staging reads
+	Blocks   int                   // blocks staging writes
 	Arrays   []sinks.ArraySpec
 	Staging  transforms.Staging
 	Pipeline *beam.Pipeline
@@ -42,6 +44,7 @@ type Job struct {
 	Claim *sinks.Claim
 
 	skipped []transforms.WorkItem
+	work    []transforms.QueryWork // the layout's Todo
 	// Sparse parts and their rows found already written (resume).
 	priorParts int
 	priorRows  int64
@@ -119,10 +122,72 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 		j.Release(ctx)
 		return nil, err
 	}
-	j.Staging = transforms.NewStaging(j.Plan, files.Join(o.Out, ".staging"))
-	j.Staging.Read = j.readOptions()
-	j.Pipeline = j.build(inputs)
+	if err := j.stage(ctx, inputs, todo); err != nil {
+		j.Release(ctx)
+		return nil, err
+	}
+	j.Pipeline = j.build()
 	return j, nil
+}
+
+// rowChunks reports whether scoring emits one chunk per query block (the
+// sparse and top-k outputs, written per query block) rather than one per
+// work item (Zarr chunks).
+func (j *Job) rowChunks() bool { return j.Options.Sink != "zarr" }
+
+// stage writes the run's layout (the plan, the input splits and the work
+// to do; see transforms.Layout) under OUT/.staging, where the workers find
+// it, and describes it in j.Staging. With DryRun nothing is written.
+func (j *Job) stage(ctx context.Context, inputs []transforms.InputFile, todo []transforms.WorkItem) error {
+	o := j.Options
+	splits, err := transforms.MakeSplits(ctx, inputs)
+	if err != nil {
+		return err
+	}
+	// The query blocks to score: those with a work item left and, for
+	// outputs written per query block, every block whose output is
+	// missing, even when pruning skips all its items.
+	var work []transforms.QueryWork
+	at := map[int]int{}
+	add := func(qb int) int {
+		k, ok := at[qb]
+		if !ok {
+			k = len(work)
+			at[qb] = k
+			work = append(work, transforms.QueryWork{QB: qb})
+		}
+		return k
+	}
+	if j.rowChunks() {
+		for _, w := range todo {
+			add(w.QB)
+		}
+	}
+	for _, w := range j.Items {
+		k := add(w.QB)
+		work[k].TBs = append(work[k].TBs, int32(w.TB))
+	}
+	slices.SortFunc(work, func(a, b transforms.QueryWork) int { return a.QB - b.QB })
+	j.work = work
+	j.Splits = len(splits)
+	j.Blocks = j.Plan.QueryBlocks()
+	if !j.Plan.AllByAll {
+		j.Blocks += j.Plan.TargetBlocks()
+	}
+	l := transforms.NewLayout(j.Plan, splits, work)
+	data, digest, err := l.Encode()
+	if err != nil {
+		return err
+	}
+	j.Staging = transforms.Staging{Dir: files.Join(o.Out, ".staging"), Digest: digest, AllByAll: j.Plan.AllByAll, Read: j.readOptions()}
+	if o.DryRun {
+		return nil
+	}
+	// What an earlier, interrupted run staged is not this run's.
+	if err := files.RemoveAll(ctx, j.Staging.Dir); err != nil {
+		return fmt.Errorf("clear the staging area: %w", err)
+	}
+	return j.Staging.WriteLayout(ctx, data)
 }
 
 // readOptions is how the run reads its inputs: in µm after --units or
@@ -395,9 +460,9 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 	return missing, nil
 }
 
-// missingParts lists the work items without a sparse part and counts the
-// parts and rows already written (reading the parts' footers, in
-// parallel).
+// missingParts lists the work items of the query blocks without a sparse
+// part (a part holds a whole query block) and counts the parts and rows
+// already written (reading the parts' footers, in parallel).
 func (j *Job) missingParts(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	parts, err := sinks.WrittenParts(ctx, j.Options.Out)
 	if err != nil {
@@ -406,10 +471,10 @@ func (j *Job) missingParts(ctx context.Context, all []transforms.WorkItem) ([]tr
 	var missing []transforms.WorkItem
 	var done []string
 	for _, w := range all {
-		if p, ok := parts[[2]int{w.QB, w.TB}]; ok {
-			done = append(done, p)
-		} else {
+		if p, ok := parts[w.QB]; !ok {
 			missing = append(missing, w)
+		} else if w.TB == 0 {
+			done = append(done, p)
 		}
 	}
 	rows := make([]int64, len(done))
@@ -446,7 +511,9 @@ func parallel(n int, f func(i int)) {
 }
 
 // pruneItems drops the work items that cannot hold a pair at or above the
-// threshold (judged from the neurons' bounding boxes, in parallel).
+// threshold, judged block against block from the blocks' extents
+// (Plan.CanSkipBlocks: constant time per item). The workers then test the
+// items left pair by pair (Plan.CanSkip) before loading their blocks.
 func (j *Job) pruneItems(ctx context.Context, items []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	if !j.Options.Pruning() {
 		return items, nil
@@ -455,8 +522,13 @@ func (j *Job) pruneItems(ctx context.Context, items []transforms.WorkItem) ([]tr
 	if err != nil {
 		return nil, err
 	}
+	qe, te := j.Plan.QueryExtents(), j.Plan.TargetExtents()
 	skip := make([]bool, len(items))
-	parallel(len(items), func(i int) { skip[i] = j.Plan.CanSkip(items[i], s, mode, j.Options.threshold()) })
+	th := j.Options.threshold()
+	parallel(len(items), func(i int) {
+		w := items[i]
+		skip[i] = j.Plan.CanSkipBlocks(w, qe[w.QB], te[w.TB], s, mode, th)
+	})
 	var keep []transforms.WorkItem
 	for i, w := range items {
 		if skip[i] {
@@ -481,12 +553,13 @@ func (j *Job) Pairs(items []transforms.WorkItem) int64 {
 // SkippedItems are the work items pruning skipped.
 func (j *Job) SkippedItems() []transforms.WorkItem { return j.skipped }
 
-func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
+func (j *Job) build() *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
-	in := beam.CreateList(s, inputs)
-	staged := transforms.StageBlocks(s, in, j.Staging)
-	items := transforms.WorkItems(s, j.Items, staged)
-	chunks := transforms.Score(s, items, j.Staging, j.Score)
+	staged := transforms.StageBlocks(s, j.Staging)
+	qbs := transforms.WorkItems(s, j.Staging, staged)
+	cfg := j.Score
+	cfg.Row = j.rowChunks()
+	chunks := transforms.Score(s, qbs, j.Staging, cfg)
 	o := j.Options
 	params, _ := json.Marshal(j.parameters())
 	switch o.Sink {
@@ -494,14 +567,19 @@ func (j *Job) build(inputs []transforms.InputFile) *beam.Pipeline {
 		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items), j.owner())
 	case "sparse":
 		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.threshold(), Float64: o.DType == "float64",
-			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params), Owner: j.owner()}, len(j.Items))
+			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params), Owner: j.owner()}, len(j.work))
 	}
 	if o.TopK > 0 && !j.topkDone {
-		qbs := map[int]bool{}
-		for _, w := range j.Items {
-			qbs[w.QB] = true
+		expected := len(j.work) // one row chunk per query block
+		if !cfg.Row {
+			expected = 0
+			for _, w := range j.work {
+				if len(w.TBs) > 0 {
+					expected++
+				}
+			}
 		}
-		sinks.WriteTopK(s, chunks, files.Join(o.Out, TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.threshold(), Expected: len(qbs),
+		sinks.WriteTopK(s, chunks, files.Join(o.Out, TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.threshold(), Expected: expected,
 			Manifest: string(params), Owner: j.owner()})
 	}
 	return p

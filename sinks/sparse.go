@@ -2,14 +2,15 @@ package sinks
 
 // The sparse output (the "Output 2" contract in docs/formats.md): scores at
 // or above a threshold as Parquet rows `query, target, score`, one part file
-// per work item, plus OUT/_manifest.json written last.
+// per query block, plus OUT/_manifest.json written last.
 //
 // Layout at OUT (a local directory or a gs:// prefix):
 //
-//	OUT/part-<qb>-<tb>.parquet  the rows of work item (query block qb,
-//	                            target block tb), in the chunk's row-major
-//	                            order; written whole, atomically, even when
-//	                            it has no rows
+//	OUT/part-<qb>.parquet       the rows of query block qb (against every
+//	                            target), in row-major order: by query in
+//	                            plan order, then target in plan order;
+//	                            written whole, atomically, even when it
+//	                            has no rows
 //	OUT/_manifest.json          {"complete": true, "rows": N, "parts": P,
 //	                            "parameters": {...}}, written after every
 //	                            part
@@ -17,8 +18,10 @@ package sinks
 // pandas/pyarrow, DuckDB, Spark and BigQuery read OUT as a directory of
 // Parquet files (read_parquet('OUT/part-*.parquet') in DuckDB; the
 // leading "_" hides the manifest from Spark and pyarrow's dataset reader).
-// Encoding is deterministic, so a retried or duplicated work item rewrites
-// its part with identical bytes and the output never holds a row twice.
+// Encoding is deterministic, so a retried or duplicated query block
+// rewrites its part with identical bytes and the output never holds a row
+// twice; the number of parts is the number of query blocks (about N/64),
+// not of work items.
 
 import (
 	"bytes"
@@ -87,30 +90,28 @@ type SparseRow struct {
 	Score         float64
 }
 
-// PartName is the name, under OUT, of the part file of work item (query
-// block qb, target block tb): part-<qb>-<tb>.parquet, each number zero-padded
-// to at least five digits.
-func PartName(qb, tb int) string {
-	return fmt.Sprintf("part-%05d-%05d.parquet", qb, tb)
+// PartName is the name, under OUT, of the part file of query block qb:
+// part-<qb>.parquet, zero-padded to at least five digits.
+func PartName(qb int) string {
+	return fmt.Sprintf("part-%05d.parquet", qb)
 }
 
-// WrittenParts lists the part files already under out, by work item
-// (query block, target block), with one listing (one request on an object
-// store). Parts are written whole and atomically, so a listed part is a
-// complete one.
-func WrittenParts(ctx context.Context, out string) (map[[2]int]string, error) {
+// WrittenParts lists the part files already under out, by query block,
+// with one listing (one request on an object store). Parts are written
+// whole and atomically, so a listed part is a complete one.
+func WrittenParts(ctx context.Context, out string) (map[int]string, error) {
 	found, err := files.Glob(ctx, files.Join(out, "part-*.parquet"))
 	if err != nil {
 		return nil, err
 	}
-	parts := map[[2]int]string{}
+	parts := map[int]string{}
 	for _, p := range found {
-		var qb, tb int
+		var qb int
 		name := path.Base(strings.ReplaceAll(p, "\\", "/"))
-		if _, err := fmt.Sscanf(name, "part-%d-%d.parquet", &qb, &tb); err != nil || qb < 0 || tb < 0 || PartName(qb, tb) != name {
+		if _, err := fmt.Sscanf(name, "part-%d.parquet", &qb); err != nil || qb < 0 || PartName(qb) != name {
 			continue
 		}
-		parts[[2]int{qb, tb}] = p
+		parts[qb] = p
 	}
 	return parts, nil
 }
@@ -133,14 +134,15 @@ func PartRows(ctx context.Context, p string) (rows int64, err error) {
 }
 
 // WriteSparse writes each chunk's scores >= cfg.Threshold (Chunk.Values;
-// NaN never) as one Parquet part file per work item, OUT/PartName(QB, TB),
+// NaN never) as one Parquet part file per chunk, OUT/PartName(QB): the
+// chunks are whole query blocks (transforms.ScoreConfig.Row),
 // with columns query and target (INT64, or STRING for string ids) and score
 // (FLOAT, or DOUBLE with cfg.Float64). A part is written even when it has no
 // rows. Once every part is written, OUT/_manifest.json records the row and
 // part counts (with cfg.PriorParts and cfg.PriorRows) and cfg.Manifest; it
 // is written only if the number of distinct parts written equals expected
-// (the number of work items in chunks), else the pipeline fails. A work
-// item seen twice (a retry, or a duplicated element) rewrites the same part
+// (the number of query blocks in chunks), else the pipeline fails. A query
+// block seen twice (a retry, or a duplicated element) rewrites the same part
 // with the same bytes and counts once. WriteSparse panics if cfg.Manifest is not valid JSON, as Beam's
 // transforms do on bad arguments at construction.
 func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseConfig, expected int) {
@@ -168,7 +170,7 @@ func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chu
 	if err != nil {
 		return "", 0, err
 	}
-	name := PartName(c.QB, c.TB)
+	name := PartName(c.QB)
 	if err := files.WriteFile(ctx, files.Join(f.Out, name), data); err != nil {
 		return "", 0, err
 	}
@@ -181,7 +183,7 @@ func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chu
 // DOUBLE if float64). It returns the file's bytes and its row count. Same
 // chunk, same bytes.
 func EncodeSparsePart(c transforms.Chunk, threshold float64, float64Score bool) ([]byte, int64, error) {
-	where := fmt.Sprintf("sparse part (query block %d, target block %d)", c.QB, c.TB)
+	where := fmt.Sprintf("sparse part (query block %d)", c.QB)
 	if len(c.Queries) != c.Rows || len(c.Targets) != c.Cols || len(c.Values) != c.Rows*c.Cols {
 		return nil, 0, fmt.Errorf("%s: chunk has %d query ids, %d target ids and %d values for %dx%d", where, len(c.Queries), len(c.Targets), len(c.Values), c.Rows, c.Cols)
 	}

@@ -261,3 +261,58 @@ func points(ns []NeuronInfo) int {
 	}
 	return n
 }
+
+// BlockExtent summarises a block for block-level bounds: the box around
+// every neuron's box and the fewest and most points of a neuron.
+type BlockExtent struct {
+	Min, Max             [3]float64 // µm
+	MinPoints, MaxPoints int
+}
+
+// blockExtent summarises ns (a non-empty block).
+func blockExtent(ns []NeuronInfo) BlockExtent {
+	e := BlockExtent{Min: ns[0].Min, Max: ns[0].Max, MinPoints: ns[0].Points, MaxPoints: ns[0].Points}
+	for _, n := range ns[1:] {
+		for k := range 3 {
+			e.Min[k], e.Max[k] = min(e.Min[k], n.Min[k]), max(e.Max[k], n.Max[k])
+		}
+		e.MinPoints, e.MaxPoints = min(e.MinPoints, n.Points), max(e.MaxPoints, n.Points)
+	}
+	return e
+}
+
+// QueryExtents and TargetExtents summarise every block of a side.
+func (p Plan) QueryExtents() []BlockExtent { return extents(p.Queries, p.BlockSize) }
+
+// TargetExtents summarises every target block.
+func (p Plan) TargetExtents() []BlockExtent { return extents(p.Targets, p.BlockSize) }
+
+func extents(ns []NeuronInfo, size int) []BlockExtent {
+	out := make([]BlockExtent, (len(ns)+size-1)/size)
+	for b := range out {
+		out[b] = blockExtent(blockOf(ns, b, size))
+	}
+	return out
+}
+
+// CanSkipBlocks is a block-level CanSkip: it reports true only if CanSkip
+// would, bounding every pair of the two blocks at once by
+// scoring.Scorer.ExtentBound over the blocks' boxes (no nearer than any
+// pair's) and point counts (the bound is monotone in each count, so the
+// fewest and most points bound it), in constant time instead of one
+// bound per pair. q and t are the extents of the work item's blocks.
+func (p Plan) CanSkipBlocks(w WorkItem, q, t BlockExtent, s *scoring.Scorer, mode scoring.Mode, threshold float64) bool {
+	if p.AllByAll && w.QB == w.TB {
+		return false
+	}
+	for _, qn := range [2]int{q.MinPoints, q.MaxPoints} {
+		for _, tn := range [2]int{t.MinPoints, t.MaxPoints} {
+			qe := scoring.Extent{Points: qn, Min: q.Min, Max: q.Max}
+			te := scoring.Extent{Points: tn, Min: t.Min, Max: t.Max}
+			if s.ExtentBound(mode, qe, te) >= threshold {
+				return false
+			}
+		}
+	}
+	return true
+}

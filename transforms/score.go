@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"sync/atomic"
 
@@ -15,9 +16,9 @@ import (
 )
 
 func init() {
-	register.DoFn3x0[[]byte, func(*string) bool, func(WorkItem)](&itemsFn{})
-	register.DoFn2x2[context.Context, WorkItem, Chunk, error](&scoreFn{})
-	register.Emitter1[WorkItem]()
+	register.DoFn4x1[context.Context, []byte, func(*string) bool, func(int), error](&itemsFn{})
+	register.DoFn3x1[context.Context, int, func(Chunk), error](&scoreFn{})
+	register.Emitter1[Chunk]()
 	register.Iter1[string]()
 	beam.RegisterType(reflect.TypeOf((*Chunk)(nil)).Elem())
 }
@@ -48,6 +49,9 @@ type ScoreConfig struct {
 	// top-k outputs, which drop scores below Threshold, prune.
 	Threshold float64
 	Prune     bool
+	// Row: one Chunk per query block spanning every target (the sparse
+	// output writes one part per query block), not one per work item.
+	Row bool
 }
 
 // Scorer builds the kernel's scorer, reading the matrix CSV if one is named.
@@ -80,44 +84,70 @@ func (c ScoreConfig) Matrix(ctx context.Context) (*scoring.Matrix, error) {
 	return scoring.ParseMatrixCSV(bytes.NewReader(b), c.Smat)
 }
 
-// WorkItems emits items once the staged blocks are complete (the staged
-// collection is a side input, so no item is scored before every block is
-// written).
-func WorkItems(s beam.Scope, items []WorkItem, staged beam.PCollection) beam.PCollection {
+// WorkItems emits the query blocks of the layout's Todo (each the work
+// element of one worker call, see Score) once the staged blocks are
+// complete: the staged collection is a side input, so nothing is scored
+// before every block is written, and the blocks are counted against the
+// plan's.
+func WorkItems(s beam.Scope, st Staging, staged beam.PCollection) beam.PCollection {
 	s = s.Scope("WorkItems")
-	return beam.ParDo(s, &itemsFn{Items: items}, beam.Impulse(s), beam.SideInput{Input: staged})
+	return beam.ParDo(s, &itemsFn{Staging: st}, beam.Impulse(s), beam.SideInput{Input: staged})
 }
 
 type itemsFn struct {
-	Items []WorkItem
+	Staging Staging
 }
 
-func (f *itemsFn) ProcessElement(_ []byte, staged func(*string) bool, emit func(WorkItem)) {
+func (f *itemsFn) ProcessElement(ctx context.Context, _ []byte, staged func(*string) bool, emit func(int)) error {
+	l, err := f.Staging.layout(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
 	var path string
 	for staged(&path) {
+		seen[path] = true
 	}
-	for _, w := range f.Items {
-		emit(w)
+	want := l.Plan.QueryBlocks()
+	if !l.Plan.AllByAll {
+		want += l.Plan.TargetBlocks()
 	}
+	if len(seen) != want {
+		return fmt.Errorf("staging wrote %d of the plan's %d blocks under %s: an input lost neurons between planning and staging (rerun with --exists overwrite)", len(seen), want, f.Staging.Dir)
+	}
+	for _, w := range l.Todo {
+		emit(w.QB)
+	}
+	return nil
 }
 
 // Progress counts finished work for the progress line of local runs (the
 // workers of prism and the direct runner share the launcher's process).
+// Items counts work items done, scored or skipped; SkippedPairs the pairs
+// of the skipped ones.
 var Progress struct {
-	Items, Pairs, Pruned atomic.Int64
+	Splits, Blocks        atomic.Int64
+	Items, Pairs, Pruned  atomic.Int64
+	Skipped, SkippedPairs atomic.Int64
 }
 
 var (
-	itemsDone   = beam.NewCounter("nblast", "work_items_scored")
-	pairsScored = beam.NewCounter("nblast", "pairs_scored")
-	pairsPruned = beam.NewCounter("nblast", "pairs_pruned")
+	itemsDone    = beam.NewCounter("nblast", "work_items_scored")
+	itemsSkipped = beam.NewCounter("nblast", "work_items_skipped")
+	pairsScored  = beam.NewCounter("nblast", "pairs_scored")
+	pairsPruned  = beam.NewCounter("nblast", "pairs_pruned")
+	pairsSkipped = beam.NewCounter("nblast", "pairs_skipped")
 )
 
-// Score spreads the work items over the workers (Reshuffle) and scores each
-// into a Chunk.
-func Score(s beam.Scope, items beam.PCollection, st Staging, cfg ScoreConfig) beam.PCollection {
+// Score spreads the query blocks over the workers (Reshuffle) and scores
+// each against its target blocks (the layout's Todo). With cfg.Row it
+// emits one Chunk per query block spanning every target (TB = -1; the
+// columns of target blocks not scored hold NaN); otherwise one Chunk per
+// work item. With cfg.Prune, a work item whose neurons' extents show no
+// pair can reach the threshold is skipped without loading its blocks.
+func Score(s beam.Scope, qbs beam.PCollection, st Staging, cfg ScoreConfig) beam.PCollection {
 	s = s.Scope("Score")
-	return beam.ParDo(s, &scoreFn{Staging: st, Config: cfg}, beam.Reshuffle(s, items))
+	return beam.ParDo(s, &scoreFn{Staging: st, Config: cfg}, beam.Reshuffle(s, qbs))
 }
 
 type scoreFn struct {
@@ -134,30 +164,93 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 	return err
 }
 
-func (f *scoreFn) ProcessElement(ctx context.Context, w WorkItem) (Chunk, error) {
-	qs, err := blocks.get(ctx, f.Staging.BlockPath("q", w.QB))
+func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) error {
+	l, err := f.Staging.layout(ctx)
 	if err != nil {
-		return Chunk{}, err
+		return err
 	}
-	ts, err := blocks.get(ctx, f.Staging.BlockPath("t", w.TB))
-	if err != nil {
-		return Chunk{}, err
+	tbs, ok := l.todo[qb]
+	if !ok {
+		return fmt.Errorf("query block %d is not in the run's layout", qb)
 	}
-	c := Chunk{QB: w.QB, TB: w.TB, Rows: len(qs), Cols: len(ts), Values: make([]float64, len(qs)*len(ts)),
-		Queries: neuronIDs(qs), Targets: neuronIDs(ts)}
-	if f.mode == scoring.Both {
-		c.Reverse = make([]float64, len(c.Values))
+	p := l.Plan
+	qinfo := p.QueryBlock(qb)
+	var row Chunk
+	if f.Config.Row {
+		row = Chunk{QB: qb, TB: -1, Rows: len(qinfo), Cols: len(p.Targets), Targets: l.targetIDs,
+			Values: nanSlice(len(qinfo) * len(p.Targets)), Queries: infoIDs(qinfo)}
+		if f.mode == scoring.Both {
+			row.Reverse = nanSlice(len(row.Values))
+		}
 	}
-	if c.Pruned, err = scoring.ScoreBlock(f.scorer, f.mode, qs, ts, c.Values, c.Reverse); err != nil {
-		return Chunk{}, fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
+	var qs []*scoring.Neuron
+	for _, tb := range tbs {
+		w := WorkItem{QB: qb, TB: int(tb)}
+		if f.Config.Prune && p.CanSkip(w, f.scorer, f.mode, f.Config.Threshold) {
+			n := int64(len(qinfo) * len(p.TargetBlock(w.TB)))
+			itemsSkipped.Inc(ctx, 1)
+			pairsSkipped.Inc(ctx, n)
+			Progress.Skipped.Add(1)
+			Progress.SkippedPairs.Add(n)
+			Progress.Items.Add(1)
+			continue
+		}
+		if qs == nil {
+			if qs, err = blocks.get(ctx, f.Staging.BlockPath("q", qb)); err != nil {
+				return err
+			}
+		}
+		ts, err := blocks.get(ctx, f.Staging.BlockPath("t", w.TB))
+		if err != nil {
+			return err
+		}
+		c := Chunk{QB: qb, TB: w.TB, Rows: len(qs), Cols: len(ts), Values: make([]float64, len(qs)*len(ts)),
+			Queries: neuronIDs(qs), Targets: neuronIDs(ts)}
+		if f.mode == scoring.Both {
+			c.Reverse = make([]float64, len(c.Values))
+		}
+		if c.Pruned, err = scoring.ScoreBlock(f.scorer, f.mode, qs, ts, c.Values, c.Reverse); err != nil {
+			return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
+		}
+		pairsPruned.Inc(ctx, int64(c.Pruned))
+		Progress.Pruned.Add(int64(c.Pruned))
+		itemsDone.Inc(ctx, 1)
+		pairsScored.Inc(ctx, int64(len(c.Values)))
+		Progress.Items.Add(1)
+		Progress.Pairs.Add(int64(len(c.Values)))
+		if !f.Config.Row {
+			emit(c)
+			continue
+		}
+		row.Pruned += c.Pruned
+		at := w.TB * p.BlockSize
+		for i := range c.Rows {
+			copy(row.Values[i*row.Cols+at:], c.Values[i*c.Cols:(i+1)*c.Cols])
+			if c.Reverse != nil {
+				copy(row.Reverse[i*row.Cols+at:], c.Reverse[i*c.Cols:(i+1)*c.Cols])
+			}
+		}
 	}
-	pairsPruned.Inc(ctx, int64(c.Pruned))
-	Progress.Pruned.Add(int64(c.Pruned))
-	itemsDone.Inc(ctx, 1)
-	pairsScored.Inc(ctx, int64(len(c.Values)))
-	Progress.Items.Add(1)
-	Progress.Pairs.Add(int64(len(c.Values)))
-	return c, nil
+	if f.Config.Row {
+		emit(row)
+	}
+	return nil
+}
+
+func nanSlice(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	return v
+}
+
+func infoIDs(ns []NeuronInfo) []scoring.ID {
+	ids := make([]scoring.ID, len(ns))
+	for i, n := range ns {
+		ids[i] = n.ID
+	}
+	return ids
 }
 
 func neuronIDs(ns []*scoring.Neuron) []scoring.ID {

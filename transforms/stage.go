@@ -3,11 +3,11 @@ package transforms
 import (
 	"bytes"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
+	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -20,12 +20,13 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, InputFile, func(string, []byte), error](&stageFn{})
-	register.DoFn3x2[context.Context, string, func(*[]byte) bool, string, error](&writeBlockFn{})
-	register.Emitter2[string, []byte]()
-	register.Iter1[[]byte]()
-	beam.RegisterType(reflect.TypeOf((*WorkItem)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*InputFile)(nil)).Elem())
+	register.DoFn3x1[context.Context, []byte, func(int), error](&splitsFn{})
+	register.DoFn3x1[context.Context, int, func(string, int), error](&fragmentFn{})
+	register.DoFn4x1[context.Context, string, func(*int) bool, func(string), error](&bucketFn{})
+	register.Emitter1[int]()
+	register.Emitter2[string, int]()
+	register.Emitter1[string]()
+	register.Iter1[int]()
 }
 
 // BadInputTag starts the message of an error caused by the input data,
@@ -46,166 +47,234 @@ func BadInput(err error) error {
 	return fmt.Errorf("%s%w", BadInputTag, err)
 }
 
-// InputFile is one Parquet input and the side(s) whose neurons it supplies.
-type InputFile struct {
-	Path          string
-	Query, Target bool
-}
-
-// Staging describes where the blocks of a plan are staged: one navis-layout
-// Parquet file per block under Dir, so that a worker reads only the blocks
-// of the work items it scores.
+// Staging names where a run's layout and staged blocks are: the layout
+// (see Layout) at LayoutPath, and one navis-layout Parquet file per block,
+// so that a worker reads only the blocks of the work it scores. It is what
+// the job graph carries of the plan: a few paths and options, whatever the
+// number of neurons.
 type Staging struct {
-	Dir       string
-	BlockSize int
-	AllByAll  bool
-	// QueryIndex and TargetIndex map a neuron id (ID.String()) to its
-	// position in the plan's query / target order.
-	QueryIndex, TargetIndex map[string]int
-	NQ, NT                  int
+	Dir    string // the staging area, OUT/.staging; removed after the run
+	Digest string // the layout's digest (Layout.Encode)
+	// AllByAll: the target blocks are the query blocks.
+	AllByAll bool
 	// Read is how the input files are read (units, alpha); staged
 	// blocks are in µm and read with the zero ReadOptions.
 	Read ReadOptions
 }
 
-// NewStaging describes the staging of plan p under dir.
-func NewStaging(p Plan, dir string) Staging {
-	s := Staging{Dir: dir, BlockSize: p.BlockSize, AllByAll: p.AllByAll, NQ: len(p.Queries), NT: len(p.Targets),
-		QueryIndex: indexOf(p.Queries)}
-	if !p.AllByAll {
-		s.TargetIndex = indexOf(p.Targets)
-	}
-	return s
-}
+// runDir holds the files of the layout with st's digest, so that a file
+// cached by path in a worker process is never one of another layout.
+func (st Staging) runDir() string { return files.Join(st.Dir, "run-"+st.Digest[:16]) }
 
-func indexOf(ns []NeuronInfo) map[string]int {
-	m := make(map[string]int, len(ns))
-	for i, n := range ns {
-		m[n.ID.String()] = i
-	}
-	return m
-}
+// LayoutPath is where the layout is stored.
+func (st Staging) LayoutPath() string { return files.Join(st.runDir(), "layout.gob") }
 
 // BlockPath is the staged file of query ("q") or target ("t") block b. In
 // all-by-all runs the target blocks are the query blocks.
-func (s Staging) BlockPath(side string, b int) string {
-	if s.AllByAll {
+func (st Staging) BlockPath(side string, b int) string {
+	if st.AllByAll {
 		side = "q"
 	}
-	return files.Join(s.Dir, fmt.Sprintf("%s-%05d.parquet", side, b))
+	return files.Join(st.runDir(), fmt.Sprintf("%s-%05d.parquet", side, b))
 }
 
-// StageBlocks reads the input files (a PCollection of InputFile) and writes each block's neurons, in plan
-// order, to the staging area. It returns the staged block paths; they are
-// complete when that collection is.
-func StageBlocks(s beam.Scope, inputs beam.PCollection, st Staging) beam.PCollection {
+// fragmentPath is the file of the neurons (pieces of neurons) that split
+// supplies to staging bucket key.
+func (st Staging) fragmentPath(key string, split int) string {
+	return files.Join(st.runDir(), "frag", key, fmt.Sprintf("%06d.parquet", split))
+}
+
+// WriteLayout stores l where st says (st.Digest must be l's).
+func (st Staging) WriteLayout(ctx context.Context, data []byte) error {
+	return files.WriteFile(ctx, st.LayoutPath(), data)
+}
+
+// StageBlocks reads the inputs in splits and writes each block's neurons,
+// in plan order, to the staging area, in two steps through storage: each
+// split (a worker reads a few row groups) writes, per bucket of
+// consecutive blocks, one fragment of its neurons; each bucket then reads
+// its fragments and writes its block files. Memory per step is one split or
+// one bucket, and the shuffle carries only fragment names. It returns the
+// staged block paths; they are complete when that collection is.
+func StageBlocks(s beam.Scope, st Staging) beam.PCollection {
 	s = s.Scope("StageBlocks")
-	byBlock := beam.ParDo(s, &stageFn{Staging: st}, beam.Reshuffle(s, inputs))
-	return beam.ParDo(s, &writeBlockFn{Staging: st}, beam.GroupByKey(s, byBlock))
+	splits := beam.ParDo(s, &splitsFn{Staging: st}, beam.Impulse(s))
+	frags := beam.ParDo(s, &fragmentFn{Staging: st}, beam.Reshuffle(s, splits))
+	return beam.ParDo(s, &bucketFn{Staging: st}, beam.GroupByKey(s, frags))
 }
 
-// stagedNeuron is a neuron on its way to its block file.
-type stagedNeuron struct {
-	Side string // "q" or "t"
-	Pos  int    // position in the plan's order of that side
-	File string
-	D    scoring.Dotprops
-}
+var (
+	splitsRead   = beam.NewCounter("nblast", "splits_staged")
+	blocksStaged = beam.NewCounter("nblast", "blocks_staged")
+)
 
-type stageFn struct {
+// heavy bounds the memory-heavy staging steps (a split read, a bucket
+// assembled) running at once in this process to its cores: prism runs
+// every bundle of a stage in the launcher's process.
+var heavy = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// splitsFn emits the index of every split of the layout.
+type splitsFn struct {
 	Staging Staging
 }
 
-// ProcessElement reads one input file and sends each of its neurons to its
-// query block if the file is a query input, and to its target block if it is
-// a target input (all-by-all runs have only query blocks).
-func (f *stageFn) ProcessElement(ctx context.Context, in InputFile, emit func(string, []byte)) error {
-	file := in.Path
-	dps, err := ReadDotpropsFile(ctx, file, f.Staging.Read)
+func (f *splitsFn) ProcessElement(ctx context.Context, _ []byte, emit func(int)) error {
+	l, err := f.Staging.layout(ctx)
 	if err != nil {
-		return BadInput(err)
+		return err
 	}
-	st := f.Staging
-	send := func(side string, pos int, d *scoring.Dotprops) error {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(stagedNeuron{Side: side, Pos: pos, File: file, D: *d}); err != nil {
-			return fmt.Errorf("stage neuron %s of %s: %w", d.ID, file, err)
-		}
-		emit(st.BlockPath(side, pos/st.BlockSize), buf.Bytes())
-		return nil
-	}
-	for _, d := range dps {
-		key := d.ID.String()
-		if pos, ok := st.QueryIndex[key]; ok && in.Query {
-			if err := send("q", pos, d); err != nil {
-				return err
-			}
-		}
-		if pos, ok := st.TargetIndex[key]; ok && in.Target {
-			if err := send("t", pos, d); err != nil {
-				return err
-			}
-		}
+	for i := range l.Splits {
+		emit(i)
 	}
 	return nil
 }
 
-type writeBlockFn struct {
+// fragmentFn reads one split and writes its neurons to their buckets'
+// fragments; it emits (bucket key, split) for each fragment written.
+type fragmentFn struct {
 	Staging Staging
 }
 
-// ProcessElement writes one block file from its neurons. A neuron read from
+// bucketKey names the bucket of block b of side ("q" or "t").
+func bucketKey(side string, bucket int) string { return fmt.Sprintf("%s-%05d", side, bucket) }
+
+func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(string, int)) error {
+	st := f.Staging
+	l, err := st.layout(ctx)
+	if err != nil {
+		return err
+	}
+	heavy <- struct{}{}
+	defer func() { <-heavy }()
+	sp := l.Splits[split]
+	pieces, err := ReadDotpropsRowGroups(ctx, sp.Path, sp.RowGroup, sp.RowGroups, st.Read)
+	if err != nil {
+		return BadInput(err)
+	}
+	per := l.BucketBlocks * l.Plan.BlockSize
+	byKey := map[string][]*scoring.Dotprops{}
+	var keys []string
+	add := func(key string, d *scoring.Dotprops) {
+		if _, ok := byKey[key]; !ok {
+			keys = append(keys, key)
+		}
+		byKey[key] = append(byKey[key], d)
+	}
+	for _, d := range pieces {
+		if err := d.Validate(); err != nil {
+			return BadInput(fmt.Errorf("%s: %w: %s", sp.Path, err, invalidAdvice(err, st.Read.Factor())))
+		}
+		if pos, ok := l.queryIndex[d.ID]; ok && sp.Query {
+			add(bucketKey("q", pos/per), d)
+		}
+		if pos, ok := l.targetIndex[d.ID]; ok && sp.Target && !st.AllByAll {
+			add(bucketKey("t", pos/per), d)
+		}
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		var buf bytes.Buffer
+		if err := WriteDotpropsParquet(&buf, byKey[key]); err != nil {
+			return fmt.Errorf("staging %s (row groups %d-%d): %w", sp.Path, sp.RowGroup, sp.RowGroup+sp.RowGroups-1, err)
+		}
+		if err := files.WriteFile(ctx, st.fragmentPath(key, split), buf.Bytes()); err != nil {
+			return err
+		}
+		emit(key, split)
+	}
+	splitsRead.Inc(ctx, 1)
+	Progress.Splits.Add(1)
+	return nil
+}
+
+// bucketFn assembles the neurons of one bucket from its fragments and
+// writes the bucket's block files, emitting their paths. The pieces of a
+// neuron from one file are joined in row-group order; a neuron read from
 // two files is kept once if both copies are identical and is an error
 // otherwise; a neuron of the plan that no file supplied is an error.
-func (f *writeBlockFn) ProcessElement(ctx context.Context, path string, values func(*[]byte) bool) (string, error) {
-	var got []stagedNeuron
-	var raw []byte
-	for values(&raw) {
-		var sn stagedNeuron
-		if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&sn); err != nil {
-			return "", fmt.Errorf("staging %s: %w", path, err)
-		}
-		got = append(got, sn)
-	}
-	sort.SliceStable(got, func(a, b int) bool { return got[a].Pos < got[b].Pos })
-	var kept []stagedNeuron
-	for i := range got {
-		if i > 0 && got[i].Pos == got[i-1].Pos {
-			if diff := dotpropsDiff(&got[i-1].D, &got[i].D); diff != "" {
-				return "", BadInput(fmt.Errorf("neuron %s is in %s and in %s with different data (%s): remove one copy or give them distinct ids", got[i].D.ID, got[i-1].File, got[i].File, diff))
-			}
-			continue
-		}
-		kept = append(kept, got[i])
-	}
-	if len(kept) == 0 {
-		return "", fmt.Errorf("staging %s: no neurons arrived", path)
-	}
+type bucketFn struct {
+	Staging Staging
+}
+
+func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*int) bool, emit func(string)) error {
 	st := f.Staging
-	n := st.NQ
-	if kept[0].Side == "t" {
-		n = st.NT
+	l, err := st.layout(ctx)
+	if err != nil {
+		return err
 	}
-	start := kept[0].Pos - kept[0].Pos%st.BlockSize
-	end := min(start+st.BlockSize, n)
-	dps := make([]*scoring.Dotprops, 0, len(kept))
-	for k := range kept {
-		if kept[k].Pos != start+k {
-			return "", fmt.Errorf("staging %s: the neuron at plan position %d was listed by the inputs but not read", path, start+k)
+	var got []int
+	var sp int
+	for splits(&sp) {
+		got = append(got, sp)
+	}
+	sort.Ints(got)
+	got = slices.Compact(got) // a retried split reports its fragment again
+	heavy <- struct{}{}
+	defer func() { <-heavy }()
+
+	type copyOf struct {
+		file string
+		d    *scoring.Dotprops
+	}
+	neurons := map[scoring.ID][]copyOf{} // copies by file, in split order
+	for _, i := range got {
+		p := st.fragmentPath(key, i)
+		dps, err := ReadDotpropsFile(ctx, p, ReadOptions{})
+		if err != nil {
+			return fmt.Errorf("staging: %w", err)
 		}
-		dps = append(dps, &kept[k].D)
+		file := l.Splits[i].Path
+		for _, d := range dps {
+			cs := neurons[d.ID]
+			if n := len(cs); n > 0 && cs[n-1].file == file {
+				join(cs[n-1].d, d) // the next piece, from a later row group
+				continue
+			}
+			neurons[d.ID] = append(cs, copyOf{file, d})
+		}
 	}
-	if len(dps) != end-start {
-		return "", fmt.Errorf("staging %s: %d of %d neurons arrived", path, len(dps), end-start)
+	side, plan := key[:1], l.Plan.Queries
+	if side == "t" {
+		plan = l.Plan.Targets
 	}
-	var buf bytes.Buffer
-	if err := WriteDotpropsParquet(&buf, dps); err != nil {
-		return "", fmt.Errorf("staging %s: %w", path, err)
+	var bucket int
+	fmt.Sscanf(key[2:], "%d", &bucket)
+	bs := l.Plan.BlockSize
+	nb := (len(plan) + bs - 1) / bs
+	for b := bucket * l.BucketBlocks; b < min(nb, (bucket+1)*l.BucketBlocks); b++ {
+		members := plan[b*bs : min(len(plan), (b+1)*bs)]
+		dps := make([]*scoring.Dotprops, len(members))
+		for k, n := range members {
+			cs := neurons[n.ID]
+			if len(cs) == 0 {
+				return fmt.Errorf("staging %s: neuron %s (plan position %d, from %s) was listed by the inputs but not read", st.BlockPath(side, b), n.ID, b*bs+k, n.File)
+			}
+			for _, c := range cs[1:] {
+				if diff := dotpropsDiff(cs[0].d, c.d); diff != "" {
+					return BadInput(fmt.Errorf("neuron %s is in %s and in %s with different data (%s): remove one copy or give them distinct ids", n.ID, cs[0].file, c.file, diff))
+				}
+			}
+			dps[k] = cs[0].d
+		}
+		var buf bytes.Buffer
+		if err := WriteDotpropsParquet(&buf, dps); err != nil {
+			return fmt.Errorf("staging %s: %w", st.BlockPath(side, b), err)
+		}
+		if err := files.WriteFile(ctx, st.BlockPath(side, b), buf.Bytes()); err != nil {
+			return err
+		}
+		blocksStaged.Inc(ctx, 1)
+		Progress.Blocks.Add(1)
+		emit(st.BlockPath(side, b))
 	}
-	if err := files.WriteFile(ctx, path, buf.Bytes()); err != nil {
-		return "", err
-	}
-	return path, nil
+	return nil
+}
+
+// join appends piece's points to d (the same neuron's earlier rows).
+func join(d, piece *scoring.Dotprops) {
+	d.Points = append(d.Points, piece.Points...)
+	d.Vectors = append(d.Vectors, piece.Vectors...)
+	d.Alpha = append(d.Alpha, piece.Alpha...)
 }
 
 // blockCache keeps the most recently used staged blocks of this process,

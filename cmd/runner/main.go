@@ -257,6 +257,9 @@ func run(ctx context.Context, o pipeline.Options) error {
 	// Throughput counts the pairs of the work items this run scored (not
 	// those a resumed run found done, nor those pruning skipped).
 	pairs := job.Pairs(job.Items)
+	if c, ok := scoreCounters(res); ok {
+		pairs -= c.skippedPairs
+	}
 	el := time.Since(start)
 	// The workers' counters, from the runner: the same numbers whether the
 	// workers ran in this process (prism, direct) or elsewhere.
@@ -271,18 +274,20 @@ func run(ctx context.Context, o pipeline.Options) error {
 	}
 	fmt.Fprintf(os.Stderr, "); %d × %d result in %s\n", len(job.Plan.Queries), len(job.Plan.Targets), job.Options.Out)
 	if job.Options.Pruning() {
-		skippedPairs := job.Pairs(job.SkippedItems())
+		// Items are skipped block against block when planning and pair by
+		// pair on the workers (counted by nblast/work_items_skipped).
+		skippedPairs := job.Pairs(job.SkippedItems()) + c.skippedPairs
 		inItems := "unknown (the runner reported no metrics)"
 		if ok {
 			inItems = fmt.Sprint(c.pruned)
 		}
 		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %s pairs pruned inside scored items; %.1f%% of pairs not scored\n",
-			job.Skipped, job.Total, skippedPairs, inItems, 100*float64(skippedPairs+c.pruned)/float64(all))
+			int64(job.Skipped)+c.skipped, job.Total, skippedPairs, inItems, 100*float64(skippedPairs+c.pruned)/float64(all))
 	}
 	return nil
 }
 
-type counts struct{ items, pairs, pruned int64 }
+type counts struct{ items, pairs, pruned, skipped, skippedPairs int64 }
 
 // scoreCounters sums the counters of transforms/score.go over the job's
 // steps; ok is false when the runner returned no result.
@@ -299,14 +304,22 @@ func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
 			c.pairs += m.Result()
 		case "pairs_pruned":
 			c.pruned += m.Result()
+		case "work_items_skipped":
+			c.skipped += m.Result()
+		case "pairs_skipped":
+			c.skippedPairs += m.Result()
 		}
 	}
 	return c, true
 }
 
-// progress prints work items done, pairs/s and an ETA on stderr once a
-// second for local runs, whose workers share this process. Remote runs
-// report the Beam counters nblast/work_items_scored and nblast/pairs_scored.
+// progress prints, once a second for local runs (whose workers share this
+// process), the staging (splits read, blocks written) and then the
+// scoring: work items done, pairs/s and an ETA, both counted from the first
+// scored item (not from the start, which includes planning and staging).
+// Remote runs report the Beam counters nblast/splits_staged,
+// nblast/blocks_staged, nblast/work_items_scored, nblast/work_items_skipped
+// and nblast/pairs_scored.
 func progress(job *pipeline.Job) (stop func()) {
 	if !isLocal() {
 		return func() {}
@@ -315,24 +328,34 @@ func progress(job *pipeline.Job) (stop func()) {
 	pairs := job.Pairs(job.Items)
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	t0 := time.Now()
 	go func() {
 		defer close(finished)
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
+		var t1 time.Time // when scoring was first seen
+		var p1 int64     // pairs done (scored or skipped) then
 		for {
 			select {
 			case <-done:
 				fmt.Fprintln(os.Stderr)
 				return
-			case <-tick.C:
-				items, p := transforms.Progress.Items.Load(), transforms.Progress.Pairs.Load()
-				rate := float64(p) / time.Since(t0).Seconds()
-				eta := "?"
-				if rate > 0 {
+			case now := <-tick.C:
+				P := &transforms.Progress
+				items := P.Items.Load()
+				if items == 0 {
+					fmt.Fprintf(os.Stderr, "\rstaging: %d/%d input splits read, %d/%d blocks written   ", P.Splits.Load(), job.Splits, P.Blocks.Load(), job.Blocks)
+					continue
+				}
+				p := P.Pairs.Load() + P.SkippedPairs.Load()
+				if t1.IsZero() {
+					t1, p1 = now, p
+				}
+				rate, eta := 0.0, "?"
+				if el := now.Sub(t1).Seconds(); el > 0 && p > p1 {
+					rate = float64(p-p1) / el
 					eta = time.Duration(float64(pairs-p) / rate * float64(time.Second)).Round(time.Second).String()
 				}
-				fmt.Fprintf(os.Stderr, "\rwork items %d/%d, %.0f pairs/s, ETA %s   ", items, total, rate, eta)
+				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped), %.0f pairs/s, ETA %s   ", items, total, P.Skipped.Load(), rate, eta)
 			}
 		}
 	}()
