@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
+	_ "github.com/nblast-go/nblast/internal/pqzstd" // reuse zstd encoders across pages (same bytes)
 	"github.com/nblast-go/nblast/scoring"
 )
 

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/file"
 
+	"github.com/nblast-go/nblast/internal/pqzstd"
+	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -229,5 +232,63 @@ func TestDotpropsWriterSinkFailure(t *testing.T) {
 	}
 	if !errors.Is(first, errDiskFull) {
 		t.Fatalf("error %v, want %v", first, errDiskFull)
+	}
+}
+
+// TestDotpropsWriterPooledZstd: with internal/pqzstd's pooled zstd codec
+// (installed by this package) the files are byte for byte those of
+// arrow-go's own codec.
+func TestDotpropsWriterPooledZstd(t *testing.T) {
+	for _, tc := range writerCases()[:3] {
+		var arrow, pooled bytes.Buffer
+		old := pqzstd.Use(pqzstd.Arrow)
+		err := WriteDotpropsParquet(&arrow, tc.dps)
+		pqzstd.Use(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteDotpropsParquet(&pooled, tc.dps); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(arrow.Bytes(), pooled.Bytes()) {
+			t.Errorf("%s: %d bytes with the pooled codec differ from arrow's %d", tc.name, pooled.Len(), arrow.Len())
+		}
+	}
+}
+
+// BenchmarkWriteDotprops writes synthetic neurons (internal/synth, k = 5
+// dotprops with alpha) to memory with arrow-go's zstd codec (a new encoder
+// per page) and with internal/pqzstd's pooled one, interleaved: a staging
+// block ("1000 neurons": ~485k rows, one row group, 1 MiB pages) and small
+// files ("20 neurons": ~10k rows, like a small output record). Compare with
+// go test -run '^$' -bench WriteDotprops -count 6 ./transforms/.
+func BenchmarkWriteDotprops(b *testing.B) {
+	brain := synth.Generate(1000, 1)
+	for _, size := range []struct {
+		name string
+		dps  []*scoring.Dotprops
+	}{{"1000 neurons", brain}, {"20 neurons", brain[:20]}} {
+		points := 0
+		for _, d := range size.dps {
+			points += d.Len()
+		}
+		for _, codec := range []struct {
+			name string
+			c    compress.Codec
+		}{{"arrow zstd", pqzstd.Arrow}, {"pooled zstd", pqzstd.Pooled}} {
+			b.Run(size.name+"/"+codec.name, func(b *testing.B) {
+				old := pqzstd.Use(codec.c)
+				defer pqzstd.Use(old)
+				var buf bytes.Buffer
+				for b.Loop() {
+					buf.Reset()
+					if err := WriteDotpropsParquet(&buf, size.dps); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(points), "ns/point")
+				b.SetBytes(int64(points) * 56) // 7 doubles per point
+			})
+		}
 	}
 }
