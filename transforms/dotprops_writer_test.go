@@ -88,22 +88,17 @@ func writerCases() []struct {
 }
 
 // TestDotpropsWriterBytes: streaming the neurons one at a time writes the
-// same bytes as WriteDotpropsParquet, and as the pre-streaming
-// implementation.
+// same bytes as WriteDotpropsParquet. (Both were checked byte for byte
+// against the pre-streaming WriteDotpropsParquet on these cases, and
+// runner synth's files against the old binary's, before it was deleted.)
 func TestDotpropsWriterBytes(t *testing.T) {
 	for _, tc := range writerCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			var whole, old bytes.Buffer
+			var whole bytes.Buffer
 			if err := WriteDotpropsParquet(&whole, tc.dps); err != nil {
 				t.Fatal(err)
 			}
-			if err := writeDotpropsParquetOld(&old, tc.dps); err != nil {
-				t.Fatal(err)
-			}
 			streamed := streamDotprops(t, tc.dps, tc.dps[0].ID.IsStr, tc.hasAlpha)
-			if !bytes.Equal(whole.Bytes(), old.Bytes()) {
-				t.Errorf("WriteDotpropsParquet: %d bytes differ from the old implementation's %d", whole.Len(), old.Len())
-			}
 			if !bytes.Equal(streamed, whole.Bytes()) {
 				t.Errorf("DotpropsWriter: %d bytes differ from WriteDotpropsParquet's %d", len(streamed), whole.Len())
 			}
