@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/synth"
+	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/transforms"
 )
 
@@ -55,19 +56,49 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	start := time.Now()
-	brain, err := synth.GenerateOptions(synth.DefaultOptions(*n, *seed))
+	// Stream: neurons go to the Parquet writer as they are made, and its
+	// bytes through a 1 MiB buffer to the file, so memory stays at about a
+	// row group of encoded pages (~60 MB) whatever --n.
+	fw, err := files.Create(ctx, *out)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	buf.Grow(brain.Points*57 + 1<<20) // ~7 incompressible doubles per point
-	if err := transforms.WriteDotpropsParquet(&buf, brain.Neurons); err != nil {
+	defer fw.Abort() // no-op after Commit
+	cw := &countingWriter{w: fw}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	dw, err := transforms.NewDotpropsWriter(bw, false, true) // int64 ids; MakeDotprops gives alpha
+	if err != nil {
+		return fmt.Errorf("synth %s: %w", *out, err)
+	}
+	sum, err := synth.GenerateEach(synth.DefaultOptions(*n, *seed), func(d *scoring.Dotprops, _ int) error {
+		return dw.Write(d)
+	})
+	if err != nil {
+		dw.Close()
+		return fmt.Errorf("synth %s: %w", *out, err)
+	}
+	if err := dw.Close(); err != nil {
+		return fmt.Errorf("synth %s: %w", *out, err)
+	}
+	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if err := files.WriteFile(ctx, *out, buf.Bytes()); err != nil {
+	if err := fw.Commit(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "synth: %d neurons, %d points, %d types (seed %d) written to %s (%.1f MB) in %.1f s\n",
-		len(brain.Neurons), brain.Points, brain.Types, *seed, *out, float64(buf.Len())/1e6, time.Since(start).Seconds())
+		sum.Neurons, sum.Points, sum.Types, *seed, *out, float64(cw.n)/1e6, time.Since(start).Seconds())
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64 // bytes written so far
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,5 +79,47 @@ func TestSynthFlagErrors(t *testing.T) {
 	var stderr bytes.Buffer
 	if err := runSynth(context.Background(), []string{"-h"}, &stderr); err != nil || !strings.Contains(stderr.String(), "--n N") {
 		t.Errorf("-h: err %v, usage %q", err, stderr.String())
+	}
+}
+
+// TestSynthStreamsSameBytes: the streamed file is what WriteDotpropsParquet
+// writes for the collected brain, and the summary gives its size.
+func TestSynthStreamsSameBytes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "s.parquet")
+	var stderr bytes.Buffer
+	if err := runSynth(context.Background(), []string{"--n", "60", "--seed", "4", "--out", out}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := transforms.WriteDotpropsParquet(&want, synth.Generate(60, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("streamed file (%d bytes) differs from WriteDotpropsParquet's (%d bytes)", len(got), want.Len())
+	}
+	if mb := fmt.Sprintf("(%.1f MB)", float64(len(got))/1e6); !strings.Contains(stderr.String(), mb) {
+		t.Errorf("summary %q does not give the size %s", stderr.String(), mb)
+	}
+}
+
+// TestSynthUnwritableLeavesNothing: an output that cannot be created (its
+// "directory" is a file) is one error naming it, and nothing is left.
+func TestSynthUnwritableLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(blocker, "s.parquet")
+	err := runSynth(context.Background(), []string{"--n", "3", "--out", out}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), out) {
+		t.Fatalf("error %v, want one naming %s", err, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("failed run left files: %v", entries)
 	}
 }

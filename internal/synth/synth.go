@@ -119,11 +119,48 @@ func Generate(n int, seed uint64) []*scoring.Dotprops {
 	return b.Neurons
 }
 
-// GenerateOptions generates a brain under o.
+// GenerateOptions generates a brain under o, all in memory (see
+// GenerateEach for one neuron at a time).
 func GenerateOptions(o Options) (*Brain, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	b := &Brain{Neurons: make([]*scoring.Dotprops, 0, o.N), Type: make([]int, 0, o.N)}
+	sum, err := GenerateEach(o, func(d *scoring.Dotprops, cellType int) error {
+		b.Neurons = append(b.Neurons, d)
+		b.Type = append(b.Type, cellType)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.Types, b.Points = sum.Types, sum.Points
+	return b, nil
+}
+
+// Summary describes a generated brain.
+type Summary struct {
+	Neurons int // number of neurons
+	Types   int // number of cell types
+	Points  int // total points over all neurons
+}
+
+// plan is what GenerateEach keeps for the whole brain before making any
+// neuron: about 24 bytes per neuron, no points.
+type plan struct {
+	sizes  []int      // members of each cell type
+	typeOf []int32    // cell type of neuron i (neuron i has id FirstID + i)
+	start  []rand.PCG // state of its type's stream where neuron i's member draws begin
+}
+
+// makePlan splits the neurons into types, shuffles their order and runs
+// every type's stream once (template and members, points discarded) to
+// record where each member's draws begin, so that any neuron can then be
+// made on its own: its type's template regenerated from the start of the
+// stream, its member from the recorded state. The draws are those of
+// makeType, so the neurons are the same as when a type's members are made
+// together.
+func (o *Options) makePlan(workers int) plan {
 	master := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 
 	// Split the neurons into types.
@@ -152,47 +189,127 @@ func GenerateOptions(o Options) (*Brain, error) {
 		pos[r[0]][r[1]] = i
 	}
 
-	// Generate the types in parallel, each from its own stream, and make
-	// their members' dotprops.
-	b := &Brain{Neurons: make([]*scoring.Dotprops, o.N), Type: make([]int, o.N), Types: len(sizes)}
-	errs := make([]error, len(sizes))
-	workers := o.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	p := plan{sizes: sizes, typeOf: make([]int32, o.N), start: make([]rand.PCG, o.N)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(sizes)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf [][3]float64
 			for {
 				t := int(next.Add(1)) - 1
 				if t >= len(sizes) {
 					return
 				}
-				rng := rand.New(rand.NewPCG(o.Seed, uint64(t)+1))
-				for m, pts := range o.makeType(rng, sizes[t]) {
+				src := rand.NewPCG(o.Seed, uint64(t)+1)
+				rng := rand.New(src)
+				tmpl, origin := o.template(rng)
+				for m := range sizes[t] {
 					i := pos[t][m]
-					b.Type[i] = t
-					d, err := scoring.MakeDotprops(scoring.IntID(o.FirstID+int64(i)), pts, o.K)
-					if err != nil {
-						errs[t] = err
-						break
-					}
-					b.Neurons[i] = d
+					p.typeOf[i], p.start[i] = int32(t), *src
+					buf = o.member(rng, tmpl, origin, buf[:0])
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+	return p
+}
+
+// neuron makes neuron i of plan p.
+func (o *Options) neuron(p *plan, i int, buf [][3]float64) (*scoring.Dotprops, [][3]float64, error) {
+	t := p.typeOf[i]
+	tmpl, origin := o.template(rand.New(rand.NewPCG(o.Seed, uint64(t)+1)))
+	src := p.start[i]
+	buf = o.member(rand.New(&src), tmpl, origin, buf[:0])
+	d, err := scoring.MakeDotprops(scoring.IntID(o.FirstID+int64(i)), buf, o.K)
+	return d, buf, err
+}
+
+// GenerateEach generates the brain of o and calls each with its neurons in
+// id order (the order of GenerateOptions' Neurons; cellType as its Type),
+// one at a time: the same neurons as GenerateOptions, but only the ~24-byte
+// plan per neuron and the neurons being made (a few per worker) are held,
+// whatever o.N. Neurons are made in parallel by o.Workers goroutines; each
+// is called from one goroutine, never concurrently, and may keep d. The
+// first error of each stops the generation and is returned.
+func GenerateEach(o Options, each func(d *scoring.Dotprops, cellType int) error) (Summary, error) {
+	if err := o.check(); err != nil {
+		return Summary{}, err
 	}
-	for _, d := range b.Neurons {
-		b.Points += d.Len()
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
-	return b, nil
+	p := o.makePlan(workers)
+	sum := Summary{Neurons: o.N, Types: len(p.sizes)}
+
+	// Workers take neuron indices in order and deliver each neuron on its
+	// own channel; the channels are queued in index order, so at most
+	// window neurons are being made or waiting to be handed over.
+	type result struct {
+		i   int
+		d   *scoring.Dotprops
+		err error
+	}
+	type job struct {
+		i   int
+		out chan result
+	}
+	window := 4 * workers
+	jobs := make(chan job, window)
+	queue := make(chan chan result, window)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(jobs)
+		defer close(queue)
+		for i := range o.N {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			out := make(chan result, 1)
+			select {
+			case queue <- out:
+			case <-done:
+				return
+			}
+			select {
+			case jobs <- job{i, out}:
+			case <-done:
+				return
+			}
+		}
+	}()
+	for range workers {
+		go func() {
+			var buf [][3]float64
+			for j := range jobs {
+				select {
+				case <-done:
+					continue // the consumer stopped; just drain
+				default:
+				}
+				r := result{i: j.i}
+				r.d, buf, r.err = o.neuron(&p, j.i, buf)
+				j.out <- r
+			}
+		}()
+	}
+	for out := range queue {
+		r := <-out
+		if r.err != nil {
+			return Summary{}, fmt.Errorf("synth: %w", r.err)
+		}
+		if err := each(r.d, int(p.typeOf[r.i])); err != nil {
+			return Summary{}, err
+		}
+		sum.Points += r.d.Len()
+	}
+	return sum, nil
 }
 
 func (o *Options) check() error {
@@ -219,39 +336,41 @@ func (o *Options) check() error {
 	return nil
 }
 
-// makeType draws a type's template and returns the point clouds of its
-// size members.
-func (o *Options) makeType(rng *rand.Rand, size int) [][][3]float64 {
+// template draws a type's template walk and its origin; len(tmpl) is the
+// template size T.
+func (o *Options) template(rng *rand.Rand) (tmpl [][3]float64, origin [3]float64) {
 	t := int(math.Round(o.MedianPoints * math.Exp(o.SigmaLog*rng.NormFloat64())))
 	t = min(max(t, o.MinPoints), o.MaxPoints)
-	var origin [3]float64
 	for a := range origin {
 		origin[a] = o.Margin + rng.Float64()*(o.Volume[a]-2*o.Margin)
 	}
-	tmpl := o.walk(rng, t, origin)
-	out := make([][][3]float64, size)
-	for m := range out {
-		keep := int(math.Round((o.MinKeep + (1-o.MinKeep)*rng.Float64()) * float64(t)))
-		keep = min(max(keep, o.MinPoints), t)
-		rot := rotation(randomUnit(rng), o.MaxRotation*math.Pi/180*rng.Float64())
-		var off [3]float64
-		for a := range off {
-			off[a] = truncNorm(rng) * o.Offset
-		}
-		pts := make([][3]float64, keep)
-		for i, p := range tmpl[:keep] {
-			var d [3]float64
-			for a := range d {
-				d[a] = p[a] - origin[a]
-			}
-			for a := range pts[i] {
-				v := origin[a] + rot[a][0]*d[0] + rot[a][1]*d[1] + rot[a][2]*d[2] + off[a] + truncNorm(rng)*o.Jitter
-				pts[i][a] = min(max(v, 0), o.Volume[a])
-			}
-		}
-		out[m] = pts
+	return o.walk(rng, t, origin), origin
+}
+
+// member draws the next member of the type with template tmpl from rng and
+// appends its points (µm) to buf. A type's members are drawn one after the
+// other from the stream that drew its template.
+func (o *Options) member(rng *rand.Rand, tmpl [][3]float64, origin [3]float64, buf [][3]float64) [][3]float64 {
+	t := len(tmpl)
+	keep := int(math.Round((o.MinKeep + (1-o.MinKeep)*rng.Float64()) * float64(t)))
+	keep = min(max(keep, o.MinPoints), t)
+	rot := rotation(randomUnit(rng), o.MaxRotation*math.Pi/180*rng.Float64())
+	var off [3]float64
+	for a := range off {
+		off[a] = truncNorm(rng) * o.Offset
 	}
-	return out
+	for _, p := range tmpl[:keep] {
+		var d, q [3]float64
+		for a := range d {
+			d[a] = p[a] - origin[a]
+		}
+		for a := range q {
+			v := origin[a] + rot[a][0]*d[0] + rot[a][1]*d[1] + rot[a][2]*d[2] + off[a] + truncNorm(rng)*o.Jitter
+			q[a] = min(max(v, 0), o.Volume[a])
+		}
+		buf = append(buf, q)
+	}
+	return buf
 }
 
 // branch is a pending side branch of a walk: where it starts, its initial

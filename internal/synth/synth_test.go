@@ -1,6 +1,10 @@
 package synth
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -258,4 +262,82 @@ func BenchmarkGenerate10000(b *testing.B) {
 	b.ReportMetric(float64(br.Points)/float64(len(sizes)), "mean_points")
 	b.ReportMetric(float64(sizes[len(sizes)/2]), "median_points")
 	b.ReportMetric(float64(br.Types), "types")
+}
+
+// fingerprint is a SHA-256 of the neurons' ids, cell types, sizes and
+// values (float64 bits), in order.
+func fingerprint(ds []*scoring.Dotprops, types []int) string {
+	h := sha256.New()
+	for i, d := range ds {
+		binary.Write(h, binary.LittleEndian, []int64{d.ID.Int, int64(types[i]), int64(d.Len())})
+		for j := range d.Points {
+			for k := 0; k < 3; k++ {
+				binary.Write(h, binary.LittleEndian, []uint64{math.Float64bits(d.Points[j][k]), math.Float64bits(d.Vectors[j][k])})
+			}
+			binary.Write(h, binary.LittleEndian, math.Float64bits(d.Alpha[j]))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestGenerateEachSameNeurons: GenerateEach streams, for any number of
+// workers, the neurons that the pre-streaming GenerateOptions (which made
+// a type's members together) made for seed 11; the fingerprints were
+// recorded with it. GenerateOptions, now collecting GenerateEach, agrees.
+func TestGenerateEachSameNeurons(t *testing.T) {
+	for _, tc := range []struct {
+		n, workers, types, points int
+		want                      string
+	}{
+		{1, 1, 1, 582, "a2bcee9450ec824b0fbc1a1a432ccd1ebf3ff16df7a1ce95bc107192ffbca216"},
+		{7, 3, 1, 4268, "8a1285d44199f4e539fe75e39ebcdb25ade8e121df6fd4705d2b2b505d9a8a17"},
+		{300, 1, 24, 201464, "c972a3842ab10d84aa1f3f3120265579bae82c343551e6967eedef253b300969"},
+		{300, 5, 24, 201464, "c972a3842ab10d84aa1f3f3120265579bae82c343551e6967eedef253b300969"},
+	} {
+		o := DefaultOptions(tc.n, 11)
+		o.Workers = tc.workers
+		var ds []*scoring.Dotprops
+		var types []int
+		sum, err := GenerateEach(o, func(d *scoring.Dotprops, cellType int) error {
+			ds = append(ds, d)
+			types = append(types, cellType)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum != (Summary{Neurons: tc.n, Types: tc.types, Points: tc.points}) {
+			t.Errorf("n %d, %d workers: summary %+v, want %d types, %d points", tc.n, tc.workers, sum, tc.types, tc.points)
+		}
+		if got := fingerprint(ds, types); got != tc.want {
+			t.Errorf("n %d, %d workers: streamed neurons differ from the pre-streaming ones", tc.n, tc.workers)
+		}
+		b, err := GenerateOptions(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fingerprint(b.Neurons, b.Type); got != tc.want || b.Types != tc.types || b.Points != tc.points {
+			t.Errorf("n %d, %d workers: GenerateOptions differs from the pre-streaming one", tc.n, tc.workers)
+		}
+	}
+}
+
+// TestGenerateEachStops: an error from each stops the generation and is
+// returned as is.
+func TestGenerateEachStops(t *testing.T) {
+	stop := errors.New("stop")
+	calls := 0
+	_, err := GenerateEach(DefaultOptions(200, 1), func(d *scoring.Dotprops, _ int) error {
+		calls++
+		if calls == 5 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != 5 {
+		t.Fatalf("error %v after %d calls; want %v after 5", err, calls, stop)
+	}
+	if _, err := GenerateEach(DefaultOptions(0, 1), nil); err == nil {
+		t.Fatal("GenerateEach with n = 0: no error")
+	}
 }
