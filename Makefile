@@ -4,7 +4,7 @@ GO ?= go
 DEMO_OUT ?= demo-out
 DEMO_ID ?= 720575940693177896
 
-.PHONY: build demo test bench clean
+.PHONY: build demo test bench bench-scale clean
 
 build:
 	$(GO) build -o bin/runner ./cmd/runner
@@ -27,6 +27,13 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./pipeline/
+
+# The brain-scale benchmark: N synthetic neurons (default 100000), the
+# Dataflow job size per sink and BENCH_SECONDS (default 300) of a sparse
+# all-by-all on prism, with the run's projection of the whole; figures in
+# $(BENCH_DIR)/figures.txt (see README, Sizing).
+bench-scale: build
+	N=$(or $(N),100000) BENCH_SECONDS=$(or $(BENCH_SECONDS),300) scripts/bench-scale.sh
 
 clean:
 	rm -rf bin $(DEMO_OUT)

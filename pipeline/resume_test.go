@@ -28,8 +28,8 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 			return n == "scores/1.2" || n == "scores/3.0" || n == "scores_reverse/1.2" || n == "scores_reverse/2.2"
 		}, 4, 3}, // (1,2), (3,0), (2,2)
 		{"sparse", "sparse", func(n string) bool {
-			return n == sinks.ManifestName || n == sinks.PartName(0, 1) || n == sinks.PartName(3, 3)
-		}, 3, 2},
+			return n == sinks.ManifestName || n == sinks.PartName(0) || n == sinks.PartName(3)
+		}, 3, 8}, // a part is a query block: 2 × 4 target blocks
 		{"sparse-manifest-only", "sparse", func(n string) bool { return n == sinks.ManifestName }, 1, 0},
 		// Top-k combines every work item: without its manifest, all are
 		// rescored; with it, none.
@@ -75,7 +75,7 @@ func TestResumeRescoresOnlyMissing(t *testing.T) {
 				}
 			}
 			// A write killed before its rename leaves a temporary file.
-			if err := os.WriteFile(filepath.Join(o.Out, "part-00000-00001.parquet.tmp-0123456789abcdef"), []byte("half"), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(o.Out, "part-00001.parquet.tmp-0123456789abcdef"), []byte("half"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			o.Exists = "resume"

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -234,7 +235,15 @@ func run(ctx context.Context, o pipeline.Options) error {
 	maxC, meanC := job.Plan.CostSpread(job.Options.Scores != "forward")
 	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score, %d already done, %d skipped by pruning); predicted cost per work item max/mean = %.2f\n",
 		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), job.Done, job.Skipped, maxC/meanC)
-	stop := progress(job)
+	if o.DryRun {
+		// What Dataflow would be sent (it refuses job graphs over 10 MB).
+		n, err := job.MarshalledSize()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "pipeline: %d bytes\n", n)
+	}
+	stop := progress(job, start)
 	res, err := beamx.RunWithMetrics(ctx, job.Pipeline)
 	stop()
 	if err != nil {
@@ -320,7 +329,7 @@ func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
 // Remote runs report the Beam counters nblast/splits_staged,
 // nblast/blocks_staged, nblast/work_items_scored, nblast/work_items_skipped
 // and nblast/pairs_scored.
-func progress(job *pipeline.Job) (stop func()) {
+func progress(job *pipeline.Job, start time.Time) (stop func()) {
 	if !isLocal() {
 		return func() {}
 	}
@@ -334,6 +343,7 @@ func progress(job *pipeline.Job) (stop func()) {
 		defer tick.Stop()
 		var t1 time.Time // when scoring was first seen
 		var p1 int64     // pairs done (scored or skipped) then
+		var cpu1 float64 // CPU seconds of this process then
 		for {
 			select {
 			case <-done:
@@ -348,18 +358,34 @@ func progress(job *pipeline.Job) (stop func()) {
 				}
 				p := P.Pairs.Load() + P.SkippedPairs.Load()
 				if t1.IsZero() {
-					t1, p1 = now, p
+					t1, p1, cpu1 = now, p, cpuSeconds()
+					fmt.Fprintf(os.Stderr, "\rstaging: %d input splits read, %d blocks written; scoring started %s after the start\n",
+						P.Splits.Load(), P.Blocks.Load(), now.Sub(start).Round(time.Second))
 				}
-				rate, eta := 0.0, "?"
+				// Rates count from the first scored item, pairs of skipped
+				// items included (the ETA and the CPU projection cover
+				// the same pairs).
+				rate, eta, cpu := 0.0, "?", "?"
 				if el := now.Sub(t1).Seconds(); el > 0 && p > p1 {
 					rate = float64(p-p1) / el
 					eta = time.Duration(float64(pairs-p) / rate * float64(time.Second)).Round(time.Second).String()
+					perPair := (cpuSeconds() - cpu1) / float64(p-p1)
+					cpu = fmt.Sprintf("%.2f", perPair*float64(pairs)/3600)
 				}
-				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped), %.0f pairs/s, ETA %s   ", items, total, P.Skipped.Load(), rate, eta)
+				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped), %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), rate, eta, cpu)
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// cpuSeconds is the user and system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // isLocal reports whether the job runs in this process (prism, the
