@@ -277,16 +277,25 @@ func indexRowGroup(path string, g *rowGroup, ids *idIndex, rowNeuron []int32, ou
 // indexCoords adds coordinate k of one chunk (v * scale) to the neurons'
 // sums and boxes in row order; it returns the position of the first
 // non-finite scaled value (nothing of it or after it is added), or -1.
+//
+// Rows of a neuron are usually contiguous, so each run of rows of one
+// neuron is accumulated in locals and stored once: the additions are the
+// same, in the same order, as adding each value to the stored sum.
 func indexCoords[T float32 | float64](out []NeuronInfo, rowNeuron []int32, vals []T, k int, scale float64) int {
-	for j, x := range vals {
-		v := float64(x) * scale // as ReadDotpropsFile
-		if v-v != 0 {           // NaN or ±Inf
-			return j
+	rowNeuron = rowNeuron[:len(vals)]
+	for j := 0; j < len(vals); {
+		n := rowNeuron[j]
+		o := &out[n]
+		sum, lo, hi := o.Centroid[k], o.Min[k], o.Max[k]
+		for ; j < len(vals) && rowNeuron[j] == n; j++ {
+			v := float64(vals[j]) * scale // as ReadDotpropsFile
+			if v-v != 0 {                 // NaN or ±Inf
+				return j
+			}
+			sum += v
+			lo, hi = min(lo, v), max(hi, v)
 		}
-		o := &out[rowNeuron[j]]
-		o.Centroid[k] += v
-		o.Min[k] = min(o.Min[k], v)
-		o.Max[k] = max(o.Max[k], v)
+		o.Centroid[k], o.Min[k], o.Max[k] = sum, lo, hi
 	}
 	return -1
 }
