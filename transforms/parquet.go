@@ -181,9 +181,11 @@ func (n NeuronInfo) Extent() scoring.Extent {
 // alpha are not. The file's "<id>:units" metadata must agree with opt
 // (checkUnitsMetadata). With opt.IgnoreAlpha the alpha column is not read
 // and the neurons have no alpha (nil Alpha). Every neuron is then
-// validated (scoring.Dotprops.Validate). Errors are one line naming the
-// file and, where relevant, the neuron, the row group or the column, with
-// advice; a damaged file is an error, never a panic.
+// validated (scoring.Dotprops.Validate). The file is read row group by row
+// group (ReadDotpropsRowGroups of all of them), so besides the neurons at
+// most decodeAhead()+1 row groups are held at once. Errors are one line
+// naming the file and, where relevant, the neuron, the row group or the
+// column, with advice; a damaged file is an error, never a panic.
 func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
 	defer recoverCorrupt(path, &err)
 	in, err := openInput(ctx, path, opt)
@@ -191,73 +193,15 @@ func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []
 		return nil, err
 	}
 	defer in.close()
-	names := append([]string(nil), requiredColumns...)
-	if in.has(colAlpha) && !opt.IgnoreAlpha {
-		names = append(names, colAlpha)
-	}
-	cols, release, err := in.read(ctx, names)
+	// Row group by row group (at most decodeAhead()+1 decoded at once),
+	// the neurons' pieces concatenated in row-group order.
+	dps, err = in.readDotprops(ctx, 0, in.rdr.NumRowGroups(), opt)
 	if err != nil {
 		return nil, err
-	}
-	defer release()
-
-	ids, rowNeuron, err := readIDs(path, cols[colNeuron])
-	if err != nil {
-		return nil, err
-	}
-	counts := make([]int, len(ids))
-	for _, n := range rowNeuron {
-		counts[n]++
-	}
-	_, hasAlpha := cols[colAlpha]
-	dps = make([]*scoring.Dotprops, len(ids))
-	for i, id := range ids {
-		d := &scoring.Dotprops{
-			ID:      id,
-			Points:  make([][3]float64, counts[i]),
-			Vectors: make([][3]float64, counts[i]),
-		}
-		if hasAlpha {
-			d.Alpha = make([]float64, counts[i])
-		}
-		dps[i] = d
-	}
-
-	buf := make([]float64, len(rowNeuron))
-	cursor := make([]int, len(ids))
-	fill := func(name string, set func(d *scoring.Dotprops, j int, v float64)) error {
-		vals, err := floatValues(path, name, cols[name], buf)
-		if err != nil {
-			return err
-		}
-		clear(cursor)
-		for r, n := range rowNeuron {
-			set(dps[n], cursor[n], vals[r])
-			cursor[n]++
-		}
-		return nil
-	}
-	scale := opt.Factor()
-	for k, name := range []string{colX, colY, colZ} {
-		// The same multiplication as ReadNeuronIndex's, so that the
-		// planning index and the staged points agree exactly.
-		if err := fill(name, func(d *scoring.Dotprops, j int, v float64) { d.Points[j][k] = v * scale }); err != nil {
-			return nil, err
-		}
-	}
-	for k, name := range []string{colVX, colVY, colVZ} {
-		if err := fill(name, func(d *scoring.Dotprops, j int, v float64) { d.Vectors[j][k] = v }); err != nil {
-			return nil, err
-		}
-	}
-	if hasAlpha {
-		if err := fill(colAlpha, func(d *scoring.Dotprops, j int, v float64) { d.Alpha[j] = v }); err != nil {
-			return nil, err
-		}
 	}
 	for _, d := range dps {
 		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w: %s", path, err, invalidAdvice(err, scale))
+			return nil, fmt.Errorf("%s: %w: %s", path, err, invalidAdvice(err, opt.Factor()))
 		}
 	}
 	return dps, nil
@@ -289,7 +233,11 @@ func invalidAdvice(err error, scale float64) string {
 // scaled as ReadDotpropsFile scales them (the same v * opt.Scale), so the
 // index agrees exactly with the points ReadDotpropsFile returns. It checks
 // the layout, the units and that the (scaled) coordinates are finite; the
-// full check is ReadDotpropsFile's.
+// full check is ReadDotpropsFile's. Centroid is the sum of the scaled
+// coordinates in row order divided by Points. Row groups are decoded in
+// parallel (up to decodeAhead() ahead, one goroutine each) and accumulated
+// in order, so the results do not depend on the number of CPUs, and memory
+// is the index plus at most decodeAhead()+1 row groups' four columns.
 func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []NeuronInfo, err error) {
 	defer recoverCorrupt(path, &err)
 	in, err := openInput(ctx, path, opt)
@@ -297,45 +245,25 @@ func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []N
 		return nil, err
 	}
 	defer in.close()
-	cols, release, err := in.read(ctx, []string{colNeuron, colX, colY, colZ})
+	cs, err := in.columns([]string{colNeuron, colX, colY, colZ})
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	ids, rowNeuron, err := readIDs(path, cols[colNeuron])
-	if err != nil {
-		return nil, err
-	}
-	out = make([]NeuronInfo, len(ids))
-	for i, id := range ids {
-		out[i] = NeuronInfo{ID: id, File: path}
-		for k := range 3 {
-			out[i].Min[k], out[i].Max[k] = math.Inf(1), math.Inf(-1)
-		}
-	}
-	for _, n := range rowNeuron {
-		out[n].Points++
-	}
-	buf := make([]float64, len(rowNeuron))
+	// Row group by row group, in order (so every sum runs in row order),
+	// at most decodeAhead()+1 row groups decoded at once.
+	ids := newIDIndex()
+	var rowNeuron []int32
 	scale := opt.Factor()
-	for k, name := range []string{colX, colY, colZ} {
-		vals, err := floatValues(path, name, cols[name], buf)
-		if err != nil {
-			return nil, err
+	err = cs.scan(ctx, 0, in.rdr.NumRowGroups(), func(g *rowGroup) error {
+		var err error
+		if rowNeuron, err = ids.appendRows(path, g, g.cols[0], rowNeuron[:0]); err != nil {
+			return err
 		}
-		for r, n := range rowNeuron {
-			v := vals[r] * scale // as ReadDotpropsFile
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				what := fmt.Sprintf("(%v)", v)
-				if scale != 1 {
-					what = fmt.Sprintf("(%v, times --scale %g)", vals[r], scale)
-				}
-				return nil, fmt.Errorf("%s: neuron %s: column %s holds a non-finite coordinate %s at row %d: coordinates must be finite: drop the non-finite points and recompute this neuron's dotprops, or remove the neuron", path, ids[n], name, what, r)
-			}
-			out[n].Centroid[k] += v
-			out[n].Min[k] = min(out[n].Min[k], v)
-			out[n].Max[k] = max(out[n].Max[k], v)
-		}
+		out, err = indexRowGroup(path, g, ids, rowNeuron, out, scale)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	for i := range out {
 		for k := range out[i].Centroid {
@@ -399,6 +327,14 @@ func openInput(ctx context.Context, path string, opt ReadOptions) (*input, error
 		in.close()
 		return nil, fmt.Errorf("%s: the file has 0 rows (no neurons): remove it from the inputs or rewrite it with its dotprops", path)
 	}
+	rows := int64(0)
+	for rg := 0; rg < rdr.NumRowGroups(); rg++ {
+		rows += rdr.MetaData().RowGroup(rg).NumRows()
+	}
+	if rows != rdr.NumRows() {
+		in.close()
+		return nil, fmt.Errorf("%s: the row groups hold %d rows but the footer says the file has %d: %s", path, rows, rdr.NumRows(), corruptAdvice)
+	}
 	return in, nil
 }
 
@@ -411,56 +347,19 @@ func (in *input) has(name string) bool {
 	return len(in.schema.FieldIndices(name)) > 0 && in.rdr.MetaData().Schema.ColumnIndexByName(name) >= 0
 }
 
-// read checks that the named columns exist with usable types and reads them
-// from every row group (ReadColumnChunks: a damaged page is an error naming
-// the row group and the column). Each column has one chunk or more per row
-// group; the neuron column, when STRING, is read through its Parquet
-// dictionary. The caller calls the returned release when done.
+// read checks that the named columns exist with usable types (columns)
+// and reads them whole from every row group (ReadColumnChunks: a damaged
+// page is an error naming the row group and the column). Each column has
+// one chunk or more per row group; the neuron column, when STRING, is read
+// through its Parquet dictionary. The caller calls the returned release
+// when done. The readers of dotprops read row group by row group instead
+// (columnSet.scan); this is for tests and small files.
 func (in *input) read(ctx context.Context, names []string) (map[string]*arrow.Chunked, func(), error) {
-	var missing []string
-	for _, n := range names {
-		if !in.has(n) {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		var have []string
-		for _, f := range in.schema.Fields() {
-			have = append(have, f.Name)
-		}
-		return nil, nil, fmt.Errorf("%s: missing column(s) %s (the file has columns %s): %s",
-			in.path, strings.Join(missing, ", "), strings.Join(have, ", "), layoutHint)
-	}
-	md := in.rdr.MetaData()
-	var props pqarrow.ArrowReadProperties
-	leaves := make([]int, len(names))
-	for i, n := range names {
-		leaves[i] = md.Schema.ColumnIndexByName(n)
-		t := in.schema.Field(in.schema.FieldIndices(n)[0]).Type
-		ok := isFloatType(t)
-		want := "DOUBLE or FLOAT"
-		if n == colNeuron {
-			ok, want = isIDType(t), "INT64 or STRING"
-			// Decode string ids through their Parquet dictionary: one map
-			// lookup per distinct id instead of one string per row.
-			if md.Schema.Column(leaves[i]).PhysicalType() == parquet.Types.ByteArray {
-				props.SetReadDict(leaves[i], true)
-			}
-		}
-		if !ok {
-			c := md.Schema.Column(leaves[i])
-			pt := c.PhysicalType().String()
-			if lt := c.LogicalType(); lt != nil && lt.String() != "None" {
-				pt += " (" + lt.String() + ")"
-			}
-			return nil, nil, fmt.Errorf("%s: column %s has type %s (Arrow %s), want %s: %s", in.path, n, pt, t, want, layoutHint)
-		}
-	}
-	fr, err := pqarrow.NewFileReader(in.rdr, props, memory.NewGoAllocator())
+	cs, err := in.columns(names)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", in.path, err)
+		return nil, nil, err
 	}
-	chunked, err := ReadColumnChunks(ctx, in.path, fr, leaves, corruptAdvice)
+	chunked, err := ReadColumnChunks(ctx, in.path, cs.fr, cs.leaves, corruptAdvice)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -499,16 +398,9 @@ func (in *input) read(ctx context.Context, names []string) (map[string]*arrow.Ch
 func ReadColumnChunks(ctx context.Context, path string, fr *pqarrow.FileReader, leaves []int, advice string) ([]*arrow.Chunked, error) {
 	rdr := fr.ParquetReader()
 	md := rdr.MetaData()
-	fields := make([]int, len(leaves))
-	for i, leaf := range leaves {
-		if leaf < 0 || leaf >= md.Schema.NumColumns() {
-			return nil, fmt.Errorf("%s: no column %d (the file has %d)", path, leaf, md.Schema.NumColumns())
-		}
-		fi, err := fr.Manifest.GetFieldIndices([]int{leaf})
-		if err != nil || len(fi) != 1 || len(fr.Manifest.Fields[fi[0]].Children) != 0 {
-			return nil, fmt.Errorf("%s: column %s is nested, want a plain column", path, md.Schema.Column(leaf).Path())
-		}
-		fields[i] = fi[0]
+	fields, err := leafFields(path, fr, leaves)
+	if err != nil {
+		return nil, err
 	}
 	chunks := make([][]arrow.Array, len(leaves))
 	release := func() {
@@ -519,28 +411,17 @@ func ReadColumnChunks(ctx context.Context, path string, fr *pqarrow.FileReader, 
 		}
 	}
 	for rg := 0; rg < rdr.NumRowGroups(); rg++ {
-		rows := md.RowGroup(rg).NumRows()
-		for i, leaf := range leaves {
-			if err := ctx.Err(); err != nil {
-				release()
-				return nil, err
-			}
-			name := md.Schema.Column(leaf).Path()
-			c, err := readColumnChunk(ctx, fr, rg, fields[i])
-			if err != nil {
-				release()
-				return nil, fmt.Errorf("%s: row group %d, column %s: %v: %s", path, rg, name, err, advice)
-			}
+		cols, err := readRowGroupChunks(ctx, path, fr, rg, leaves, fields, advice)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		for i, c := range cols {
 			for _, a := range c.Chunks() {
 				a.Retain()
 				chunks[i] = append(chunks[i], a)
 			}
-			n := c.Len()
 			c.Release()
-			if int64(n) != rows {
-				release()
-				return nil, fmt.Errorf("%s: row group %d, column %s: corrupt Parquet data (%d values for the row group's %d rows): %s", path, rg, name, n, rows, advice)
-			}
 		}
 	}
 	out := make([]*arrow.Chunked, len(leaves))
@@ -611,36 +492,6 @@ func isIDType(t arrow.DataType) bool {
 	return false
 }
 
-// floatValues flattens a DOUBLE or FLOAT column into dst (len = rows).
-func floatValues(path, name string, col *arrow.Chunked, dst []float64) ([]float64, error) {
-	off := 0
-	for _, chunk := range col.Chunks() {
-		n := chunk.Len()
-		if chunk.NullN() > 0 {
-			for i := 0; i < n; i++ {
-				if chunk.IsNull(i) {
-					return nil, fmt.Errorf("%s: column %s is null at row %d: every point needs a value", path, name, off+i)
-				}
-			}
-		}
-		switch a := chunk.(type) {
-		case *array.Float64:
-			copy(dst[off:off+n], a.Float64Values())
-		case *array.Float32:
-			for i, v := range a.Float32Values() {
-				dst[off+i] = float64(v)
-			}
-		default:
-			return nil, fmt.Errorf("%s: column %s arrived as Arrow %s, want DOUBLE or FLOAT: %s", path, name, chunk.DataType(), layoutHint)
-		}
-		off += n
-	}
-	if off != len(dst) {
-		return nil, fmt.Errorf("%s: column %s has %d values for %d rows: the file is damaged", path, name, off, len(dst))
-	}
-	return dst, nil
-}
-
 // idIndex numbers neuron ids in order of first appearance.
 type idIndex struct {
 	byInt map[int64]int32
@@ -705,73 +556,6 @@ func (x *idIndex) rowFunc(arr arrow.Array) (func(i int) (n int32, ok bool), erro
 		return func(i int) (int32, bool) { return x.strID(a.ValueString(i)), true }, nil
 	}
 	return nil, fmt.Errorf("Arrow type %s", arr.DataType())
-}
-
-// readIDs numbers the neuron column's ids in order of first appearance and
-// returns the neuron number of every row. The column may be chunked and
-// each chunk may be a plain array or a dictionary array (string ids read
-// through the Parquet dictionary, or a file whose stored Arrow schema says
-// dictionary); each chunk of a dictionary column may carry its own
-// dictionary.
-func readIDs(path string, col *arrow.Chunked) ([]scoring.ID, []int32, error) {
-	x := &idIndex{byInt: map[int64]int32{}, byStr: map[string]int32{}}
-	rows := make([]int32, col.Len())
-	off := 0
-	bad := func(row int, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: column neuron arrived as %v: %s", path, err, layoutHint)
-		}
-		return fmt.Errorf("%s: column neuron is null or not an int64 id at row %d: every point needs its neuron's id", path, row)
-	}
-	for _, chunk := range col.Chunks() {
-		n := chunk.Len()
-		if d, ok := chunk.(*array.Dictionary); ok {
-			dict := d.Dictionary()
-			get, err := x.rowFunc(dict)
-			if err != nil {
-				return nil, nil, bad(0, err)
-			}
-			memo := make([]int32, dict.Len())
-			for k := range memo {
-				memo[k] = -1
-			}
-			for i := 0; i < n; i++ {
-				if d.IsNull(i) {
-					return nil, nil, bad(off+i, nil)
-				}
-				k := d.GetValueIndex(i)
-				if memo[k] < 0 {
-					if dict.IsNull(k) {
-						return nil, nil, bad(off+i, nil)
-					}
-					v, ok := get(k)
-					if !ok {
-						return nil, nil, bad(off+i, nil)
-					}
-					memo[k] = v
-				}
-				rows[off+i] = memo[k]
-			}
-		} else {
-			get, err := x.rowFunc(chunk)
-			if err != nil {
-				return nil, nil, bad(0, err)
-			}
-			hasNulls := chunk.NullN() > 0
-			for i := 0; i < n; i++ {
-				if hasNulls && chunk.IsNull(i) {
-					return nil, nil, bad(off+i, nil)
-				}
-				v, ok := get(i)
-				if !ok {
-					return nil, nil, bad(off+i, nil)
-				}
-				rows[off+i] = v
-			}
-		}
-		off += n
-	}
-	return x.ids, rows, nil
 }
 
 // unitsRE splits a (lower-case, trimmed) units string into an optional
