@@ -25,11 +25,11 @@ import (
 	"github.com/nblast-go/nblast/transforms"
 )
 
-// bigChunk is a work item of 40 x 50 int64-id pairs with random scores, all
-// kept at threshold 0.
+// bigChunk is the row chunk of query block 2: 40 queries x 50 targets
+// (int64 ids) with random scores, all kept at threshold 0.
 func bigChunk() transforms.Chunk {
 	rng := rand.New(rand.NewPCG(1, 2))
-	c := transforms.Chunk{QB: 2, TB: 3, Rows: 40, Cols: 50}
+	c := transforms.Chunk{QB: 2, TB: -1, Rows: 40, Cols: 50}
 	for i := range c.Rows {
 		c.Queries = append(c.Queries, scoring.IntID(int64(1)<<55+int64(i)))
 	}
@@ -135,7 +135,7 @@ func TestDamagedPartIsAnError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
-			p := filepath.Join(out, PartName(c.QB, c.TB))
+			p := filepath.Join(out, PartName(c.QB))
 			read := func() error { _, err := ReadSparse(ctx, out); return err }
 			if tc.rank {
 				p = filepath.Join(out, TopKPartName(c.QB))
@@ -192,7 +192,7 @@ func TestReadPartTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(out, PartName(0, 0))
+	p := filepath.Join(out, PartName(0))
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

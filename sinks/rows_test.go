@@ -14,23 +14,23 @@ import (
 	"github.com/nblast-go/nblast/scoring"
 )
 
-// writeSparseParts writes the parts of chunks under dir, as the sparse
-// sink does, and returns the rows expected back in name order.
+// writeSparseParts writes the parts of the row chunks (one per query
+// block) under dir, as the sparse sink does, and returns the rows expected
+// back in name order.
 func writeSparseParts(t *testing.T, dir string, str, float64Score bool, threshold float64) []SparseRow {
 	t.Helper()
 	ctx := context.Background()
-	chunks := testChunks(str)
-	for _, c := range chunks {
+	for _, c := range testRowChunks(str) {
 		data, _, err := EncodeSparsePart(c, threshold, float64Score)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := files.WriteFile(ctx, files.Join(dir, PartName(c.QB, c.TB)), data); err != nil {
+		if err := files.WriteFile(ctx, files.Join(dir, PartName(c.QB)), data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// testChunks are in (qb, tb) order, which is name order.
-	return expectedSparse(chunks, threshold, float64Score)
+	// Name order is query block order; a part is row-major.
+	return bruteSparse(str, threshold, float64Score)
 }
 
 func TestRowsSparseStreamsEveryPart(t *testing.T) {
@@ -75,7 +75,7 @@ func TestRowsSparseStreamsEveryPart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(parts) != len(queryBlocks)*len(targetBlocks) || filepath.Base(parts[0]) != PartName(0, 0) {
+			if len(parts) != len(queryBlocks) || filepath.Base(parts[0]) != PartName(0) || filepath.Base(parts[1]) != PartName(1) {
 				t.Errorf("ListParts: %v", parts)
 			}
 		})
@@ -98,12 +98,12 @@ func TestRowsSparseStopsAtFirstError(t *testing.T) {
 		t.Fatalf("err %v after %d calls (of %d rows), want the callback's error after 2", err, calls, len(want))
 	}
 	// A corrupt part is an error naming it.
-	bad := filepath.Join(dir, PartName(9, 9))
+	bad := filepath.Join(dir, PartName(9))
 	if err := os.WriteFile(bad, []byte("not parquet"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err = EachSparseRow(context.Background(), dir, func(SparseRow) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), PartName(9, 9)) {
+	if err == nil || !strings.Contains(err.Error(), PartName(9)) {
 		t.Fatalf("corrupt part: err %v", err)
 	}
 	// No parts: no rows, no error.

@@ -91,8 +91,8 @@ func testIDs(str bool) (qs, ts []scoring.ID) {
 // NaN (pruned pairs). Query 0 scores best, 0.75, against targets 9, 12,
 // 100 and 3 (spread over two target blocks), so the top-k tie-break is
 // exercised, and
-// work item (query block 1, target block 2) is all NaN (a part with no
-// rows).
+// work item (query block 1, target block 2) is all NaN (as a target block
+// pruning skipped reads in a row chunk).
 func testScores() [][]float64 {
 	r := rand.New(rand.NewPCG(1, 2))
 	m := make([][]float64, len(intQueries))
@@ -139,8 +139,109 @@ func testChunks(str bool) []transforms.Chunk {
 	return out
 }
 
+// testRowChunks joins each query block's work items of testChunks into one
+// row chunk, as transforms.Score makes them for the sparse output
+// (ScoreConfig.Row): TB -1, every target in plan order, Values row-major
+// over all targets. Query block 1's last target block is all NaN, as a
+// target block pruning skipped holds.
+func testRowChunks(str bool) []transforms.Chunk {
+	var out []transforms.Chunk
+	for _, c := range testChunks(str) {
+		if c.TB == 0 {
+			out = append(out, transforms.Chunk{QB: c.QB, TB: -1, Rows: c.Rows, Queries: c.Queries})
+		}
+		r := &out[len(out)-1]
+		if r.QB != c.QB || r.Rows != c.Rows {
+			panic("testChunks are not in (query block, target block) order")
+		}
+		r.Targets = append(r.Targets, c.Targets...)
+		r.Cols += c.Cols
+		r.Pruned += c.Pruned
+	}
+	// Values, row by row: the row of query i is its rows of every target
+	// block, in block order.
+	chunks := testChunks(str)
+	for k := range out {
+		r := &out[k]
+		for i := range r.Rows {
+			for _, c := range chunks {
+				if c.QB == r.QB {
+					r.Values = append(r.Values, c.Values[i*c.Cols:(i+1)*c.Cols]...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// skippedRowChunk is the row chunk of a query block (2, after those of
+// testRowChunks) whose every work item pruning skipped: two queries of
+// their own against every target, all NaN. Its part has no rows.
+func skippedRowChunk(str bool) transforms.Chunk {
+	_, ts := testIDs(str)
+	qs := []scoring.ID{scoring.IntID(1<<53 + 7), scoring.IntID(-8)}
+	if str {
+		qs = []scoring.ID{scoring.StrID("q-skipped"), scoring.StrID("")}
+	}
+	c := transforms.Chunk{QB: len(queryBlocks), TB: -1, Rows: len(qs), Cols: len(ts), Queries: qs, Targets: ts}
+	for range c.Rows * c.Cols {
+		c.Values = append(c.Values, math.NaN())
+	}
+	return c
+}
+
+// bruteSparse is the sparse output's rows in file order, from the score
+// matrix: queries in plan order, then targets in plan order (parts are
+// named by query block, so name order is query block order).
+func bruteSparse(str bool, threshold float64, float64Score bool) []SparseRow {
+	qs, ts := testIDs(str)
+	var rows []SparseRow
+	for i, row := range testScores() {
+		for j, v := range row {
+			if v >= threshold {
+				rows = append(rows, SparseRow{qs[i], ts[j], storedScore(v, float64Score)})
+			}
+		}
+	}
+	return rows
+}
+
+// TestRowChunksFixture: the row chunks are the score matrix, one per query
+// block (so the sparse tests check what the pipeline feeds the sink).
+func TestRowChunksFixture(t *testing.T) {
+	qs, ts := testIDs(true)
+	m := testScores()
+	rcs := testRowChunks(true)
+	if len(rcs) != len(queryBlocks) {
+		t.Fatalf("%d row chunks, want %d", len(rcs), len(queryBlocks))
+	}
+	pruned := 0
+	for qb, c := range rcs {
+		q := queryBlocks[qb]
+		if c.QB != qb || c.TB != -1 || c.Rows != q[1]-q[0] || c.Cols != len(ts) || !slices.Equal(c.Queries, qs[q[0]:q[1]]) ||
+			!slices.Equal(c.Targets, ts) || len(c.Values) != c.Rows*c.Cols {
+			t.Fatalf("row chunk %d: %+v", qb, c)
+		}
+		for i := range c.Rows {
+			for j := range c.Cols {
+				if v, w := c.Values[i*c.Cols+j], m[q[0]+i][j]; v != w && !(math.IsNaN(v) && math.IsNaN(w)) {
+					t.Errorf("row chunk %d [%d,%d] = %v, want %v", qb, i, j, v, w)
+				}
+				if math.IsNaN(m[q[0]+i][j]) {
+					pruned++
+				}
+			}
+		}
+		pruned -= c.Pruned
+	}
+	if pruned != 0 {
+		t.Errorf("row chunks' Pruned off by %d", pruned)
+	}
+}
+
 // withRetries returns the chunks plus copies of two of them, as a retried
-// or duplicated work item delivers them.
+// or duplicated element (a work item, or a query block's row chunk)
+// delivers them.
 func withRetries(chunks []transforms.Chunk) []transforms.Chunk {
 	return append(slices.Clone(chunks), chunks[1], chunks[len(chunks)-2])
 }
@@ -265,8 +366,10 @@ func schemaTypes(sc *arrow.Schema) string {
 }
 
 // TestWriteSparse runs WriteSparse on both runners, for int64 and string
-// ids and both score types, with retried work items, and checks the rows,
-// the part files (names, bytes, types), and the manifest.
+// ids and both score types, with retried query blocks (row chunks), and
+// checks the rows (and their order: by query, then target, in plan order),
+// the part files (one per query block: names, bytes, types), and the
+// manifest.
 func TestWriteSparse(t *testing.T) {
 	for _, runner := range runners {
 		for _, tc := range []struct {
@@ -276,7 +379,7 @@ func TestWriteSparse(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				ctx := context.Background()
 				out := t.TempDir()
-				chunks := testChunks(tc.str)
+				chunks := append(testRowChunks(tc.str), skippedRowChunk(tc.str))
 				cfg := SparseConfig{Threshold: testThreshold, Float64: tc.float64Score, Manifest: testManifest}
 				start := time.Now()
 				if err := runPipeline(t, runner, withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
@@ -290,10 +393,15 @@ func TestWriteSparse(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := expectedSparse(chunks, testThreshold, tc.float64Score)
-				diffSparse(t, got, want)
+				// Row for row, in file order: parts in query block order,
+				// each row-major (query, then target, in plan order).
+				want := bruteSparse(tc.str, testThreshold, tc.float64Score)
+				if len(want) == 0 || !slices.Equal(got, want) {
+					t.Errorf("rows in file order differ: got %d, want %d\n got %v\nwant %v", len(got), len(want), got, want)
+				}
+				diffSparse(t, got, expectedSparse(chunks, testThreshold, tc.float64Score))
 
-				// One part per work item, named from (QB, TB), with the
+				// One part per query block, named from QB, with the
 				// bytes EncodeSparsePart gives (so a rewrite is identical),
 				// and nothing else left behind.
 				entries, err := os.ReadDir(out)
@@ -307,8 +415,8 @@ func TestWriteSparse(t *testing.T) {
 				var wantNames []string
 				var lastPart time.Time
 				for _, c := range chunks {
-					wantNames = append(wantNames, PartName(c.QB, c.TB))
-					p := filepath.Join(out, PartName(c.QB, c.TB))
+					wantNames = append(wantNames, PartName(c.QB))
+					p := filepath.Join(out, PartName(c.QB))
 					data, _, err := EncodeSparsePart(c, testThreshold, tc.float64Score)
 					if err != nil {
 						t.Fatal(err)
@@ -369,7 +477,7 @@ func TestWriteSparse(t *testing.T) {
 func TestWriteSparseRerun(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
-	chunks := testChunks(false)
+	chunks := testRowChunks(false)
 	cfg := SparseConfig{Threshold: testThreshold, Manifest: testManifest}
 	write := func(runner string) map[string][]byte {
 		t.Helper()
@@ -389,7 +497,7 @@ func TestWriteSparseRerun(t *testing.T) {
 		return got
 	}
 	first := write("direct")
-	if err := os.WriteFile(filepath.Join(out, PartName(0, 1)), []byte("half a part"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, PartName(1)), []byte("half a part"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	second := write("prism")
@@ -405,7 +513,9 @@ func TestWriteSparseRerun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diffSparse(t, rows, expectedSparse(chunks, testThreshold, false))
+	if want := bruteSparse(false, testThreshold, false); !slices.Equal(rows, want) {
+		t.Errorf("after the rerun: %d rows, want %d in file order", len(rows), len(want))
+	}
 }
 
 // TestWriteSparseIncomplete: when fewer parts are written than expected,
@@ -414,7 +524,7 @@ func TestWriteSparseIncomplete(t *testing.T) {
 	for _, runner := range runners {
 		t.Run(runner, func(t *testing.T) {
 			out := t.TempDir()
-			chunks := testChunks(true)
+			chunks := testRowChunks(true)
 			err := runPipeline(t, runner, chunks[1:], func(s beam.Scope, col beam.PCollection) {
 				WriteSparse(s, col, out, SparseConfig{Threshold: testThreshold}, len(chunks))
 			})
@@ -429,7 +539,7 @@ func TestWriteSparseIncomplete(t *testing.T) {
 	}
 }
 
-// TestWriteSparseNoChunks: no work items, nothing expected: an empty but
+// TestWriteSparseNoChunks: no query blocks, nothing expected: an empty but
 // complete output.
 func TestWriteSparseNoChunks(t *testing.T) {
 	for _, runner := range runners {
@@ -457,7 +567,7 @@ func TestWriteSparseNoThreshold(t *testing.T) {
 	for _, runner := range runners {
 		t.Run(runner, func(t *testing.T) {
 			out := t.TempDir()
-			chunks := testChunks(false)
+			chunks := testRowChunks(false)
 			if err := runPipeline(t, runner, chunks, func(s beam.Scope, col beam.PCollection) {
 				WriteSparse(s, col, out, SparseConfig{Threshold: math.Inf(-1)}, len(chunks))
 			}); err != nil {
@@ -471,7 +581,10 @@ func TestWriteSparseNoThreshold(t *testing.T) {
 			if n := len(intQueries) * len(intTargets); len(want) >= n || len(want) < n/2 {
 				t.Fatalf("test data: %d non-NaN scores of %d", len(want), n)
 			}
-			diffSparse(t, got, want)
+			if want := bruteSparse(false, math.Inf(-1), false); !slices.Equal(got, want) {
+				t.Errorf("%d rows, want %d in file order (by query, then target)", len(got), len(want))
+			}
+			diffSparse(t, got, want) // sorts got
 		})
 	}
 }
@@ -483,19 +596,19 @@ func TestWriteSparseBadManifest(t *testing.T) {
 		}
 	}()
 	_, s := beam.NewPipelineWithRoot()
-	WriteSparse(s, beam.CreateList(s, testChunks(false)), t.TempDir(), SparseConfig{Manifest: "{oops"}, 6)
+	WriteSparse(s, beam.CreateList(s, testRowChunks(false)), t.TempDir(), SparseConfig{Manifest: "{oops"}, len(queryBlocks))
 }
 
 func TestPartNameAndExists(t *testing.T) {
 	ctx := context.Background()
-	if got := PartName(3, 17); got != "part-00003-00017.parquet" {
-		t.Errorf("PartName(3, 17) = %q", got)
+	if got := PartName(3); got != "part-00003.parquet" {
+		t.Errorf("PartName(3) = %q", got)
 	}
-	if got := PartName(123456, 0); got != "part-123456-00000.parquet" {
-		t.Errorf("PartName(123456, 0) = %q", got)
+	if got := PartName(123456); got != "part-123456.parquet" {
+		t.Errorf("PartName(123456) = %q", got)
 	}
 	out := t.TempDir()
-	c := testChunks(false)[4]
+	c := testRowChunks(false)[1]
 	if parts, err := WrittenParts(ctx, out); len(parts) != 0 || err != nil {
 		t.Fatalf("before writing: %v, %v", parts, err)
 	}
@@ -503,19 +616,31 @@ func TestPartNameAndExists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, PartName(c.QB, c.TB)), data, 0o644); err != nil {
+	if rows == 0 {
+		t.Fatal("test data: query block 1 has no row at the threshold")
+	}
+	if err := os.WriteFile(filepath.Join(out, PartName(c.QB)), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// A temporary file of an interrupted write is not a part.
-	if err := os.WriteFile(filepath.Join(out, PartName(c.QB+1, c.TB)+".tmp-0123abcd"), data, 0o644); err != nil {
-		t.Fatal(err)
+	// A temporary file of an interrupted write is not a part, nor is a
+	// name PartName does not give (unpadded, or a per-work-item part).
+	for _, name := range []string{PartName(c.QB+1) + ".tmp-0123abcd", "part-2.parquet", "part-00002-00001.parquet"} {
+		if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	parts, err := WrittenParts(ctx, out)
-	if err != nil || len(parts) != 1 || parts[[2]int{c.QB, c.TB}] != filepath.Join(out, PartName(c.QB, c.TB)) {
+	if err != nil || len(parts) != 1 || parts[c.QB] != filepath.Join(out, PartName(c.QB)) {
 		t.Fatalf("after writing: %v, %v", parts, err)
 	}
-	if n, err := PartRows(ctx, parts[[2]int{c.QB, c.TB}]); n != rows || err != nil {
+	if n, err := PartRows(ctx, parts[c.QB]); n != rows || err != nil {
 		t.Fatalf("PartRows = %d, %v; want %d", n, err, rows)
+	}
+	if err := os.Remove(filepath.Join(out, "part-2.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(out, "part-00002-00001.parquet")); err != nil {
+		t.Fatal(err)
 	}
 	got, err := ReadSparse(ctx, out)
 	if err != nil || int64(len(got)) != rows {
@@ -523,10 +648,11 @@ func TestPartNameAndExists(t *testing.T) {
 	}
 }
 
-// TestEncodeSparsePartEmpty: a work item with no score at the threshold
-// still gets a valid part, with the columns' types.
+// TestEncodeSparsePartEmpty: a query block with no score at the threshold
+// (here every work item skipped, all NaN) still gets a valid part, with the
+// columns' types.
 func TestEncodeSparsePartEmpty(t *testing.T) {
-	c := testChunks(true)[5] // query block 1, target block 2: all NaN
+	c := skippedRowChunk(true)
 	data, rows, err := EncodeSparsePart(c, math.Inf(-1), false)
 	if err != nil || rows != 0 {
 		t.Fatalf("%d rows, %v", rows, err)
@@ -542,6 +668,11 @@ func TestEncodeSparsePartEmpty(t *testing.T) {
 	bad.Queries = []scoring.ID{scoring.StrID("a"), scoring.IntID(1)}
 	if _, _, err := EncodeSparsePart(bad, 0, false); err == nil || !strings.Contains(err.Error(), "mix") {
 		t.Errorf("mixed id kinds: error %v", err)
+	}
+	short := testRowChunks(false)[0]
+	short.Values = short.Values[:len(short.Values)-1]
+	if _, _, err := EncodeSparsePart(short, 0, false); err == nil || !strings.Contains(err.Error(), "query block 0") {
+		t.Errorf("values short of Rows x Cols: error %v", err)
 	}
 }
 
@@ -628,7 +759,7 @@ func TestDuckDBReadsSparse(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("str=%v/float64=%v", tc.str, tc.float64Score), func(t *testing.T) {
 			out := t.TempDir()
-			chunks := testChunks(tc.str)
+			chunks := append(testRowChunks(tc.str), skippedRowChunk(tc.str)) // the last part has no rows
 			cfg := SparseConfig{Threshold: testThreshold, Float64: tc.float64Score, Manifest: testManifest}
 			if err := runPipeline(t, "direct", withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
 				WriteSparse(s, col, out, cfg, len(chunks))

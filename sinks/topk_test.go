@@ -71,71 +71,84 @@ func bruteTopK(chunks []transforms.Chunk, k int, threshold float64) []TopKRow {
 }
 
 // TestWriteTopK runs WriteTopK on both runners, for int64 and string ids,
-// with retried work items, and compares with the brute-force top k, row
-// for row (so the file order, by query then rank, is checked too).
+// on work items and on row chunks (one per query block, as the pipeline
+// feeds it with a sparse output), retried, and compares with the
+// brute-force top k, row for row (so the file order, by query then rank,
+// is checked too); the files must be the same bytes whatever the runner or
+// the chunks' shape.
 func TestWriteTopK(t *testing.T) {
 	ctx := context.Background()
 	for _, str := range []bool{false, true} {
-		chunks := testChunks(str)
+		shapes := []struct {
+			name   string
+			chunks []transforms.Chunk
+		}{{"items", testChunks(str)}, {"rows", testRowChunks(str)}}
 		for _, k := range []int{1, 3, 50} {
-			want := bruteTopK(chunks, k, testThreshold)
+			want := bruteTopK(shapes[0].chunks, k, testThreshold)
+			if rows := bruteTopK(shapes[1].chunks, k, testThreshold); !slices.Equal(rows, want) {
+				t.Fatalf("str=%v/k=%d: the brute-force top k of row chunks differs from that of work items", str, k)
+			}
 			var first map[string][]byte
-			for _, runner := range runners {
-				name := fmt.Sprintf("str=%v/k=%d/%s", str, k, runner)
-				t.Run(name, func(t *testing.T) {
-					out := t.TempDir()
-					start := time.Now()
-					if err := runPipeline(t, runner, withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
-						WriteTopK(s, col, out, TopKConfig{K: k, Threshold: testThreshold, Expected: len(queryBlocks), Manifest: `{"k":1}`})
-					}); err != nil {
-						t.Fatal(err)
-					}
-					t.Logf("%s: %v", name, time.Since(start))
-					got, err := ReadTopK(ctx, out)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if len(got) != len(want) {
-						t.Errorf("%d rows, want %d", len(got), len(want))
-					}
-					for i := range min(len(got), len(want)) {
-						if got[i] != want[i] {
-							t.Fatalf("row %d: got %+v, want %+v", i, got[i], want[i])
+			var firstRun string
+			for _, shape := range shapes {
+				for _, runner := range runners {
+					chunks := shape.chunks
+					name := fmt.Sprintf("str=%v/k=%d/%s/%s", str, k, shape.name, runner)
+					t.Run(name, func(t *testing.T) {
+						out := t.TempDir()
+						start := time.Now()
+						if err := runPipeline(t, runner, withRetries(chunks), func(s beam.Scope, col beam.PCollection) {
+							WriteTopK(s, col, out, TopKConfig{K: k, Threshold: testThreshold, Expected: len(queryBlocks), Manifest: `{"k":1}`})
+						}); err != nil {
+							t.Fatal(err)
 						}
-					}
+						t.Logf("%s: %v", name, time.Since(start))
+						got, err := ReadTopK(ctx, out)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(got) != len(want) {
+							t.Errorf("%d rows, want %d", len(got), len(want))
+						}
+						for i := range min(len(got), len(want)) {
+							if got[i] != want[i] {
+								t.Fatalf("row %d: got %+v, want %+v", i, got[i], want[i])
+							}
+						}
 
-					// One file per query block; the same bytes on both runners.
-					files := map[string][]byte{}
-					entries, err := os.ReadDir(out)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, e := range entries {
-						files[e.Name()] = readAll(t, filepath.Join(out, e.Name()))
-					}
-					// The manifest, written last, counts them.
-					m, err := ReadManifest(ctx, out)
-					if err != nil || !m.Complete || m.Rows != int64(len(want)) || m.Parts != 2 || string(m.Parameters) != `{"k":1}` {
-						t.Errorf("manifest %+v (%s), %v; want complete, %d rows, 2 parts", m, m.Parameters, err, len(want))
-					}
-					wantNames := []string{ManifestName, TopKPartName(0), TopKPartName(1)}
-					if names := slices.Sorted(maps.Keys(files)); !slices.Equal(names, wantNames) {
-						t.Errorf("files %v, want %v", names, wantNames)
-					}
-					idType := "int64"
-					if str {
-						idType = "utf8"
-					}
-					wantTypes := fmt.Sprintf("query:%s,rank:int32,target:%s,score:float32", idType, idType)
-					if got := schemaTypes(partSchema(t, filepath.Join(out, TopKPartName(0)))); got != wantTypes {
-						t.Errorf("columns %s, want %s", got, wantTypes)
-					}
-					if first == nil {
-						first = files
-					} else if !maps.EqualFunc(first, files, bytes.Equal) {
-						t.Errorf("files differ from the %s run's", runners[0])
-					}
-				})
+						// One file per query block; the same bytes on both runners.
+						files := map[string][]byte{}
+						entries, err := os.ReadDir(out)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, e := range entries {
+							files[e.Name()] = readAll(t, filepath.Join(out, e.Name()))
+						}
+						// The manifest, written last, counts them.
+						m, err := ReadManifest(ctx, out)
+						if err != nil || !m.Complete || m.Rows != int64(len(want)) || m.Parts != 2 || string(m.Parameters) != `{"k":1}` {
+							t.Errorf("manifest %+v (%s), %v; want complete, %d rows, 2 parts", m, m.Parameters, err, len(want))
+						}
+						wantNames := []string{ManifestName, TopKPartName(0), TopKPartName(1)}
+						if names := slices.Sorted(maps.Keys(files)); !slices.Equal(names, wantNames) {
+							t.Errorf("files %v, want %v", names, wantNames)
+						}
+						idType := "int64"
+						if str {
+							idType = "utf8"
+						}
+						wantTypes := fmt.Sprintf("query:%s,rank:int32,target:%s,score:float32", idType, idType)
+						if got := schemaTypes(partSchema(t, filepath.Join(out, TopKPartName(0)))); got != wantTypes {
+							t.Errorf("columns %s, want %s", got, wantTypes)
+						}
+						if first == nil {
+							first, firstRun = files, name
+						} else if !maps.EqualFunc(first, files, bytes.Equal) {
+							t.Errorf("files differ from those of %s", firstRun)
+						}
+					})
+				}
 			}
 		}
 	}
@@ -189,7 +202,8 @@ func TestTopKMerge(t *testing.T) {
 
 // TestWriteTopKThreshold: with a threshold above every score, each query
 // block still gets a file, with no rows; with -Inf, every score but NaN
-// ranks.
+// ranks. Also on row chunks, where a query block whose every work item was
+// skipped (all NaN) still gets its file, with no rows.
 func TestWriteTopKThreshold(t *testing.T) {
 	out := t.TempDir()
 	chunks := testChunks(false)
@@ -227,6 +241,30 @@ func TestWriteTopKThreshold(t *testing.T) {
 			t.Errorf("%s: %d rows, want %d", runner, len(rows), len(want))
 		}
 	}
+	rowChunks := append(testRowChunks(false), skippedRowChunk(false))
+	for _, runner := range runners {
+		out = t.TempDir()
+		if err := runPipeline(t, runner, rowChunks, func(s beam.Scope, col beam.PCollection) {
+			WriteTopK(s, col, out, TopKConfig{K: 100, Threshold: math.Inf(-1), Expected: len(rowChunks)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err = ReadTopK(context.Background(), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := bruteTopK(chunks, 100, math.Inf(-1)); len(want) == 0 || !slices.Equal(rows, want) {
+			t.Errorf("%s, row chunks: %d rows, want %d", runner, len(rows), len(want))
+		}
+		m, err := ReadManifest(context.Background(), out)
+		if err != nil || !m.Complete || m.Parts != len(rowChunks) || m.Rows != int64(len(rows)) {
+			t.Errorf("%s, row chunks: manifest %+v, %v; want complete, %d parts, %d rows", runner, m, err, len(rowChunks), len(rows))
+		}
+		p := filepath.Join(out, TopKPartName(len(queryBlocks)))
+		if n, err := PartRows(context.Background(), p); err != nil || n != 0 {
+			t.Errorf("%s, row chunks: the skipped query block's file: %d rows, %v; want an empty file", runner, n, err)
+		}
+	}
 }
 
 // TestDuckDBReadsTopK reads a top-k output with DuckDB.
@@ -258,26 +296,31 @@ func TestDuckDBReadsTopK(t *testing.T) {
 // expected (a run killed while writing, or a lost block), the run fails and
 // no manifest is written, so the output does not look complete.
 func TestWriteTopKIncomplete(t *testing.T) {
-	for _, runner := range runners {
-		t.Run(runner, func(t *testing.T) {
-			out := t.TempDir()
-			chunks := testChunks(false)
-			var firstBlock []transforms.Chunk
-			for _, c := range chunks {
-				if c.QB == 0 {
-					firstBlock = append(firstBlock, c)
+	for _, shape := range []string{"items", "rows"} {
+		for _, runner := range runners {
+			t.Run(shape+"/"+runner, func(t *testing.T) {
+				out := t.TempDir()
+				chunks := testChunks(false)
+				if shape == "rows" {
+					chunks = testRowChunks(false)
 				}
-			}
-			err := runPipeline(t, runner, firstBlock, func(s beam.Scope, col beam.PCollection) {
-				WriteTopK(s, col, out, TopKConfig{K: 3, Threshold: testThreshold, Expected: len(queryBlocks)})
+				var firstBlock []transforms.Chunk
+				for _, c := range chunks {
+					if c.QB == 0 {
+						firstBlock = append(firstBlock, c)
+					}
+				}
+				err := runPipeline(t, runner, firstBlock, func(s beam.Scope, col beam.PCollection) {
+					WriteTopK(s, col, out, TopKConfig{K: 3, Threshold: testThreshold, Expected: len(queryBlocks)})
+				})
+				want := fmt.Sprintf("1 of %d top-k files written", len(queryBlocks))
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("error %v, want one saying %q", err, want)
+				}
+				if _, err := ReadManifest(context.Background(), out); err == nil {
+					t.Error("a manifest was written for an incomplete top-k output")
+				}
 			})
-			want := fmt.Sprintf("1 of %d top-k files written", len(queryBlocks))
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Errorf("error %v, want one saying %q", err, want)
-			}
-			if _, err := ReadManifest(context.Background(), out); err == nil {
-				t.Error("a manifest was written for an incomplete top-k output")
-			}
-		})
+		}
 	}
 }

@@ -540,7 +540,7 @@ func TestExportFailsAtomically(t *testing.T) {
 	}
 	src := fixture(t, "sparse")
 	corrupt := copyOutput(t, src)
-	if err := os.WriteFile(filepath.Join(corrupt, sinks.PartName(99, 99)), []byte("not parquet"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corrupt, sinks.PartName(99)), []byte("not parquet"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	miscounted := copyOutput(t, src)
@@ -555,7 +555,7 @@ func TestExportFailsAtomically(t *testing.T) {
 	b, _ = json.Marshal(m)
 	os.WriteFile(mp, b, 0o644)
 	for name, tc := range map[string]struct{ out, says string }{
-		"corrupt part": {corrupt, sinks.PartName(99, 99)},
+		"corrupt part": {corrupt, sinks.PartName(99)},
 		"row count":    {miscounted, "says"},
 	} {
 		tmp := t.TempDir()
