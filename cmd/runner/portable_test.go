@@ -417,7 +417,7 @@ func TestDataflowDryRun(t *testing.T) {
 		names[tr.GetUniqueName()] = true
 		urns[tr.GetSpec().GetUrn()]++
 	}
-	for _, n := range []string{"StageBlocks", "StageBlocks/transforms.stageFn", "StageBlocks/transforms.writeBlockFn",
+	for _, n := range []string{"StageBlocks", "StageBlocks/transforms.splitsFn", "StageBlocks/transforms.fragmentFn", "StageBlocks/transforms.bucketFn",
 		"WorkItems", "WorkItems/transforms.itemsFn", "Score", "Score/Reshuffle", "Score/transforms.scoreFn",
 		"WriteZarr", "WriteZarr/sinks.writeChunkFn", "WriteZarr/sinks.finalizeZarrFn"} {
 		if !names[n] {

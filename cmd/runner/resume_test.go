@@ -30,7 +30,7 @@ func TestResumeAfterKill(t *testing.T) {
 		done  func(out string) int // result files written so far
 	}{
 		{"zarr", []string{"--scores", "both"}, func(out string) int { return countFiles(out, `^scores/\d+\.\d+$`) }},
-		{"sparse", []string{"--threshold", "0.1", "--prune=false"}, func(out string) int { return countFiles(out, `^part-\d+-\d+\.parquet$`) }},
+		{"sparse", []string{"--threshold", "0.1", "--prune=false"}, func(out string) int { return countFiles(out, `^part-\d+\.parquet$`) }},
 	} {
 		t.Run(tc.sink, func(t *testing.T) {
 			args := append([]string{"--queries", in, "--sink", tc.sink, "--block_size", "10"}, tc.flags...)
