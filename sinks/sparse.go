@@ -156,7 +156,7 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 		Parameters: string(params), Owner: cfg.Owner})
 }
 
-// writeSparsePartFn writes one work item's part and reports its name and
+// writeSparsePartFn writes one query block's part and reports its name and
 // row count. DoFns travel as JSON, which has no -Inf or NaN, so the
 // threshold is carried as its math.Float64bits.
 type writeSparsePartFn struct {

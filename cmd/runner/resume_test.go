@@ -28,15 +28,21 @@ func TestResumeAfterKill(t *testing.T) {
 		sink  string
 		flags []string
 		done  func(out string) int // result files written so far
+		total int                  // result files of a whole run
 	}{
-		{"zarr", []string{"--scores", "both"}, func(out string) int { return countFiles(out, `^scores/\d+\.\d+$`) }},
-		{"sparse", []string{"--threshold", "0.1", "--prune=false"}, func(out string) int { return countFiles(out, `^part-\d+\.parquet$`) }},
+		// 300 neurons in blocks of 10: a 30 × 30 chunk grid; one sparse
+		// part per query block.
+		{"zarr", []string{"--scores", "both"}, func(out string) int { return countFiles(out, `^scores/\d+\.\d+$`) }, 30 * 30},
+		{"sparse", []string{"--threshold", "0.1", "--prune=false"}, func(out string) int { return countFiles(out, `^part-\d+\.parquet$`) }, 30},
 	} {
 		t.Run(tc.sink, func(t *testing.T) {
 			args := append([]string{"--queries", in, "--sink", tc.sink, "--block_size", "10"}, tc.flags...)
 			want := filepath.Join(tmp, tc.sink+"-whole")
 			runStep(t, "uninterrupted run", nil, nil, append(args, "--out", want)...)
 			total := tc.done(want)
+			if total != tc.total {
+				t.Fatalf("the uninterrupted run wrote %d result files, want %d", total, tc.total)
+			}
 
 			out := filepath.Join(tmp, tc.sink+"-killed")
 			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
