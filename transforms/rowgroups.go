@@ -8,7 +8,6 @@ package transforms
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"runtime"
 	"slices"
@@ -18,32 +17,20 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
-	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
 
 // FileRowGroups returns the number of row groups of the Parquet file at
 // path (local or gs://), reading only its footer (ranged reads): the splits
 // ReadDotpropsRowGroups reads. It does not check the dotprops layout.
-func FileRowGroups(ctx context.Context, path string) (n int, err error) {
-	defer recoverCorrupt(path, &err)
+func FileRowGroups(ctx context.Context, path string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	ra, err := files.OpenReaderAt(ctx, path)
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer ra.Close()
-	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
-	if err != nil {
-		return 0, fmt.Errorf("%s: not a Parquet file (%v): inputs must be dotprops in Parquet, e.g. written by navis.write_parquet", path, err)
-	}
-	defer rdr.Close()
-	return rdr.NumRowGroups(), nil
+	rows, err := rowGroupRows(ctx, path)
+	return len(rows), err
 }
 
 // ReadDotpropsRowGroups reads row groups [first, first+n) of one
