@@ -109,7 +109,10 @@ func WrittenParts(ctx context.Context, out string) (map[int]string, error) {
 		var qb int
 		name := path.Base(strings.ReplaceAll(p, "\\", "/"))
 		if _, err := fmt.Sscanf(name, "part-%d.parquet", &qb); err != nil || qb < 0 || PartName(qb) != name {
-			continue
+			// Readers take every part-*.parquet, so a part of another
+			// layout (an older version wrote part-<qb>-<tb>.parquet,
+			// one per work item) would add its rows twice.
+			return nil, fmt.Errorf("%s: not a part this version writes (part-<query block>.parquet); an older version wrote one part per work item, and resuming would count those rows twice: rerun with --exists overwrite, or choose another --out", p)
 		}
 		parts[qb] = p
 	}

@@ -622,12 +622,9 @@ func TestPartNameAndExists(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, PartName(c.QB)), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// A temporary file of an interrupted write is not a part, nor is a
-	// name PartName does not give (unpadded, or a per-work-item part).
-	for _, name := range []string{PartName(c.QB+1) + ".tmp-0123abcd", "part-2.parquet", "part-00002-00001.parquet"} {
-		if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	// A temporary file of an interrupted write is not a part.
+	if err := os.WriteFile(filepath.Join(out, PartName(c.QB+1)+".tmp-0123abcd"), data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	parts, err := WrittenParts(ctx, out)
 	if err != nil || len(parts) != 1 || parts[c.QB] != filepath.Join(out, PartName(c.QB)) {
@@ -636,11 +633,20 @@ func TestPartNameAndExists(t *testing.T) {
 	if n, err := PartRows(ctx, parts[c.QB]); n != rows || err != nil {
 		t.Fatalf("PartRows = %d, %v; want %d", n, err, rows)
 	}
-	if err := os.Remove(filepath.Join(out, "part-2.parquet")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(filepath.Join(out, "part-00002-00001.parquet")); err != nil {
-		t.Fatal(err)
+	// A name PartName does not give (unpadded, or an older version's
+	// per-work-item part) would be read with the others: resume refuses.
+	for _, name := range []string{"part-2.parquet", "part-00002-00001.parquet"} {
+		bad := filepath.Join(out, name)
+		if err := os.WriteFile(bad, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := WrittenParts(ctx, out)
+		if err == nil || !strings.HasPrefix(err.Error(), bad+": ") || !strings.Contains(err.Error(), "--exists overwrite") {
+			t.Errorf("with %s: err = %v, want one naming the file and advising --exists overwrite", name, err)
+		}
+		if err := os.Remove(bad); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got, err := ReadSparse(ctx, out)
 	if err != nil || int64(len(got)) != rows {
