@@ -28,6 +28,7 @@ type groupScratch struct {
 	cands []int32 // the gathered blocks, in increasing order
 	stack []int32 // the kernels' walk
 	hits  [blockSize]groupHit
+	rest  []groupRest // forwardRaw's bounds on the points not yet scored
 }
 
 // gather sets s.cands to every block of t whose box is within squared

@@ -83,6 +83,9 @@ type Scorer struct {
 	bound2   float64   // squared search bound, +Inf when unbounded
 	beyond   []float64 // beyond[r] = best cell in distance rows >= r
 	selfCell float64   // smat(0, 1)
+	// maxAbsCell is the largest |cell|: no point's score exceeds it in
+	// magnitude.
+	maxAbsCell float64
 }
 
 // NewScorer checks the options and prepares the lookups.
@@ -112,6 +115,9 @@ func NewScorer(opt Options) (*Scorer, error) {
 			best = math.Max(best, c)
 		}
 		s.beyond[r] = best
+	}
+	for _, c := range m.Cells {
+		s.maxAbsCell = math.Max(s.maxAbsCell, math.Abs(c))
 	}
 	return s, nil
 }
@@ -156,17 +162,46 @@ func (s *Scorer) Pair(q, t *Neuron) (float64, error) {
 
 // forward scores q→t given q's self-hit.
 func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
+	v, _ := s.forwardAtLeast(q, t, selfHit, math.Inf(-1))
+	return v
+}
+
+// forwardAtLeast is forward, except that it gives up on a pair (NaN, true)
+// as soon as the points scored so far and a bound on the rest prove its
+// score below thr (raw or normalised, as the scorer reports scores). A pair
+// it scores in full has forward's value to the bit. thr = -Inf never gives
+// up.
+func (s *Scorer) forwardAtLeast(q, t *Neuron, selfHit, thr float64) (float64, bool) {
 	var raw float64
 	if s.opt.AllByAll && q.ID == t.ID {
 		raw = selfHit
 	} else {
-		raw = s.forwardRaw(q, t)
+		cut := cutoff{thr: thr, self: 1}
+		if s.opt.Normalized {
+			cut.self = selfHit
+		}
+		var gaveUp bool
+		if raw, gaveUp = s.forwardRaw(q, t, cut); gaveUp {
+			return math.NaN(), true
+		}
 	}
 	if s.opt.Normalized {
-		return raw / selfHit
+		return raw / selfHit, false
 	}
-	return raw
+	return raw, false
 }
+
+// cutoff is the score below which forwardRaw may give up on a pair: thr,
+// compared with raw/self (self = 1 for raw scores). Division by the same
+// positive self-hit is monotone, so a raw bound whose quotient is below thr
+// proves the score's is too.
+type cutoff struct{ thr, self float64 }
+
+// active reports whether the cutoff can ever give up.
+func (c cutoff) active() bool { return !math.IsInf(c.thr, -1) && c.self > 0 }
+
+// below reports whether a raw score of at most upper is below the cutoff.
+func (c cutoff) below(upper float64) bool { return upper/c.self < c.thr }
 
 // forwardRaw is Σ over q's points of smat(d, |dot|) against their nearest
 // points in t. It allocates nothing (its scratch is pooled).
@@ -177,16 +212,42 @@ func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
 // be too large to pay, is searched alone in t's tree, from the previous
 // point's neighbour. Without SIMD kernels every point is searched alone:
 // brute force over a group's candidates is what SIMD makes cheap.
-func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
+//
+// With an active cutoff it gives up (gaveUp) before a leaf when the sum so
+// far, plus for every point not yet scored the best cell its UpperBound
+// group can reach in t, plus a rounding margin, is below the cutoff. The
+// sum is taken in the same order either way, so a pair scored in full has
+// the same bits with or without a cutoff.
+func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool) {
 	sc := groupPool.Get().(*groupScratch)
 	defer groupPool.Put(sc)
 	tt := &t.tree
 	hint := int32(-1)
-	var sum float64
 	r2 := groupRadius * groupRadius
+	check := cut.active()
+	var rest []groupRest
+	if check {
+		rest = s.restBounds(q, t, sc)
+	}
+	gi, groupEnd := -1, int32(0)
 	for qb, ni := range q.tree.blockNode {
 		n := &q.tree.nodes[ni]
 		qs := q.pts[n.start:n.end]
+		if check {
+			for groupEnd <= n.start {
+				gi++
+				groupEnd += int32(q.groups[gi].n)
+			}
+			left := float64(groupEnd - n.start)
+			r := &rest[gi]
+			upper := sum + left*r.cell + r.after
+			// Each addition rounds by at most 2^-53 of the magnitudes
+			// summed; 1e-9 of them covers neurons of up to 10^6 points.
+			margin := (float64(n.start)*s.maxAbsCell+left*math.Abs(r.cell)+r.afterAbs)*1e-9 + 1e-300
+			if cut.below(upper + margin) {
+				return sum, true
+			}
+		}
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
 		if grouped {
@@ -224,7 +285,40 @@ func (s *Scorer) forwardRaw(q, t *Neuron) float64 {
 		rr := math.Sqrt(worst) + groupSlack
 		r2 = rr * rr
 	}
-	return sum
+	return sum, false
+}
+
+// groupRest is, for one UpperBound group of a query: the best cell any of
+// its points can score against the target (cell), and the bound on the
+// raw score of all the groups after it (after; afterAbs sums the bounds'
+// magnitudes, for the rounding margin).
+type groupRest struct{ cell, after, afterAbs float64 }
+
+// restBounds returns q's groups' groupRest against t, in sc's scratch: the
+// same cells as UpperBound's (each group's box against t's groups' boxes).
+func (s *Scorer) restBounds(q, t *Neuron, sc *groupScratch) []groupRest {
+	if cap(sc.rest) < len(q.groups) {
+		sc.rest = make([]groupRest, len(q.groups))
+	}
+	rest := sc.rest[:len(q.groups)]
+	for gi := range q.groups {
+		g := &q.groups[gi]
+		lb := math.Inf(1)
+		for hi := range t.groups {
+			if lb = math.Min(lb, g.dist(&t.groups[hi].box)); lb == 0 {
+				break
+			}
+		}
+		rest[gi].cell = s.beyondAt(lb)
+	}
+	var after, abs float64
+	for gi := len(rest) - 1; gi >= 0; gi-- {
+		rest[gi].after, rest[gi].afterAbs = after, abs
+		n := float64(q.groups[gi].n)
+		after += n * rest[gi].cell
+		abs += n * math.Abs(rest[gi].cell)
+	}
+	return rest
 }
 
 // scoreGroup adds to sum, in order, the scores of q's points from position
@@ -331,6 +425,13 @@ func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, 
 		}
 	}
 	nan := math.NaN()
+	// Forward scores below the threshold are not wanted: a pair may be
+	// given up as soon as its points prove that.
+	cut := math.Inf(-1)
+	if skip != nil && mode == Forward {
+		cut = s.opt.Threshold
+	}
+	var gaveUp atomic.Int64
 	fwd := make([]float64, nq*nt)
 	s.parallel(nq*nt, func(k int) {
 		i, j := k/nt, k%nt
@@ -338,8 +439,12 @@ func ScoreBlock[F Float](s *Scorer, mode Mode, queries, targets []*Neuron, out, 
 			fwd[k] = nan
 			return
 		}
-		fwd[k] = s.forward(queries[i], targets[j], qSelf[i])
+		var g bool
+		if fwd[k], g = s.forwardAtLeast(queries[i], targets[j], qSelf[i], cut); g {
+			gaveUp.Add(1)
+		}
 	})
+	pruned += int(gaveUp.Load())
 	if !mode.NeedsReverse() {
 		for k, v := range fwd {
 			out[k] = F(v)
