@@ -17,9 +17,12 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -73,6 +76,7 @@ func main() {
 	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
 	flag.StringVar(&o.Units, "units", "", "input coordinate units, converted to µm: e.g. nm, \"8 nm\" (navis' example skeletons' 8 nm voxels), um, mm; default µm (a file whose units metadata says otherwise is refused)")
 	flag.Float64Var(&o.Scale, "scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008 for 8 nm voxels); the same as --units, give one of them")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to FILE, for go tool pprof (local runs: prism's workers run in this process and are in it)")
 	flag.Usage = usage
 	flag.Parse()
 	if err := leftoverArgs(flag.Args(), os.Args[1:]); err != nil {
@@ -107,10 +111,57 @@ func main() {
 	}
 
 	ctx := context.Background()
-	if err := run(ctx, o); err != nil {
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err == nil {
+		err = run(ctx, o)
+		err = errors.Join(err, stopProfile())
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile starts writing a CPU profile to path (none when path is
+// empty); the function it returns stops it and closes the file. The
+// profile covers this process only: a remote runner's workers are not in
+// it (Dataflow has its own --cpu_profiling).
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	var once sync.Once
+	var closeErr error
+	stop = func() error {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				closeErr = fmt.Errorf("--cpuprofile: %w", err)
+			}
+		})
+		return closeErr
+	}
+	// A profiled run is often stopped with Ctrl-C once it has run long
+	// enough: the profile is still written whole.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
+	go func() {
+		<-interrupt
+		if err := stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "runner:", err)
+		}
+		fmt.Fprintf(os.Stderr, "\nrunner: interrupted; CPU profile written to %s\n", path)
+		os.Exit(130)
+	}()
+	return stop, nil
 }
 
 // parseFlags parses a command's flags. help is true after -h or --help
@@ -161,7 +212,7 @@ func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg strin
 // nblastFlags are the flags of a scoring run, listed first by --help; the
 // rest are Beam's and its runners'.
 var nblastFlags = []string{"queries", "targets", "out", "scores", "normalized", "use_alpha", "smat", "max_dist", "units", "scale",
-	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune"}
+	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "cpuprofile"}
 
 func usage() {
 	w := flag.CommandLine.Output()
