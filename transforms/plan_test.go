@@ -158,9 +158,13 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 30 {
-				ns, err := c.get(ctx, paths[(i+r)%len(paths)])
-				if err != nil || len(ns) != 3 {
-					t.Errorf("get: %d neurons, %v", len(ns), err)
+				b, err := c.get(ctx, paths[(i+r)%len(paths)])
+				if err != nil || b.Len() != 3 {
+					t.Errorf("get: %v", err)
+					continue
+				}
+				if n, err := b.Neuron(i % 3); err != nil || n.Len() != 10 {
+					t.Errorf("neuron %d: %v", i%3, err)
 				}
 			}
 		}()

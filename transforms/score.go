@@ -183,11 +183,12 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 			row.Reverse = nanSlice(len(row.Values))
 		}
 	}
-	var qs []*scoring.Neuron
+	var qblock *preparedBlock
 	for _, tb := range tbs {
 		w := WorkItem{QB: qb, TB: int(tb)}
+		tinfo := p.TargetBlock(w.TB)
 		if f.Config.Prune && p.CanSkip(w, f.scorer, f.mode, f.Config.Threshold) {
-			n := int64(len(qinfo) * len(p.TargetBlock(w.TB)))
+			n := int64(len(qinfo) * len(tinfo))
 			itemsSkipped.Inc(ctx, 1)
 			pairsSkipped.Inc(ctx, n)
 			Progress.Skipped.Add(1)
@@ -195,21 +196,17 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 			Progress.Items.Add(1)
 			continue
 		}
-		if qs == nil {
-			if qs, err = blocks.get(ctx, f.Staging.BlockPath("q", qb)); err != nil {
+		if qblock == nil {
+			if qblock, err = f.block(ctx, "q", qb, qinfo); err != nil {
 				return err
 			}
 		}
-		ts, err := blocks.get(ctx, f.Staging.BlockPath("t", w.TB))
+		tblock, err := f.block(ctx, "t", w.TB, tinfo)
 		if err != nil {
 			return err
 		}
-		c := Chunk{QB: qb, TB: w.TB, Rows: len(qs), Cols: len(ts), Values: make([]float64, len(qs)*len(ts)),
-			Queries: neuronIDs(qs), Targets: neuronIDs(ts)}
-		if f.mode == scoring.Both {
-			c.Reverse = make([]float64, len(c.Values))
-		}
-		if c.Pruned, err = scoring.ScoreBlock(f.scorer, f.mode, qs, ts, c.Values, c.Reverse); err != nil {
+		c := Chunk{QB: qb, TB: w.TB, Rows: len(qinfo), Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo)}
+		if c.Pruned, err = f.scoreItem(qblock, tblock, qinfo, tinfo, &c); err != nil {
 			return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
 		}
 		pairsPruned.Inc(ctx, int64(c.Pruned))
@@ -237,6 +234,123 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 	return nil
 }
 
+// block returns a staged block of side ("q" or "t"), checked against the
+// plan's neurons for it.
+func (f *scoreFn) block(ctx context.Context, side string, b int, info []NeuronInfo) (*preparedBlock, error) {
+	pb, err := blocks.get(ctx, f.Staging.BlockPath(side, b))
+	if err != nil {
+		return nil, err
+	}
+	if pb.Len() != len(info) {
+		return nil, fmt.Errorf("%s holds %d neurons, the plan %d: the staging files are not this run's (rerun with --exists overwrite)", pb.path, pb.Len(), len(info))
+	}
+	return pb, nil
+}
+
+// scoreItem fills c.Values (and c.Reverse for scores=both) for one work
+// item and returns the pairs not scored. With pruning, only the neurons of
+// pairs whose extents (NeuronInfo boxes, no points read) may reach the
+// threshold are prepared and scored; the other pairs hold NaN, as pairs the
+// kernel prunes do: their scores are below the threshold (ExtentBound is a
+// bound on the score), so no output keeps them.
+func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []NeuronInfo, c *Chunk) (int, error) {
+	qi, ti := f.candidates(qinfo, tinfo)
+	qs, err := neuronsAt(qb, qi, qinfo)
+	if err != nil {
+		return 0, err
+	}
+	ts, err := neuronsAt(tb, ti, tinfo)
+	if err != nil {
+		return 0, err
+	}
+	full := len(qi) == len(qinfo) && len(ti) == len(tinfo)
+	vals := make([]float64, len(qi)*len(ti))
+	var rev []float64
+	if f.mode == scoring.Both {
+		rev = make([]float64, len(vals))
+	}
+	pruned := 0
+	if len(vals) > 0 {
+		if pruned, err = scoring.ScoreBlock(f.scorer, f.mode, qs, ts, vals, rev); err != nil {
+			return 0, err
+		}
+	}
+	if full {
+		c.Values, c.Reverse = vals, rev
+		return pruned, nil
+	}
+	c.Values = nanSlice(c.Rows * c.Cols)
+	if rev != nil {
+		c.Reverse = nanSlice(len(c.Values))
+	}
+	for a, i := range qi {
+		for b, j := range ti {
+			c.Values[i*c.Cols+j] = vals[a*len(ti)+b]
+			if rev != nil {
+				c.Reverse[i*c.Cols+j] = rev[a*len(ti)+b]
+			}
+		}
+	}
+	return pruned + c.Rows*c.Cols - len(vals), nil
+}
+
+// candidates lists the query and target positions that take part in a pair
+// that may reach the threshold (every position without pruning).
+func (f *scoreFn) candidates(qinfo, tinfo []NeuronInfo) (qi, ti []int) {
+	if !f.Config.Prune {
+		return seq(len(qinfo)), seq(len(tinfo))
+	}
+	qe := make([]scoring.Extent, len(qinfo))
+	for i, q := range qinfo {
+		qe[i] = q.Extent()
+	}
+	qm := make([]bool, len(qinfo))
+	for j, t := range tinfo {
+		te, need := t.Extent(), false
+		for i, q := range qinfo {
+			// ExtentBound ignores ids: a neuron's pair with itself is
+			// always scored in an all-by-all (its score is exact there).
+			if (f.Config.AllByAll && q.ID == t.ID) || f.scorer.ExtentBound(f.mode, qe[i], te) >= f.Config.Threshold {
+				qm[i], need = true, true
+			}
+		}
+		if need {
+			ti = append(ti, j)
+		}
+	}
+	for i, m := range qm {
+		if m {
+			qi = append(qi, i)
+		}
+	}
+	return qi, ti
+}
+
+// neuronsAt prepares the block's neurons at positions at, checking each
+// against the plan's id.
+func neuronsAt(b *preparedBlock, at []int, info []NeuronInfo) ([]*scoring.Neuron, error) {
+	ns := make([]*scoring.Neuron, len(at))
+	for k, i := range at {
+		n, err := b.Neuron(i)
+		if err != nil {
+			return nil, err
+		}
+		if n.ID != info[i].ID {
+			return nil, fmt.Errorf("%s holds neuron %s at position %d, the plan %s: the staging files are not this run's (rerun with --exists overwrite)", b.path, n.ID, i, info[i].ID)
+		}
+		ns[k] = n
+	}
+	return ns, nil
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
 func nanSlice(n int) []float64 {
 	v := make([]float64, n)
 	for i := range v {
@@ -246,14 +360,6 @@ func nanSlice(n int) []float64 {
 }
 
 func infoIDs(ns []NeuronInfo) []scoring.ID {
-	ids := make([]scoring.ID, len(ns))
-	for i, n := range ns {
-		ids[i] = n.ID
-	}
-	return ids
-}
-
-func neuronIDs(ns []*scoring.Neuron) []scoring.ID {
 	ids := make([]scoring.ID, len(ns))
 	for i, n := range ns {
 		ids[i] = n.ID

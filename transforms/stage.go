@@ -278,10 +278,11 @@ func join(d, piece *scoring.Dotprops) {
 }
 
 // blockCache keeps the most recently used staged blocks of this process,
-// prepared for scoring (search trees built), so that a block is read and
-// its trees built once per worker rather than once per work item. It holds
-// at most budget points (about 150 bytes each with their search
-// structures), beyond the blocks in use.
+// their neurons prepared for scoring (search trees built) as they are first
+// needed, so that a block is read once per worker rather than once per
+// work item, and a neuron prepared at most once while its block stays
+// cached. It holds at most budget points of loaded blocks (about 150 bytes
+// each once prepared), beyond the blocks in use.
 type blockCache struct {
 	mu      sync.Mutex
 	budget  int
@@ -292,7 +293,7 @@ type blockCache struct {
 
 type cachedBlock struct {
 	once    sync.Once
-	neurons []*scoring.Neuron
+	block   *preparedBlock
 	points  int
 	err     error
 	used    int64
@@ -306,9 +307,9 @@ const CacheBudget = 4 << 20
 // blocks is shared by every DoFn instance of the process.
 var blocks = &blockCache{budget: CacheBudget, entries: map[string]*cachedBlock{}}
 
-// get returns the prepared neurons of a staged block, loading it at most
-// once while it stays cached.
-func (c *blockCache) get(ctx context.Context, path string) ([]*scoring.Neuron, error) {
+// get returns a staged block, reading it at most once while it stays
+// cached.
+func (c *blockCache) get(ctx context.Context, path string) (*preparedBlock, error) {
 	c.mu.Lock()
 	e := c.entries[path]
 	if e == nil {
@@ -319,9 +320,11 @@ func (c *blockCache) get(ctx context.Context, path string) ([]*scoring.Neuron, e
 	e.used = c.clock
 	c.mu.Unlock()
 	e.once.Do(func() {
-		e.neurons, e.err = loadBlock(ctx, path)
-		for _, n := range e.neurons {
-			e.points += n.Len()
+		e.block, e.err = loadBlock(ctx, path)
+		if e.err == nil {
+			for _, d := range e.block.dps {
+				e.points += d.Len()
+			}
 		}
 	})
 	c.mu.Lock()
@@ -338,7 +341,7 @@ func (c *blockCache) get(ctx context.Context, path string) ([]*scoring.Neuron, e
 		for c.held > c.budget && c.evictOldest(path) {
 		}
 	}
-	return e.neurons, nil
+	return e.block, nil
 }
 
 // evictOldest drops the least recently used loaded block other than keep;
@@ -360,16 +363,41 @@ func (c *blockCache) evictOldest(keep string) bool {
 	return true
 }
 
-func loadBlock(ctx context.Context, path string) ([]*scoring.Neuron, error) {
+// preparedBlock is a staged block's neurons in plan order, each prepared
+// for scoring (validated, search tree built) the first time it is asked
+// for: a work item whose bounds rule out most pairs prepares only the
+// neurons of the pairs it scores. Safe for concurrent use.
+type preparedBlock struct {
+	path string
+	dps  []*scoring.Dotprops // dps[i] is dropped once neuron i is prepared
+	once []sync.Once
+	ns   []*scoring.Neuron
+	errs []error
+}
+
+func loadBlock(ctx context.Context, path string) (*preparedBlock, error) {
 	dps, err := ReadDotpropsFile(ctx, path, ReadOptions{})
 	if err != nil {
 		return nil, err
 	}
-	ns := make([]*scoring.Neuron, len(dps))
-	for i, d := range dps {
-		if ns[i], err = scoring.NewNeuron(d); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+	return newPreparedBlock(path, dps), nil
+}
+
+func newPreparedBlock(path string, dps []*scoring.Dotprops) *preparedBlock {
+	return &preparedBlock{path: path, dps: dps, once: make([]sync.Once, len(dps)),
+		ns: make([]*scoring.Neuron, len(dps)), errs: make([]error, len(dps))}
+}
+
+// Len is the number of neurons in the block.
+func (b *preparedBlock) Len() int { return len(b.ns) }
+
+// Neuron returns the block's i-th neuron, prepared.
+func (b *preparedBlock) Neuron(i int) (*scoring.Neuron, error) {
+	b.once[i].Do(func() {
+		if b.ns[i], b.errs[i] = scoring.NewNeuron(b.dps[i]); b.errs[i] != nil {
+			b.errs[i] = fmt.Errorf("%s: %w", b.path, b.errs[i])
 		}
-	}
-	return ns, nil
+		b.dps[i] = nil
+	})
+	return b.ns[i], b.errs[i]
 }
