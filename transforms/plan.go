@@ -121,25 +121,38 @@ func spread3(v uint64) uint64 {
 	return v
 }
 
-// CanSkip reports whether no pair of work item w can score at or above
-// threshold under mode, judged from the neurons' extents alone (see
-// scoring.Scorer.ExtentBound), so the item need not be loaded or scored. A
-// block of an all-by-all against itself is never skipped (its diagonal is
-// the self-hit).
-func (p Plan) CanSkip(w WorkItem, s *scoring.Scorer, mode scoring.Mode, threshold float64) bool {
-	if p.AllByAll && w.QB == w.TB {
-		return false
+// Candidates lists the positions, within work item w's query and target
+// blocks, of the neurons that take part in a pair that may score at or
+// above threshold under mode, judged from the neurons' extents alone (see
+// scoring.Scorer.ExtentBound), so no points are read. Both lists are empty
+// when the item can be skipped without loading it. In an all-by-all a
+// neuron's pair with itself is always a candidate (its score is the
+// self-hit; ExtentBound knows no ids), so a block against itself is never
+// skipped.
+func (p Plan) Candidates(w WorkItem, s *scoring.Scorer, mode scoring.Mode, threshold float64) (qi, ti []int) {
+	qs, ts := p.QueryBlock(w.QB), p.TargetBlock(w.TB)
+	qe := make([]scoring.Extent, len(qs))
+	for i, q := range qs {
+		qe[i] = q.Extent()
 	}
-	ts := p.TargetBlock(w.TB)
-	for _, q := range p.QueryBlock(w.QB) {
-		qe := q.Extent()
-		for _, t := range ts {
-			if s.ExtentBound(mode, qe, t.Extent()) >= threshold {
-				return false
+	qm := make([]bool, len(qs))
+	for j, t := range ts {
+		te, need := t.Extent(), false
+		for i, q := range qs {
+			if (p.AllByAll && q.ID == t.ID) || s.ExtentBound(mode, qe[i], te) >= threshold {
+				qm[i], need = true, true
 			}
 		}
+		if need {
+			ti = append(ti, j)
+		}
 	}
-	return true
+	for i, m := range qm {
+		if m {
+			qi = append(qi, i)
+		}
+	}
+	return qi, ti
 }
 
 // balance deals neurons, largest first, to the block with the fewest points

@@ -187,14 +187,17 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 	for _, tb := range tbs {
 		w := WorkItem{QB: qb, TB: int(tb)}
 		tinfo := p.TargetBlock(w.TB)
-		if f.Config.Prune && p.CanSkip(w, f.scorer, f.mode, f.Config.Threshold) {
-			n := int64(len(qinfo) * len(tinfo))
-			itemsSkipped.Inc(ctx, 1)
-			pairsSkipped.Inc(ctx, n)
-			Progress.Skipped.Add(1)
-			Progress.SkippedPairs.Add(n)
-			Progress.Items.Add(1)
-			continue
+		qi, ti := seq(len(qinfo)), seq(len(tinfo))
+		if f.Config.Prune {
+			if qi, ti = p.Candidates(w, f.scorer, f.mode, f.Config.Threshold); len(qi) == 0 {
+				n := int64(len(qinfo) * len(tinfo))
+				itemsSkipped.Inc(ctx, 1)
+				pairsSkipped.Inc(ctx, n)
+				Progress.Skipped.Add(1)
+				Progress.SkippedPairs.Add(n)
+				Progress.Items.Add(1)
+				continue
+			}
 		}
 		if qblock == nil {
 			if qblock, err = f.block(ctx, "q", qb, qinfo); err != nil {
@@ -206,7 +209,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 			return err
 		}
 		c := Chunk{QB: qb, TB: w.TB, Rows: len(qinfo), Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo)}
-		if c.Pruned, err = f.scoreItem(qblock, tblock, qinfo, tinfo, &c); err != nil {
+		if c.Pruned, err = f.scoreItem(qblock, tblock, qinfo, tinfo, qi, ti, &c); err != nil {
 			return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
 		}
 		pairsPruned.Inc(ctx, int64(c.Pruned))
@@ -248,13 +251,12 @@ func (f *scoreFn) block(ctx context.Context, side string, b int, info []NeuronIn
 }
 
 // scoreItem fills c.Values (and c.Reverse for scores=both) for one work
-// item and returns the pairs not scored. With pruning, only the neurons of
-// pairs whose extents (NeuronInfo boxes, no points read) may reach the
-// threshold are prepared and scored; the other pairs hold NaN, as pairs the
-// kernel prunes do: their scores are below the threshold (ExtentBound is a
-// bound on the score), so no output keeps them.
-func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []NeuronInfo, c *Chunk) (int, error) {
-	qi, ti := f.candidates(qinfo, tinfo)
+// item and returns the pairs not scored. Only the pairs of the queries qi
+// and targets ti (positions in the blocks; Plan.Candidates with pruning)
+// are prepared and scored; the other pairs hold NaN, as pairs the kernel
+// prunes do: their scores are below the threshold (ExtentBound is a bound
+// on the score), so no output keeps them.
+func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []NeuronInfo, qi, ti []int, c *Chunk) (int, error) {
 	qs, err := neuronsAt(qb, qi, qinfo)
 	if err != nil {
 		return 0, err
@@ -292,38 +294,6 @@ func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []NeuronInfo, c 
 		}
 	}
 	return pruned + c.Rows*c.Cols - len(vals), nil
-}
-
-// candidates lists the query and target positions that take part in a pair
-// that may reach the threshold (every position without pruning).
-func (f *scoreFn) candidates(qinfo, tinfo []NeuronInfo) (qi, ti []int) {
-	if !f.Config.Prune {
-		return seq(len(qinfo)), seq(len(tinfo))
-	}
-	qe := make([]scoring.Extent, len(qinfo))
-	for i, q := range qinfo {
-		qe[i] = q.Extent()
-	}
-	qm := make([]bool, len(qinfo))
-	for j, t := range tinfo {
-		te, need := t.Extent(), false
-		for i, q := range qinfo {
-			// ExtentBound ignores ids: a neuron's pair with itself is
-			// always scored in an all-by-all (its score is exact there).
-			if (f.Config.AllByAll && q.ID == t.ID) || f.scorer.ExtentBound(f.mode, qe[i], te) >= f.Config.Threshold {
-				qm[i], need = true, true
-			}
-		}
-		if need {
-			ti = append(ti, j)
-		}
-	}
-	for i, m := range qm {
-		if m {
-			qi = append(qi, i)
-		}
-	}
-	return qi, ti
 }
 
 // neuronsAt prepares the block's neurons at positions at, checking each

@@ -53,7 +53,9 @@ func TestScoreItemPreparesOnlyNeededNeurons(t *testing.T) {
 			}
 			qb, tb := newPreparedBlock("q", qd), newPreparedBlock("t", td)
 			c := Chunk{Rows: 3, Cols: 3}
-			pruned, err := f.scoreItem(qb, tb, qinfo, tinfo, &c)
+			p := Plan{Queries: qinfo, Targets: tinfo, BlockSize: 3}
+			qi, ti := p.Candidates(WorkItem{}, f.scorer, f.mode, cfg.Threshold)
+			pruned, err := f.scoreItem(qb, tb, qinfo, tinfo, qi, ti, &c)
 			if err != nil {
 				t.Fatal(err)
 			}
