@@ -1,7 +1,16 @@
 package scoring
 
+import "math"
+
 // ScoreGroupOne is scoreGroup for q's first point against t's first at
 // squared distance d2.
 func ScoreGroupOne(s *Scorer, q, t *Neuron, d2 float64) float64 {
 	return s.scoreGroup(0, q, t, 0, []int32{0}, []float64{d2})
+}
+
+// ForwardSearch is q→t by the nearest-neighbour search alone (raw, no
+// shortcut for far pairs, no give-up).
+func ForwardSearch(s *Scorer, q, t *Neuron) float64 {
+	v, _ := s.forwardRaw(q, t, cutoff{thr: math.Inf(-1), self: 1})
+	return v
 }

@@ -86,6 +86,7 @@ type Scorer struct {
 	// maxAbsCell is the largest |cell|: no point's score exceeds it in
 	// magnitude.
 	maxAbsCell float64
+	far        farTable // farRaw's sums
 }
 
 // NewScorer checks the options and prepares the lookups.
@@ -175,6 +176,8 @@ func (s *Scorer) forwardAtLeast(q, t *Neuron, selfHit, thr float64) (float64, bo
 	var raw float64
 	if s.opt.AllByAll && q.ID == t.ID {
 		raw = selfHit
+	} else if s.farBoxes(&q.box, &t.box) {
+		raw = s.farRaw(len(q.pts)) // no search finds a point: see far.go
 	} else {
 		cut := cutoff{thr: thr, self: 1}
 		if s.opt.Normalized {
