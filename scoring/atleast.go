@@ -1,0 +1,74 @@
+package scoring
+
+import "math"
+
+// PairAtLeast scores the pair q, t under mode when its score may be at
+// least thr, and otherwise proves it below thr and returns ok = false. A
+// score it returns has the bits ScoreBlock gives the pair; a pair it drops
+// scores below thr (raw or normalised, as the scorer reports). It is the
+// step of a search whose threshold rises as it goes, such as an exact
+// k-nearest-neighbour graph (each query's k-th best score so far): the
+// threshold is per call, not the Options'.
+//
+// qSelf and tSelf are SelfHit(q) and SelfHit(t). The cheapest bounds come
+// first (extents, groups against the box, groups against groups), then
+// the forward search gives up part way once its points prove the pair
+// below what the mode needs of it (see forwardAtLeast); the reverse
+// search, for modes that need it, likewise. Both is not combined into one
+// score: it is never dropped. Without a threshold (thr = -Inf) it is
+// ScoreBlock's value.
+func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok bool) {
+	same := s.opt.AllByAll && q.ID == t.ID
+	if mode == Both || math.IsInf(thr, -1) || math.IsNaN(thr) {
+		thr = math.Inf(-1)
+	} else if !same && (s.ExtentBound(mode, q.Extent(), t.Extent()) < thr ||
+		s.GroupBound(mode, q, t) < thr || s.UpperBound(mode, q, t) < thr) {
+		return math.NaN(), false
+	}
+	switch mode {
+	case Forward, Both:
+		f, gaveUp := s.forwardAtLeast(q, t, qSelf, thr)
+		return f, !gaveUp
+	case Min: // both directions must reach thr
+		f, gaveUp := s.forwardAtLeast(q, t, qSelf, thr)
+		if gaveUp {
+			return math.NaN(), false
+		}
+		r, gaveUp := s.forwardAtLeast(t, q, tSelf, thr)
+		if gaveUp {
+			return math.NaN(), false
+		}
+		return math.Min(f, r), true
+	case Max: // one direction must reach thr
+		f, fLow := s.forwardAtLeast(q, t, qSelf, thr)
+		r := s.forward(t, q, tSelf)
+		if !fLow {
+			return math.Max(f, r), true
+		}
+		if r < thr {
+			return math.NaN(), false
+		}
+		// f < thr <= r: the maximum is r.
+		return r, true
+	default: // Mean: f + r must reach 2·thr
+		rb := s.forwardBound(t, q, true)
+		f, gaveUp := s.forwardAtLeast(q, t, qSelf, meanCut(thr, rb))
+		if gaveUp {
+			return math.NaN(), false
+		}
+		r, gaveUp := s.forwardAtLeast(t, q, tSelf, meanCut(thr, f))
+		if gaveUp {
+			return math.NaN(), false
+		}
+		return (f + r) / 2, true
+	}
+}
+
+// meanCut is the least one direction of a mean score must reach when the
+// other is at most other: (d + other)/2 >= thr needs d >= 2·thr − other.
+// The cut is lowered by a relative margin so that rounding in the sum and
+// the halving can never make a dropped pair's mean reach thr.
+func meanCut(thr, other float64) float64 {
+	c := 2*thr - other
+	return c - (math.Abs(thr)+math.Abs(other)+math.Abs(c))*1e-12 - 1e-300
+}
