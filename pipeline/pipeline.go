@@ -559,6 +559,9 @@ func (j *Job) build() *beam.Pipeline {
 	qbs := transforms.WorkItems(s, j.Staging, staged)
 	cfg := j.Score
 	cfg.Row = j.rowChunks()
+	if o := j.Options; o.Sink == "topk" && o.Pruning() {
+		cfg.TopK = o.TopK // the only output: prune against each query's k-th best
+	}
 	chunks := transforms.Score(s, qbs, j.Staging, cfg)
 	o := j.Options
 	params, _ := json.Marshal(j.parameters())

@@ -19,7 +19,7 @@ import "math"
 // ScoreBlock's value.
 func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok bool) {
 	same := s.opt.AllByAll && q.ID == t.ID
-	if mode == Both || math.IsInf(thr, -1) || math.IsNaN(thr) {
+	if mode == Both || thr <= -math.MaxFloat64 || math.IsNaN(thr) { // -MaxFloat64: -Inf as JSON carries it
 		thr = math.Inf(-1)
 	} else if !same && (s.ExtentBound(mode, q.Extent(), t.Extent()) < thr ||
 		s.GroupBound(mode, q, t) < thr || s.UpperBound(mode, q, t) < thr) {

@@ -106,6 +106,7 @@ type loadedLayout struct {
 	queryIndex, targetIndex map[scoring.ID]int // id → position in the plan's order
 	todo                    map[int][]int32    // query block → target blocks
 	targetIDs               []scoring.ID       // the targets' ids, in column order
+	targetExtents           []BlockExtent      // each target block's extent
 }
 
 // layouts caches the layouts read by this process, by digest (a digest
@@ -173,6 +174,7 @@ func readLayout(ctx context.Context, path, digest string) (*loadedLayout, error)
 	for i, n := range p.Targets {
 		l.targetIDs[i] = n.ID
 	}
+	l.targetExtents = p.TargetExtents()
 	return l, nil
 }
 

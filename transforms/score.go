@@ -52,6 +52,11 @@ type ScoreConfig struct {
 	// Row: one Chunk per query block spanning every target (the sparse
 	// output writes one part per query block), not one per work item.
 	Row bool
+	// TopK, with Row and Prune, when the top-k output is the only one:
+	// only each query's TopK best targets are kept, so a pair that cannot
+	// reach the query's TopK-th best score so far is not scored (an exact
+	// k-nearest-neighbour graph, see knn.go; not for scores=both).
+	TopK int
 }
 
 // Scorer builds the kernel's scorer, reading the matrix CSV if one is named.
@@ -184,6 +189,9 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 		}
 	}
 	var qblock *preparedBlock
+	if f.knn() {
+		return f.knnBlock(ctx, l, qb, tbs, &row, emit)
+	}
 	for _, tb := range tbs {
 		w := WorkItem{QB: qb, TB: int(tb)}
 		tinfo := p.TargetBlock(w.TB)
@@ -234,6 +242,41 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 	if f.Config.Row {
 		emit(row)
 	}
+	return nil
+}
+
+// knn reports whether the worker scores an exact k-nearest-neighbour
+// graph (ScoreConfig.TopK).
+func (f *scoreFn) knn() bool {
+	return f.Config.TopK > 0 && f.Config.Row && f.Config.Prune && f.mode != scoring.Both
+}
+
+// knnBlock scores query block qb's row for the k-nearest-neighbour graph
+// (knnRow) and emits it, counting its work items as done and the pairs it
+// did not score as pruned.
+func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []int32, row *Chunk, emit func(Chunk)) error {
+	p := l.Plan
+	qinfo := p.QueryBlock(qb)
+	qblock, err := f.block(ctx, "q", qb, qinfo)
+	if err != nil {
+		return err
+	}
+	scored, err := f.knnRow(ctx, l, qb, tbs, qblock, row)
+	if err != nil {
+		return fmt.Errorf("query block %d: %w", qb, err)
+	}
+	var pairs int64
+	for _, tb := range tbs {
+		pairs += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
+	}
+	row.Pruned = int(pairs - scored)
+	itemsDone.Inc(ctx, int64(len(tbs)))
+	pairsScored.Inc(ctx, pairs)
+	pairsPruned.Inc(ctx, pairs-scored)
+	Progress.Items.Add(int64(len(tbs)))
+	Progress.Pairs.Add(pairs)
+	Progress.Pruned.Add(pairs - scored)
+	emit(*row)
 	return nil
 }
 
