@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,6 +177,43 @@ func TestSmartRefused(t *testing.T) {
 		_, err := pipeline.Prepare(context.Background(), o)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want one mentioning %q", o, err, c.want)
+		}
+	}
+}
+
+// TestSmartSparse: --smart with the sparse sink (no pruning: every
+// pre-score decides its row's selection) keeps exactly navis' smart_p50
+// scores >= --threshold, on the examples with several target blocks.
+func TestSmartSparse(t *testing.T) {
+	dir := reference.Dir(t)
+	set := reference.Sets[1]
+	for _, thr := range []float64{math.Inf(-1), 0.1} {
+		o := smartOptions(filepath.Join(dir, set.Parquet), t.TempDir(), 2)
+		o.Sink, o.Threshold = "sparse", thr
+		if o.Pruning() {
+			t.Fatal("a --smart run prunes")
+		}
+		runJob(t, "prism", o)
+		got := readSparse(t, o.Out)
+		want, err := reference.LoadScores(filepath.Join(dir, fmt.Sprintf(set.Scores, "smart_p50")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i, q := range want.Queries {
+			for j, tg := range want.Targets {
+				w := want.Values[i][j]
+				g, ok := got[sparseKey{q, tg}]
+				if w >= thr+1e-6 && !ok || ok && math.Abs(g-w) > 1e-6 {
+					t.Errorf("threshold %v: %s → %s: %v (kept %v), navis %v", thr, q, tg, g, ok, w)
+				}
+				if ok {
+					n++
+				}
+			}
+		}
+		if n != len(got) {
+			t.Errorf("threshold %v: %d rows, %d of them navis pairs", thr, len(got), n)
 		}
 	}
 }
