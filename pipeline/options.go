@@ -32,6 +32,12 @@ type Options struct {
 	Prune      bool    // skip pairs and work items that cannot reach Threshold
 	Units      string  // input coordinate units ("nm", "8 nm", "um", ...); "" = µm
 	Scale      float64 // µm per input coordinate unit; 0 = from Units (or 1)
+	// Smart pre-screens as navis.nblast_smart (see smart.go): pre-score on
+	// dotprops downsampled by 10, rescore exactly the pairs each query
+	// row's SmartCriterion/SmartT selects; OUT/smart_mask says which.
+	Smart          bool
+	SmartCriterion string  // percentile, score, N
+	SmartT         float64 // the criterion's t
 	// DryRun builds the job without touching Out (neither --exists checks
 	// nor the run marker and Zarr metadata): for Dataflow's --dry_run,
 	// which prints the job instead of submitting it. Items are planned as
@@ -43,7 +49,8 @@ type Options struct {
 
 // Defaults returns the documented defaults.
 func Defaults() Options {
-	return Options{Scores: "forward", Normalized: true, Smat: "fcwb", DType: "float32", Exists: "fail", Sink: "zarr", Prune: true}
+	return Options{Scores: "forward", Normalized: true, Smat: "fcwb", DType: "float32", Exists: "fail", Sink: "zarr", Prune: true,
+		SmartCriterion: "percentile", SmartT: 90}
 }
 
 // AllByAll reports whether the run scores the queries against themselves.
@@ -97,7 +104,7 @@ func (o Options) Validate() error {
 	if _, err := o.resolveScale(); err != nil {
 		return err
 	}
-	return nil
+	return o.validateSmart()
 }
 
 // resolveScale returns the µm per input unit that --units or --scale
@@ -123,23 +130,27 @@ func (o Options) resolveScale() (float64, error) {
 
 // maxDist parses --max_dist: "" is unbounded (0), "auto" is resolved later
 // against the matrix (returned as -1).
+// With --smart, an empty --max_dist is auto (smartMaxDist).
 func (o Options) maxDist() (float64, error) {
-	switch strings.TrimSpace(o.MaxDist) {
+	md := o.smartMaxDist()
+	switch strings.TrimSpace(md) {
 	case "", "none":
 		return 0, nil
 	case "auto":
 		return -1, nil
 	}
-	v, err := strconv.ParseFloat(o.MaxDist, 64)
+	v, err := strconv.ParseFloat(md, 64)
 	if err != nil || !(v > 0) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("--max_dist %q: want a positive distance in µm, or auto", o.MaxDist)
+		return 0, fmt.Errorf("--max_dist %q: want a positive distance in µm, or auto", md)
 	}
 	return v, nil
 }
 
 // Pruning reports whether this run may skip pairs below the threshold: only
 // outputs that drop those scores (sparse, top-k without a dense matrix).
-func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" }
+// A --smart run does not prune: every pre-score of a row decides its
+// selection.
+func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" && !o.Smart }
 
 // threshold is --threshold as workers receive it: DoFn settings travel as
 // JSON, which has no infinities, and every score is finite, so ±Inf become

@@ -97,6 +97,9 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 	if j.Plan, err = transforms.MakePlan(queries, targets, bs, o.AllByAll(), o.Pruning()); err != nil {
 		return nil, err
 	}
+	if err := j.checkSmartTargets(); err != nil {
+		return nil, err
+	}
 	if o.Sink == "zarr" {
 		j.Arrays = j.arraySpecs()
 	}
@@ -216,6 +219,12 @@ func (j *Job) resolveScoring(ctx context.Context) error {
 	md, _ := o.maxDist()
 	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll(),
 		Threshold: o.threshold(), Prune: o.Pruning()}
+	if o.Smart {
+		// As navis.nblast_smart, which scores the diagonal by a search
+		// in both passes, all-by-all or not.
+		j.Score.AllByAll = false
+		j.Score.Smart = transforms.SmartConfig{On: true, Criterion: o.SmartCriterion, T: o.SmartT}
+	}
 	m, err := j.Score.Matrix(ctx)
 	if err != nil {
 		return err
@@ -296,7 +305,7 @@ func (j *Job) parameters() map[string]any {
 	if j.Score.MaxDist > 0 {
 		maxDist = j.Score.MaxDist
 	}
-	return map[string]any{
+	p := map[string]any{
 		"scores":     o.Scores,
 		"normalized": o.Normalized,
 		"use_alpha":  o.UseAlpha,
@@ -311,6 +320,8 @@ func (j *Job) parameters() map[string]any {
 		"scale":      j.readOptions().Factor(),
 		"version":    Version,
 	}
+	o.smartParameters(p)
+	return p
 }
 
 // thresholdJSON keeps ±Inf thresholds representable in JSON.
@@ -363,6 +374,9 @@ func (j *Job) arraySpecs() []sinks.ArraySpec {
 			DType:  j.Options.DType,
 			Attrs:  attrs,
 		})
+	}
+	if j.Options.Smart {
+		specs = append(specs, j.smartMaskSpec(specs[0]))
 	}
 	return specs
 }

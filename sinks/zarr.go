@@ -48,7 +48,7 @@ const ZstdLevel = 3
 const completeKey = "complete"
 
 // zarrDType maps ArraySpec.DType to the Zarr v2 dtype string.
-var zarrDType = map[string]string{"float16": "<f2", "float32": "<f4", "float64": "<f8"}
+var zarrDType = map[string]string{"float16": "<f2", "float32": "<f4", "float64": "<f8", "bool": "|b1"}
 
 // zarray is the .zarray document. Field order is the order written.
 type zarray struct {
@@ -73,7 +73,7 @@ func (s ArraySpec) validate() error {
 	case s.Chunks[0] < 1 || s.Chunks[1] < 1:
 		return fmt.Errorf("zarr array %q: chunk shape %v must be at least 1x1", s.Name, s.Chunks)
 	case zarrDType[s.DType] == "":
-		return fmt.Errorf("zarr array %q: dtype %q is not float16, float32 or float64", s.Name, s.DType)
+		return fmt.Errorf("zarr array %q: dtype %q is not float16, float32, float64 or bool", s.Name, s.DType)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func CreateZarr(ctx context.Context, out string, arrays []ArraySpec) error {
 			// numcodecs <= 0.11 rejects unknown keys (e.g. "checksum"), so
 			// write only what every version accepts.
 			Compressor:         map[string]any{"id": "zstd", "level": ZstdLevel},
-			FillValue:          "NaN",
+			FillValue:          fillValue(a.DType),
 			Order:              "C",
 			DimensionSeparator: ".",
 		}
@@ -272,8 +272,19 @@ func WriteChunk(ctx context.Context, out string, spec ArraySpec, i, j int, data 
 
 func chunkKey(i, j int, sep string) string { return strconv.Itoa(i) + sep + strconv.Itoa(j) }
 
+// fillValue is the .zarray fill_value of a dtype: NaN, or false for the
+// bool mask (zarr-python reads "|b1" with fill false as numpy bool).
+func fillValue(dtype string) any {
+	if dtype == "bool" {
+		return false
+	}
+	return "NaN"
+}
+
 func itemSize(dtype string) int {
 	switch dtype {
+	case "bool":
+		return 1
 	case "float16":
 		return 2
 	case "float32":
@@ -293,6 +304,11 @@ const (
 // putFloat stores v little-endian as dtype at b.
 func putFloat(b []byte, dtype string, v float64) {
 	switch dtype {
+	case "bool": // 1 for any nonzero value; NaN (padding) is false
+		b[0] = 0
+		if v != 0 && !math.IsNaN(v) {
+			b[0] = 1
+		}
 	case "float16":
 		binary.LittleEndian.PutUint16(b, Float16Bits(v))
 	case "float32":
@@ -420,7 +436,9 @@ func OpenZarr(ctx context.Context, out, name string) (*ZarrReader, error) {
 	if z.Shape[0] < 0 || z.Shape[1] < 0 || z.Chunks[0] < 1 || z.Chunks[1] < 1 {
 		return nil, fmt.Errorf("%s: bad shape %v or chunks %v", p, z.Shape, z.Chunks)
 	}
-	if len(meta.DType) != 3 || meta.DType[1] != 'f' {
+	if meta.DType == "|b1" { // the --smart mask: read as 0/1
+		z.DType, z.order = "bool", binary.LittleEndian
+	} else if len(meta.DType) != 3 || meta.DType[1] != 'f' {
 		return nil, fmt.Errorf("%s: dtype %q is not a float dtype", p, meta.DType)
 	}
 	switch meta.DType[0] {
@@ -480,6 +498,11 @@ func parseFill(v any) (float64, error) {
 	switch f := v.(type) {
 	case nil:
 		return math.NaN(), nil
+	case bool:
+		if f {
+			return 1, nil
+		}
+		return 0, nil
 	case float64:
 		return f, nil
 	case string:
@@ -590,6 +613,8 @@ func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error)
 	vals := make([]float64, n)
 	for k := range vals {
 		switch z.DType {
+		case "bool":
+			vals[k] = float64(b[k] & 1)
 		case "float16":
 			vals[k] = Float16Frombits(z.order.Uint16(b[2*k:]))
 		case "float32":

@@ -19,8 +19,9 @@ func init() {
 // WriteZarr writes each chunk of scores to the arrays of the Zarr group at
 // out (created beforehand by CreateZarr) and, once all expected chunks are
 // written, marks the arrays complete if owner still owns the output.
-// arrays[0] receives Chunk.Values and, for scores=both, arrays[1] receives
-// Chunk.Reverse.
+// arrays[0] receives Chunk.Values, the second (scores_reverse, for scores=both)
+// Chunk.Reverse and one named MaskArray (--smart) Chunk.Mask; the mask's
+// finalisation also records how many cells are exact (SmartAttrs).
 func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []ArraySpec, expected int, owner RunOwner) {
 	s = s.Scope("WriteZarr")
 	geo := make([]ArrayGeometry, len(arrays))
@@ -53,7 +54,10 @@ func (f *writeChunkFn) ProcessElement(ctx context.Context, c transforms.Chunk) (
 	for k, g := range f.Arrays {
 		spec := g.spec()
 		vals := c.Values
-		if k == 1 {
+		switch {
+		case g.Name == MaskArray:
+			vals = maskValues(c.Mask)
+		case k > 0:
 			vals = c.Reverse
 		}
 		data, err := EncodeChunk(spec, c.Rows, c.Cols, vals)
@@ -80,6 +84,13 @@ func (f *finalizeZarrFn) ProcessElement(ctx context.Context, written int) error 
 	}
 	if err := f.Owner.Check(ctx); err != nil {
 		return err
+	}
+	for _, g := range f.Arrays {
+		if g.Name == MaskArray {
+			if err := recordSmartCounts(ctx, f.Out, g.spec()); err != nil {
+				return err
+			}
+		}
 	}
 	for _, g := range f.Arrays {
 		if err := MarkComplete(ctx, f.Out, g.spec()); err != nil {

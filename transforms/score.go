@@ -33,6 +33,7 @@ type Chunk struct {
 	Targets    []scoring.ID // the Cols target ids
 	Values     []float64    // forward scores, or the combined mean/min/max
 	Reverse    []float64    // target→query scores; only for scores=both
+	Mask       []bool       // --smart: true where Values is exact, not the pre-score
 	Pruned     int          // pairs skipped by pruning
 }
 
@@ -57,6 +58,8 @@ type ScoreConfig struct {
 	// reach the query's TopK-th best score so far is not scored (an exact
 	// k-nearest-neighbour graph, see knn.go; not for scores=both).
 	TopK int
+	// Smart: pre-screen as navis.nblast_smart (smart.go).
+	Smart SmartConfig
 }
 
 // Scorer builds the kernel's scorer, reading the matrix CSV if one is named.
@@ -166,6 +169,9 @@ type scoreFn struct {
 func (f *scoreFn) Setup(ctx context.Context) error {
 	var err error
 	f.scorer, f.mode, err = f.Config.Scorer(ctx)
+	if f.Config.Smart.On {
+		keepSmall.Store(true)
+	}
 	return err
 }
 
@@ -177,6 +183,9 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 	tbs, ok := l.todo[qb]
 	if !ok {
 		return fmt.Errorf("query block %d is not in the run's layout", qb)
+	}
+	if f.Config.Smart.On {
+		return f.processSmart(ctx, l, qb, tbs, emit)
 	}
 	p := l.Plan
 	qinfo := p.QueryBlock(qb)

@@ -373,6 +373,7 @@ type preparedBlock struct {
 	once []sync.Once
 	ns   []*scoring.Neuron
 	errs []error
+	sm   *smallNeurons // downsampled copies for --smart (smart.go)
 }
 
 func loadBlock(ctx context.Context, path string) (*preparedBlock, error) {
@@ -385,7 +386,7 @@ func loadBlock(ctx context.Context, path string) (*preparedBlock, error) {
 
 func newPreparedBlock(path string, dps []*scoring.Dotprops) *preparedBlock {
 	return &preparedBlock{path: path, dps: dps, once: make([]sync.Once, len(dps)),
-		ns: make([]*scoring.Neuron, len(dps)), errs: make([]error, len(dps))}
+		ns: make([]*scoring.Neuron, len(dps)), errs: make([]error, len(dps)), sm: newSmallNeurons(len(dps))}
 }
 
 // Len is the number of neurons in the block.
@@ -397,6 +398,7 @@ func (b *preparedBlock) Neuron(i int) (*scoring.Neuron, error) {
 		if b.ns[i], b.errs[i] = scoring.NewNeuron(b.dps[i]); b.errs[i] != nil {
 			b.errs[i] = fmt.Errorf("%s: %w", b.path, b.errs[i])
 		}
+		b.sm.keep(i, b.dps[i])
 		b.dps[i] = nil
 	})
 	return b.ns[i], b.errs[i]

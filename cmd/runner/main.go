@@ -76,6 +76,9 @@ func main() {
 	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
 	flag.StringVar(&o.Units, "units", "", "input coordinate units, converted to µm: e.g. nm, \"8 nm\" (navis' example skeletons' 8 nm voxels), um, mm; default µm (a file whose units metadata says otherwise is refused)")
 	flag.Float64Var(&o.Scale, "scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008 for 8 nm voxels); the same as --units, give one of them")
+	flag.BoolVar(&o.Smart, "smart", false, "pre-screen as navis.nblast_smart: pre-score every pair on dotprops downsampled by 10 (points 0, 10, 20, ...), rescore exactly the pairs --smart_criterion selects per query row, keep the pre-score elsewhere; OUT/smart_mask (bool) says which cells are exact. --max_dist is auto unless given (none: unbounded); diagonal searched, not 1")
+	flag.StringVar(&o.SmartCriterion, "smart_criterion", o.SmartCriterion, "with --smart: percentile (rescore pre-scores >= the row's --smart_t-th percentile, numpy linear interpolation over the whole row), score (pre-scores >= --smart_t) or N (the --smart_t best of the row)")
+	flag.Float64Var(&o.SmartT, "smart_t", o.SmartT, "with --smart: the criterion's t (percentile: 0 < t < 100; N: whole number of targets)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to FILE, for go tool pprof (local runs: prism's workers run in this process and are in it)")
 	flag.Usage = usage
 	flag.Parse()
@@ -212,7 +215,7 @@ func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg strin
 // nblastFlags are the flags of a scoring run, listed first by --help; the
 // rest are Beam's and its runners'.
 var nblastFlags = []string{"queries", "targets", "out", "scores", "normalized", "use_alpha", "smat", "max_dist", "units", "scale",
-	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "cpuprofile"}
+	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "cpuprofile"}
 
 func usage() {
 	w := flag.CommandLine.Output()
@@ -333,6 +336,9 @@ func run(ctx context.Context, o pipeline.Options) error {
 		fmt.Fprintf(os.Stderr, "; %d work items were already done", job.Done)
 	}
 	fmt.Fprintf(os.Stderr, "); %d × %d result in %s\n", len(job.Plan.Queries), len(job.Plan.Targets), job.Options.Out)
+	if o.Smart {
+		smartSummary(ctx, job, res)
+	}
 	if job.Options.Pruning() {
 		// Items are skipped block against block when planning and pair by
 		// pair on the workers (counted by nblast/work_items_skipped).

@@ -1,0 +1,74 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/sinks"
+)
+
+// validateSmart checks the --smart flags (the N criterion's bound on t is
+// checked against the targets in Prepare, see checkSmartTargets).
+func (o Options) validateSmart() error {
+	if !o.Smart {
+		return nil
+	}
+	c, err := scoring.ParseCriterion(o.SmartCriterion)
+	if err != nil {
+		return fmt.Errorf("--smart_criterion: %w", err)
+	}
+	if err := scoring.CheckSmartT(c, o.SmartT, int(^uint(0)>>1)); err != nil {
+		return fmt.Errorf("--smart_t: %w", err)
+	}
+	if o.Scores == "both" {
+		return fmt.Errorf("--smart with --scores both: navis.nblast_smart has no both; use forward, mean, min or max")
+	}
+	return nil
+}
+
+// checkSmartTargets checks --smart_t against the number of targets (the
+// N criterion selects at most every target).
+func (j *Job) checkSmartTargets() error {
+	o := j.Options
+	if !o.Smart || o.SmartCriterion != "N" {
+		return nil
+	}
+	if err := scoring.CheckSmartT(scoring.TopN, o.SmartT, len(j.Plan.Targets)); err != nil {
+		return fmt.Errorf("--smart_t: %w", err)
+	}
+	return nil
+}
+
+// smartMaxDist is --max_dist as a --smart run reads it: auto unless given,
+// as navis.nblast_smart's limit_dist (none = unbounded).
+func (o Options) smartMaxDist() string {
+	if o.Smart && strings.TrimSpace(o.MaxDist) == "" {
+		return "auto"
+	}
+	return o.MaxDist
+}
+
+// smartParameters adds the --smart settings to the output's parameters
+// (nothing for other runs, whose parameters stay as they were).
+func (o Options) smartParameters(p map[string]any) {
+	if !o.Smart {
+		return
+	}
+	p["smart"] = true
+	p["smart_criterion"] = o.SmartCriterion
+	p["smart_t"] = o.SmartT
+	p["smart_downsample"] = scoring.SmartFactor
+}
+
+// smartMaskSpec is the spec of OUT/smart_mask, beside scores (same shape,
+// chunks and attributes).
+func (j *Job) smartMaskSpec(scores sinks.ArraySpec) sinks.ArraySpec {
+	attrs := map[string]any{}
+	for k, v := range scores.Attrs {
+		attrs[k] = v
+	}
+	delete(attrs, "direction")
+	attrs["meaning"] = "true: the score in OUT/scores is exact (rescored with the full dotprops); false: the pre-score on dotprops downsampled by 10 (navis.nblast_smart return_mask)"
+	return sinks.ArraySpec{Name: sinks.MaskArray, Shape: scores.Shape, Chunks: scores.Chunks, DType: "bool", Attrs: attrs}
+}
