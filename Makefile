@@ -4,7 +4,7 @@ GO ?= go
 DEMO_OUT ?= demo-out
 DEMO_ID ?= 720575940693177896
 
-.PHONY: build demo test bench bench-scale clean
+.PHONY: build demo test bench bench-dense bench-scale clean
 
 build:
 	$(GO) build -o bin/runner ./cmd/runner
@@ -24,9 +24,16 @@ test:
 	else echo "all reference tests ran (navis reference data found)"; fi; \
 	exit $$status
 
-bench:
+bench: bench-dense
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./pipeline/
+
+# Dense and k-NN figures, this build side by side with BASE (see the
+# script): the 300-neuron kernel, dense N (default 10000) with --max_dist
+# auto, the exact top-20 k-NN graph (and its projection for N_BIG), and
+# --smart; figures in $(BENCH_DIR)/figures.txt. About an hour on 2 cores.
+bench-dense:
+	N=$(or $(N),10000) N_BIG=$(or $(N_BIG),100000) scripts/bench-dense.sh
 
 # The brain-scale benchmark: N synthetic neurons (default 100000), the
 # Dataflow job size per sink and BENCH_SECONDS (default 300) of a sparse
