@@ -216,6 +216,10 @@ func (c cutoff) below(upper float64) bool { return upper/c.self < c.thr }
 // point's neighbour. Without SIMD kernels every point is searched alone:
 // brute force over a group's candidates is what SIMD makes cheap.
 //
+// Under MaxDist, a leaf with no target block within MaxDist of its box
+// (farLeaf) scores smat(MaxDist, 0) per point with no gather and no
+// search, with the same bits and the same state carried to the next leaf.
+//
 // With an active cutoff it gives up (gaveUp) before a leaf when the sum so
 // far, plus for every point not yet scored the best cell its UpperBound
 // group can reach in t, plus a rounding margin, is below the cutoff. The
@@ -250,6 +254,23 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 			if cut.below(upper + margin) {
 				return sum, true
 			}
+		}
+		if s.farLeaf(&n.box, t) {
+			// No point of t within MaxDist: the code below would give
+			// every point j = -1 too, and leave the state it carries
+			// as here. hint: the gather finds no block with a gap
+			// below MaxDist², so a point not settled has no candidate
+			// to hint from (with gr2 < MaxDist² none at all; with gr2
+			// = MaxDist² every point is settled or "nothing within"),
+			// and nearest finds nothing; r2: worst stays 0, and
+			// (sqrt(0)+groupSlack)² is groupSlack², exactly.
+			var near [blockSize]int32
+			for k := range qs {
+				near[k] = -1
+			}
+			sum = s.scoreGroup(sum, q, t, n.start, near[:len(qs)], nil)
+			r2 = groupSlack * groupSlack
+			continue
 		}
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
