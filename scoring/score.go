@@ -211,10 +211,19 @@ func (c cutoff) below(upper float64) bool { return upper/c.self < c.thr }
 //
 // q's points are taken a leaf at a time, as a group (see group.go), with a
 // radius r that follows the nearest-neighbour distances of the previous
-// group; a point the group search does not settle, or a group whose r would
-// be too large to pay, is searched alone in t's tree, from the previous
-// point's neighbour. Without SIMD kernels every point is searched alone:
-// brute force over a group's candidates is what SIMD makes cheap.
+// group; a point the group search does not settle is searched alone in t's
+// tree, from the previous point's neighbour. A group whose r would be too
+// large to pay (a far group) is searched with the radius the previous
+// point's neighbour proves instead (hintReach), which settles all its
+// points. Without SIMD kernels every point is searched alone: brute force
+// over a group's candidates is what SIMD makes cheap.
+//
+// Ties: among equidistant target points, a point settled by a group search
+// gets the lowest slot (tree position), one searched alone the first its
+// search finds (nearest). Which points a group settles therefore decides
+// an exact tie; far groups went to the search alone before they were
+// grouped (the reference sets and a synthetic brain have no such tie: the
+// same bits either way).
 //
 // Under MaxDist, a leaf with no target block within MaxDist of its box
 // (farLeaf) scores smat(MaxDist, 0) per point with no gather and no
@@ -274,6 +283,11 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		}
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
+		if !grouped && useAVX2 && hint >= 0 {
+			// A far group: search it as a group within the hint's
+			// reach, which settles every point (hintReach).
+			gr2, grouped = min(hintReach(qs, &tt.pts[hint]), s.bound2), true
+		}
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
 			searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
@@ -310,6 +324,24 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		r2 = rr * rr
 	}
 	return sum, false
+}
+
+// hintReach is the largest squared distance (sqDist) from a point of qs
+// to the target point p. Every point of qs then has its nearest target
+// point within it, and that point's block within it of qs' box (box gaps
+// round down, never above sqDist), so a group search with this radius
+// gathers every point's nearest neighbour and settles every point. Far
+// from the target, where the nearest neighbours lie tens of µm away and
+// consecutive groups' neighbours close together, the radius exceeds the
+// nearest distances by little, and the blocks within it form a thin shell
+// at the nearest distance: few candidates where a ball of that radius
+// around each point would hold many.
+func hintReach(qs [][3]float64, p *[3]float64) float64 {
+	u := 0.0
+	for i := range qs {
+		u = max(u, sqDist(&qs[i], p))
+	}
+	return u
 }
 
 // groupRest is, for one UpperBound group of a query: the best cell any of
