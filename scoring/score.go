@@ -83,6 +83,9 @@ type Scorer struct {
 	bound2   float64   // squared search bound, +Inf when unbounded
 	beyond   []float64 // beyond[r] = best cell in distance rows >= r
 	selfCell float64   // smat(0, 1)
+	// noneCell is smat(MaxDist, 0), the score of a point with no target
+	// point within MaxDist (MaxDist is 0 when unbounded; unused then).
+	noneCell float64
 	// maxAbsCell is the largest |cell|: no point's score exceeds it in
 	// magnitude.
 	maxAbsCell float64
@@ -104,7 +107,7 @@ func NewScorer(opt Options) (*Scorer, error) {
 	if opt.Workers < 0 {
 		return nil, fmt.Errorf("workers must be >= 0, got %d", opt.Workers)
 	}
-	s := &Scorer{opt: opt, m: m, bound2: math.Inf(1), selfCell: m.Score(0, 1)}
+	s := &Scorer{opt: opt, m: m, bound2: math.Inf(1), selfCell: m.Score(0, 1), noneCell: m.Score(opt.MaxDist, 0)}
 	if opt.MaxDist > 0 && !math.IsInf(opt.MaxDist, 1) {
 		s.bound2 = opt.MaxDist * opt.MaxDist
 	}
@@ -385,7 +388,7 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 	if !m.fast2 || s.opt.UseAlpha {
 		for k, j := range near {
 			if j < 0 {
-				sum += m.Score(s.opt.MaxDist, 0)
+				sum += s.noneCell
 				continue
 			}
 			i := start + int32(k)
@@ -400,7 +403,7 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 	// The same, with Score's table bins inlined (d and dot are >= 0; the
 	// distance binned squared, so without a square root) and no calls in
 	// the loop, so that the tables stay in registers.
-	none := m.Score(s.opt.MaxDist, 0)
+	none := s.noneCell
 	dist2, dotb, cells, nDot := m.dist2, m.dot, m.Cells, m.nDot
 	qv, tv := q.vecs[start:], t.vecs
 	for k, j := range near {
