@@ -318,7 +318,9 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 			}
 			near[k], dist2[k] = j, d2
 			if j >= 0 {
-				worst = max(worst, d2)
+				if d2 > worst { // max for distances, never NaN
+					worst = d2
+				}
 				hint = j
 			}
 		}
@@ -342,7 +344,9 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 func hintReach(qs [][3]float64, p *[3]float64) float64 {
 	u := 0.0
 	for i := range qs {
-		u = max(u, sqDist(&qs[i], p))
+		if d2 := sqDist(&qs[i], p); d2 > u { // max, never NaN
+			u = d2
+		}
 	}
 	return u
 }

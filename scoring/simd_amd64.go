@@ -84,31 +84,22 @@ func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands [
 	case useAVX512:
 		searchGroupF32(qt, qb, qs, t, cands, r2, g, hits)
 	default:
-		searchGroupF32x8(qs, t, cands, r2, g, hits)
+		searchGroupF32x8(qs, t, cands, r2, max(qt.maxAbs, t.maxAbs), hits)
 	}
-}
-
-// groupMargin is f32Margin for a group search within squared radius r2 of
-// box g on t: coordinates of t's points and of g's, distances up to
-// sqrt(r2)+1.
-func groupMargin(t *kdTree, g *box, r2 float64) float64 {
-	m := t.maxAbs
-	for k := range 3 {
-		m = max(m, -g.lo[k], g.hi[k])
-	}
-	return f32Margin(m, math.Sqrt(r2)+1)
 }
 
 // searchGroupF32x8 is searchGroupAVX2 (the lowest slot of the nearest
-// candidate) through the AVX2 float32 filter, 8 points per vector: a point
+// candidate) through the AVX2 float32 filter, 8 points per vector, for
+// query and target coordinates of magnitude at most maxAbs: a point
 // whose float32 nearest candidate lies within r2 (exactly, in sqDist) and
 // beats every rival by more than f32Margin is exactly, and strictly, the
 // nearest (a rival beyond sqrt(r2)+1, where the margin does not reach, is
 // farther than sqrt(r2) anyway), so no tie can order it otherwise; every
 // other point is searched exactly, so that a point not settled gets the
 // very slot searchGroupAVX2 gives it (the hint of its own search).
-func searchGroupF32x8(qs [][3]float64, t *kdTree, cands []int32, r2 float64, g *box, hits *[blockSize]groupHit) {
-	searchGroupF32AVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks32[0], &t.blocks[0], groupMargin(t, g, r2), &hits[0])
+func searchGroupF32x8(qs [][3]float64, t *kdTree, cands []int32, r2, maxAbs float64, hits *[blockSize]groupHit) {
+	margin := f32Margin(maxAbs, math.Sqrt(r2)+1)
+	searchGroupF32AVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks32[0], &t.blocks[0], margin, &hits[0])
 	for i := range qs {
 		if h := &hits[i]; h.slot < 0 || !(h.d2 <= r2) {
 			searchGroupAVX2(&qs[i], 1, &cands[0], len(cands), &t.blocks[0], h)
