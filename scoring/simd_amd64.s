@@ -197,26 +197,88 @@ wnode:
 	TESTQ BX, BX
 	JNZ  wblock
 
+// Without branches on the mask (its bits are hard to predict): every
+// child is written at the next free place, which then advances by the
+// child's mask bit (BT sets the carry, ADC adds it). The places are
+// within out's and stack's room: a write goes where the next counted
+// entry would.
 wpush:
-	TESTQ AX, AX
-	JZ   wnode
-	BSRQ AX, CX
-	BTRQ CX, AX
-	MOVL wideNode_child(DI)(CX*4), BX
+	MOVL wideNode_child+28(DI), BX
 	MOVL BX, (R13)(R10*4)
-	INCQ R10
-	JMP  wpush
+	BTL  $7, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+24(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $6, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+20(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $5, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+16(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $4, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+12(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $3, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+8(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $2, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+4(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $1, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+0(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $0, AX
+	ADCQ $0, R10
+	JMP  wnode
 
 wblock:
-	TESTQ AX, AX
-	JZ   wnode
-	TZCNTQ AX, CX
-	BLSRQ AX, AX
-	MOVL wideNode_child(DI)(CX*4), BX
+	MOVL wideNode_child+0(DI), BX
 	NOTL BX
 	MOVL BX, (R8)(R9*4)
-	INCQ R9
-	JMP  wblock
+	BTL  $0, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+4(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $1, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+8(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $2, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+12(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $3, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+16(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $4, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+20(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $5, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+24(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $6, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+28(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $7, AX
+	ADCQ $0, R9
+	JMP  wnode
 
 wdone:
 	MOVQ R9, ret+40(FP)
