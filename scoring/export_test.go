@@ -14,3 +14,22 @@ func ForwardSearch(s *Scorer, q, t *Neuron) float64 {
 	v, _ := s.forwardRaw(q, t, cutoff{thr: math.Inf(-1), self: 1})
 	return v
 }
+
+// SetFarLeaves turns forwardRaw's far-leaf shortcut on or off and returns
+// the previous setting.
+func SetFarLeaves(on bool) bool {
+	was := farLeaves
+	farLeaves = on
+	return was
+}
+
+// FarLeaves is the number of q's leaves that farLeaf proves far from t.
+func FarLeaves(s *Scorer, q, t *Neuron) int {
+	far := 0
+	for _, ni := range q.tree.blockNode {
+		if s.farLeaf(&q.tree.nodes[ni].box, t) {
+			far++
+		}
+	}
+	return far
+}

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -123,4 +124,45 @@ func (s *Scorer) SelfHitOfPoints(n int) (self float64, ok bool) {
 		return 0, false
 	}
 	return float64(n) * s.selfCell, true
+}
+
+// farLeaves disables forwardRaw's far-leaf shortcut (farLeaf), for tests
+// that compare it with the plain search.
+var farLeaves = true
+
+// farLeaf reports whether, under a bounded search, no point of t lies
+// within MaxDist of any point in box g: no block of t has a box gap below
+// MaxDist² from g. forwardRaw then scores each point of a query leaf in g
+// as smat(MaxDist, 0) without a search. The test walks t's wide tree from
+// the root and stops at the first block near enough; the whole box is
+// tried first. Box gaps round monotonically (childGapsBoxGo), never above
+// a true squared point distance, so "far" is exact.
+func (s *Scorer) farLeaf(g *box, t *Neuron) bool {
+	if !farLeaves || !s.Bounded() {
+		return false
+	}
+	if s.farBoxes(g, &t.box) {
+		return true
+	}
+	if len(t.tree.wide) == 0 {
+		return true
+	}
+	// gap2 <= below ⟺ gap2 < bound2.
+	return !t.tree.anyBlockWithin(0, g, math.Nextafter(s.bound2, 0))
+}
+
+// anyBlockWithin reports whether some block under wide node wi has a box
+// within squared distance r2 (gap2 <= r2) of g.
+func (t *kdTree) anyBlockWithin(wi int32, g *box, r2 float64) bool {
+	w := &t.wide[wi]
+	m := childGapsBoxGo(g, w, r2)
+	if w.bottom {
+		return m != 0
+	}
+	for ; m != 0; m &= m - 1 {
+		if t.anyBlockWithin(w.child[bits.TrailingZeros8(m)], g, r2) {
+			return true
+		}
+	}
+	return false
 }

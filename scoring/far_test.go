@@ -98,3 +98,68 @@ func checkFar(t *testing.T, s *scoring.Scorer, ns []*scoring.Neuron) int {
 	}
 	return far
 }
+
+// TestFarLeavesEqualTheSearch checks that forwardRaw's far-leaf shortcut
+// under max_dist gives every pair the bits of the plain search, on a
+// synthetic brain and navis' sets (those skip without the test data).
+func TestFarLeavesEqualTheSearch(t *testing.T) {
+	brain := synth.Generate(60, 5)
+	ns := make([]*scoring.Neuron, len(brain))
+	for i, d := range brain {
+		var err error
+		if ns[i], err = scoring.NewNeuron(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if checkFarLeaves(t, "synthetic60", ns) == 0 {
+		t.Error("no far leaf: the test tests nothing")
+	}
+}
+
+// TestFarLeavesEqualTheSearchReference does the same on navis' sets.
+func TestFarLeavesEqualTheSearchReference(t *testing.T) {
+	reference.Dir(t)
+	far := 0
+	for _, rs := range reference.Sets {
+		far += checkFarLeaves(t, rs.Name, loadSet(t, rs))
+	}
+	if far == 0 {
+		t.Error("no far leaf in any set: the test tests nothing")
+	}
+}
+
+// checkFarLeaves compares ForwardSearch with and without the shortcut on
+// all ordered pairs of ns, under two max_dist, with and without alpha, and
+// returns how many query leaves (over all pairs) the shortcut took.
+func checkFarLeaves(t *testing.T, name string, ns []*scoring.Neuron) (total int) {
+	t.Helper()
+	defer scoring.SetFarLeaves(scoring.SetFarLeaves(true))
+	for _, maxDist := range []float64{5, 42} {
+		for _, alpha := range []bool{false, true} {
+			if alpha && !ns[0].HasAlpha() {
+				continue
+			}
+			s, err := scoring.NewScorer(scoring.Options{MaxDist: maxDist, UseAlpha: alpha})
+			if err != nil {
+				t.Fatal(err)
+			}
+			far := 0
+			for _, q := range ns {
+				for _, tg := range ns {
+					scoring.SetFarLeaves(true)
+					got := scoring.ForwardSearch(s, q, tg)
+					scoring.SetFarLeaves(false)
+					want := scoring.ForwardSearch(s, q, tg)
+					if math.Float64bits(got) != math.Float64bits(want) {
+						t.Fatalf("%s %s→%s max_dist %g alpha %v: shortcut %v, search %v", name, q.ID, tg.ID, maxDist, alpha, got, want)
+					}
+					scoring.SetFarLeaves(true)
+					far += scoring.FarLeaves(s, q, tg)
+				}
+			}
+			t.Logf("%s max_dist %g alpha %v: %d far leaves", name, maxDist, alpha, far)
+			total += far
+		}
+	}
+	return total
+}

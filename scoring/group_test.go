@@ -81,6 +81,18 @@ func TestKernelsMatchGo(t *testing.T) {
 					t.Fatalf("case %d point %d (r² %v): searchGroup = %+v, want %+v", i, k, c.r2, hits[k], w.hits[k])
 				}
 			}
+			// With AVX2, the float32 filter gives every point, settled
+			// or not (its slot is the hint of its own search), the
+			// float64 kernel's hit.
+			if useAVX2 && !useAVX512 && len(s.cands) > 0 {
+				var exact [blockSize]groupHit
+				searchGroupAVX2Hits(c.qs, &c.tree, s.cands, &exact)
+				for k := range c.qs {
+					if hits[k] != exact[k] {
+						t.Fatalf("case %d point %d (r² %v): float32 filter %+v, float64 kernel %+v", i, k, c.r2, hits[k], exact[k])
+					}
+				}
+			}
 			nb := 0
 			for wi := range c.tree.wide {
 				n := &c.tree.wide[wi]

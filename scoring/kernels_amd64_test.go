@@ -28,3 +28,8 @@ func forEachKernel(t *testing.T, f func(t *testing.T)) {
 		})
 	}
 }
+
+// searchGroupAVX2Hits is the float64 group kernel alone.
+func searchGroupAVX2Hits(qs [][3]float64, t *kdTree, cands []int32, hits *[blockSize]groupHit) {
+	searchGroupAVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks[0], &hits[0])
+}

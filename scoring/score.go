@@ -83,6 +83,9 @@ type Scorer struct {
 	bound2   float64   // squared search bound, +Inf when unbounded
 	beyond   []float64 // beyond[r] = best cell in distance rows >= r
 	selfCell float64   // smat(0, 1)
+	// noneCell is smat(MaxDist, 0), the score of a point with no target
+	// point within MaxDist (MaxDist is 0 when unbounded; unused then).
+	noneCell float64
 	// maxAbsCell is the largest |cell|: no point's score exceeds it in
 	// magnitude.
 	maxAbsCell float64
@@ -104,7 +107,7 @@ func NewScorer(opt Options) (*Scorer, error) {
 	if opt.Workers < 0 {
 		return nil, fmt.Errorf("workers must be >= 0, got %d", opt.Workers)
 	}
-	s := &Scorer{opt: opt, m: m, bound2: math.Inf(1), selfCell: m.Score(0, 1)}
+	s := &Scorer{opt: opt, m: m, bound2: math.Inf(1), selfCell: m.Score(0, 1), noneCell: m.Score(opt.MaxDist, 0)}
 	if opt.MaxDist > 0 && !math.IsInf(opt.MaxDist, 1) {
 		s.bound2 = opt.MaxDist * opt.MaxDist
 	}
@@ -211,10 +214,23 @@ func (c cutoff) below(upper float64) bool { return upper/c.self < c.thr }
 //
 // q's points are taken a leaf at a time, as a group (see group.go), with a
 // radius r that follows the nearest-neighbour distances of the previous
-// group; a point the group search does not settle, or a group whose r would
-// be too large to pay, is searched alone in t's tree, from the previous
-// point's neighbour. Without SIMD kernels every point is searched alone:
-// brute force over a group's candidates is what SIMD makes cheap.
+// group; a point the group search does not settle is searched alone in t's
+// tree, from the previous point's neighbour. A group whose r would be too
+// large to pay (a far group) is searched with the radius the previous
+// point's neighbour proves instead (hintReach), which settles all its
+// points. Without SIMD kernels every point is searched alone: brute force
+// over a group's candidates is what SIMD makes cheap.
+//
+// Ties: among equidistant target points, a point settled by a group search
+// gets the lowest slot (tree position), one searched alone the first its
+// search finds (nearest). Which points a group settles therefore decides
+// an exact tie; far groups went to the search alone before they were
+// grouped (the reference sets and a synthetic brain have no such tie: the
+// same bits either way).
+//
+// Under MaxDist, a leaf with no target block within MaxDist of its box
+// (farLeaf) scores smat(MaxDist, 0) per point with no gather and no
+// search, with the same bits and the same state carried to the next leaf.
 //
 // With an active cutoff it gives up (gaveUp) before a leaf when the sum so
 // far, plus for every point not yet scored the best cell its UpperBound
@@ -251,8 +267,30 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 				return sum, true
 			}
 		}
+		if s.farLeaf(&n.box, t) {
+			// No point of t within MaxDist: the code below would give
+			// every point j = -1 too, and leave the state it carries
+			// as here. hint: the gather finds no block with a gap
+			// below MaxDist², so a point not settled has no candidate
+			// to hint from (with gr2 < MaxDist² none at all; with gr2
+			// = MaxDist² every point is settled or "nothing within"),
+			// and nearest finds nothing; r2: worst stays 0, and
+			// (sqrt(0)+groupSlack)² is groupSlack², exactly.
+			var near [blockSize]int32
+			for k := range qs {
+				near[k] = -1
+			}
+			sum = s.scoreGroup(sum, q, t, n.start, near[:len(qs)], nil)
+			r2 = groupSlack * groupSlack
+			continue
+		}
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
+		if !grouped && useAVX2 && hint >= 0 {
+			// A far group: search it as a group within the hint's
+			// reach, which settles every point (hintReach).
+			gr2, grouped = min(hintReach(qs, &tt.pts[hint]), s.bound2), true
+		}
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
 			searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
@@ -280,7 +318,9 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 			}
 			near[k], dist2[k] = j, d2
 			if j >= 0 {
-				worst = max(worst, d2)
+				if d2 > worst { // max for distances, never NaN
+					worst = d2
+				}
 				hint = j
 			}
 		}
@@ -289,6 +329,26 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		r2 = rr * rr
 	}
 	return sum, false
+}
+
+// hintReach is the largest squared distance (sqDist) from a point of qs
+// to the target point p. Every point of qs then has its nearest target
+// point within it, and that point's block within it of qs' box (box gaps
+// round down, never above sqDist), so a group search with this radius
+// gathers every point's nearest neighbour and settles every point. Far
+// from the target, where the nearest neighbours lie tens of µm away and
+// consecutive groups' neighbours close together, the radius exceeds the
+// nearest distances by little, and the blocks within it form a thin shell
+// at the nearest distance: few candidates where a ball of that radius
+// around each point would hold many.
+func hintReach(qs [][3]float64, p *[3]float64) float64 {
+	u := 0.0
+	for i := range qs {
+		if d2 := sqDist(&qs[i], p); d2 > u { // max, never NaN
+			u = d2
+		}
+	}
+	return u
 }
 
 // groupRest is, for one UpperBound group of a query: the best cell any of
@@ -332,7 +392,7 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 	if !m.fast2 || s.opt.UseAlpha {
 		for k, j := range near {
 			if j < 0 {
-				sum += m.Score(s.opt.MaxDist, 0)
+				sum += s.noneCell
 				continue
 			}
 			i := start + int32(k)
@@ -347,7 +407,7 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 	// The same, with Score's table bins inlined (d and dot are >= 0; the
 	// distance binned squared, so without a square root) and no calls in
 	// the loop, so that the tables stay in registers.
-	none := m.Score(s.opt.MaxDist, 0)
+	none := s.noneCell
 	dist2, dotb, cells, nDot := m.dist2, m.dot, m.Cells, m.nDot
 	qv, tv := q.vecs[start:], t.vecs
 	for k, j := range near {

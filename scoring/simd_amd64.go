@@ -37,6 +37,9 @@ func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32)
 func searchGroup8F32AVX512(qs *[blockWords]float32, pairs *int32, np int, blocks32 *float32, qs64 *[3]float64, m int, blocks *float64, margin float64, hits *[8]groupHit)
 
 //go:noescape
+func searchGroupF32AVX2(qs *[3]float64, m int, cands *int32, n int, blocks32 *float32, blocks *float64, margin float64, hits *groupHit)
+
+//go:noescape
 func searchGroupAVX2(qs *[3]float64, m int, cands *int32, n int, blocks *float64, hits *groupHit)
 
 func childGaps(q *[3]float64, w *wideNode, bound2 float64, gaps *[wideFan]float64) uint8 {
@@ -81,7 +84,26 @@ func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands [
 	case useAVX512:
 		searchGroupF32(qt, qb, qs, t, cands, r2, g, hits)
 	default:
-		searchGroupAVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks[0], &hits[0])
+		searchGroupF32x8(qs, t, cands, r2, max(qt.maxAbs, t.maxAbs), hits)
+	}
+}
+
+// searchGroupF32x8 is searchGroupAVX2 (the lowest slot of the nearest
+// candidate) through the AVX2 float32 filter, 8 points per vector, for
+// query and target coordinates of magnitude at most maxAbs: a point
+// whose float32 nearest candidate lies within r2 (exactly, in sqDist) and
+// beats every rival by more than f32Margin is exactly, and strictly, the
+// nearest (a rival beyond sqrt(r2)+1, where the margin does not reach, is
+// farther than sqrt(r2) anyway), so no tie can order it otherwise; every
+// other point is searched exactly, so that a point not settled gets the
+// very slot searchGroupAVX2 gives it (the hint of its own search).
+func searchGroupF32x8(qs [][3]float64, t *kdTree, cands []int32, r2, maxAbs float64, hits *[blockSize]groupHit) {
+	margin := f32Margin(maxAbs, math.Sqrt(r2)+1)
+	searchGroupF32AVX2(&qs[0], len(qs), &cands[0], len(cands), &t.blocks32[0], &t.blocks[0], margin, &hits[0])
+	for i := range qs {
+		if h := &hits[i]; h.slot < 0 || !(h.d2 <= r2) {
+			searchGroupAVX2(&qs[i], 1, &cands[0], len(cands), &t.blocks[0], h)
+		}
 	}
 }
 

@@ -197,26 +197,88 @@ wnode:
 	TESTQ BX, BX
 	JNZ  wblock
 
+// Without branches on the mask (its bits are hard to predict): every
+// child is written at the next free place, which then advances by the
+// child's mask bit (BT sets the carry, ADC adds it). The places are
+// within out's and stack's room: a write goes where the next counted
+// entry would.
 wpush:
-	TESTQ AX, AX
-	JZ   wnode
-	BSRQ AX, CX
-	BTRQ CX, AX
-	MOVL wideNode_child(DI)(CX*4), BX
+	MOVL wideNode_child+28(DI), BX
 	MOVL BX, (R13)(R10*4)
-	INCQ R10
-	JMP  wpush
+	BTL  $7, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+24(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $6, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+20(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $5, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+16(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $4, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+12(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $3, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+8(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $2, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+4(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $1, AX
+	ADCQ $0, R10
+	MOVL wideNode_child+0(DI), BX
+	MOVL BX, (R13)(R10*4)
+	BTL  $0, AX
+	ADCQ $0, R10
+	JMP  wnode
 
 wblock:
-	TESTQ AX, AX
-	JZ   wnode
-	TZCNTQ AX, CX
-	BLSRQ AX, AX
-	MOVL wideNode_child(DI)(CX*4), BX
+	MOVL wideNode_child+0(DI), BX
 	NOTL BX
 	MOVL BX, (R8)(R9*4)
-	INCQ R9
-	JMP  wblock
+	BTL  $0, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+4(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $1, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+8(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $2, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+12(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $3, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+16(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $4, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+20(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $5, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+24(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $6, AX
+	ADCQ $0, R9
+	MOVL wideNode_child+28(DI), BX
+	NOTL BX
+	MOVL BX, (R8)(R9*4)
+	BTL  $7, AX
+	ADCQ $0, R9
+	JMP  wnode
 
 wdone:
 	MOVQ R9, ret+40(FP)
@@ -309,5 +371,135 @@ greduce:
 	JMP  gquery
 
 gdone:
+	VZEROUPPER
+	RET
+
+DATA inf32f<>+0(SB)/4, $0x7f800000
+GLOBL inf32f<>(SB), RODATA|NOPTR, $4
+DATA one32<>+0(SB)/4, $1
+GLOBL one32<>(SB), RODATA|NOPTR, $4
+
+// HMIN8 sets every float32 lane of y to the smallest of its 8 lanes (t is
+// scratch).
+#define HMIN8(y, t) \
+	VPERM2F128 $1, y, y, t \
+	VMINPS t, y, y         \
+	VPERMILPS $0x4e, y, t  \
+	VMINPS t, y, y         \
+	VPERMILPS $0xb1, y, t  \
+	VMINPS t, y, y
+
+// func searchGroupF32AVX2(qs *[3]float64, m int, cands *int32, n int, blocks32 *float32, blocks *float64, margin float64, hits *groupHit)
+//
+// The float32 filter of searchGroupAVX2: for each of the m query points
+// (rounded to float32), the squared float32 distances to the 8 points of
+// each of the n candidate blocks, one block per vector, computed as
+// ((dx*dx + dy*dy) + dz*dz) with each step rounded (no fused multiply-add).
+// Per lane it keeps the smallest and second-smallest distance and the
+// candidate of the smallest. When exactly one lane holds the overall
+// smallest and every other distance exceeds it by more than margin (the
+// difference taken in float64), hits[i] is that point's slot (block·8 +
+// lane) and its squared distance as sqDist computes it (from the float64
+// blocks); otherwise the slot is -2.
+TEXT ·searchGroupF32AVX2(SB), NOSPLIT, $32-64
+	MOVQ qs+0(FP), SI
+	MOVQ m+8(FP), CX
+	MOVQ cands+16(FP), R12
+	MOVQ n+24(FP), R14
+	MOVQ blocks32+32(FP), R8
+	MOVQ blocks+40(FP), R9
+	VMOVSD margin+48(FP), X15
+	MOVQ hits+56(FP), DX
+	VBROADCASTSS inf32f<>(SB), Y13
+	VPBROADCASTD one32<>(SB), Y10
+
+fquery:
+	TESTQ CX, CX
+	JZ    fdone
+	VCVTSD2SS 0(SI), X0, X0
+	VBROADCASTSS X0, Y0
+	VCVTSD2SS 8(SI), X1, X1
+	VBROADCASTSS X1, Y1
+	VCVTSD2SS 16(SI), X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVAPS Y13, Y6            // smallest per lane
+	VMOVAPS Y13, Y7            // second-smallest per lane
+	VPXOR Y8, Y8, Y8           // candidate index of the smallest
+	VPXOR Y9, Y9, Y9           // this candidate's index
+	XORQ R10, R10
+
+fblock:
+	CMPQ R10, R14
+	JGE  freduce
+	MOVLQSX (R12)(R10*4), BX
+	INCQ R10
+	IMUL3Q $96, BX, R11        // 24 float32 a block
+	ADDQ R8, R11
+	VSUBPS 0(R11), Y0, Y3
+	VMULPS Y3, Y3, Y3
+	VSUBPS 32(R11), Y1, Y4
+	VMULPS Y4, Y4, Y4
+	VADDPS Y4, Y3, Y3
+	VSUBPS 64(R11), Y2, Y4
+	VMULPS Y4, Y4, Y4
+	VADDPS Y4, Y3, Y3          // d
+	VMAXPS Y6, Y3, Y4          // max(d, smallest)
+	VMINPS Y4, Y7, Y7          // second = min(second, max(d, smallest))
+	VCMPPS $0x11, Y6, Y3, Y5   // d < smallest
+	VMINPS Y6, Y3, Y6
+	VBLENDVPS Y5, Y9, Y8, Y8
+	VPADDD Y10, Y9, Y9
+	JMP  fblock
+
+freduce:
+	VMOVAPS Y6, Y3
+	HMIN8(Y3, Y4)              // the smallest, in every lane
+	VCMPPS $0, Y3, Y6, Y4      // lanes holding it
+	VMOVMSKPS Y4, AX
+	POPCNTL AX, BX
+	CMPL BX, $1
+	JNE  ffail                 // a tie in float32
+	TZCNTL AX, AX              // its lane
+	VBLENDVPS Y4, Y7, Y6, Y5   // its lane's second, the others' smallest
+	HMIN8(Y5, Y11)             // the smallest rival
+	VCVTSS2SD X5, X5, X5
+	VCVTSS2SD X3, X3, X3
+	VSUBSD X3, X5, X5
+	VUCOMISD X15, X5
+	JLS  ffail                 // not more than margin apart (or NaN)
+	VMOVDQU Y8, 0(SP)
+	MOVLQSX (SP)(AX*4), BX     // the candidate
+	MOVLQSX (R12)(BX*4), BX    // its block
+	IMUL3Q $192, BX, R11
+	ADDQ R9, R11
+	LEAQ (R11)(AX*8), R11      // its x; y and z 64 and 128 bytes on
+	SHLQ $3, BX
+	ADDQ AX, BX
+	MOVQ BX, 8(DX)
+	// ((dx*dx + dy*dy) + dz*dz) in float64, as sqDist.
+	VMOVSD 0(SI), X6
+	VSUBSD 0(R11), X6, X6
+	VMULSD X6, X6, X6
+	VMOVSD 8(SI), X7
+	VSUBSD 64(R11), X7, X7
+	VMULSD X7, X7, X7
+	VADDSD X7, X6, X6
+	VMOVSD 16(SI), X7
+	VSUBSD 128(R11), X7, X7
+	VMULSD X7, X7, X7
+	VADDSD X7, X6, X6
+	VMOVSD X6, 0(DX)
+	JMP  fnext
+
+ffail:
+	MOVQ $-2, 8(DX)
+
+fnext:
+	ADDQ $24, SI
+	ADDQ $16, DX
+	DECQ CX
+	JMP  fquery
+
+fdone:
 	VZEROUPPER
 	RET
