@@ -267,7 +267,10 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 				return sum, true
 			}
 		}
-		if s.farLeaf(&n.box, t) {
+		// The far test is skipped when the last neighbour found lies
+		// within MaxDist of the leaf's first point: then the leaf is not
+		// far (and the test, a shortcut only, would say so).
+		if !(hint >= 0 && sqDist(&qs[0], &tt.pts[hint]) < s.bound2) && s.farLeaf(&n.box, t) {
 			// No point of t within MaxDist: the code below would give
 			// every point j = -1 too, and leave the state it carries
 			// as here. hint: the gather finds no block with a gap
