@@ -8,10 +8,11 @@
 #      file);
 #   2. dense all-by-all of N (default 10000) neurons with --max_dist auto:
 #      CPU seconds, wall, peak RSS, both builds;
-#   3. --sink topk --topk 20 --threshold=-Inf --scores mean on N: the
-#      fraction of pairs scored and CPU seconds, both builds (the baseline
-#      scores every pair), and this build's own projection for N_BIG
-#      (default 100000) neurons from a BIG_SECONDS (default 300) sample;
+#   3. --sink topk --topk 20 --threshold=-Inf --scores mean on N: this
+#      build to the end (fraction of pairs scored, CPU seconds); the
+#      baseline, which scores every pair, for a BIG_SECONDS (default 300)
+#      sample with its own projection; and this build's projection for
+#      N_BIG (default 100000) neurons from a BIG_SECONDS sample;
 #   4. --smart dense on N: CPU seconds and the fraction of cells rescored.
 # Figures go to stdout and $BENCH_DIR/figures.txt (default
 # /tmp/nblast-bench-dense); inputs are kept there for the next run.
@@ -45,7 +46,7 @@ OLD="$DIR/runner-base"
 say "builds: this tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo ', modified')) and base $BASE"
 
 # 1. The kernel, interleaved: the baseline gets this tree's benchmark file.
-cp "$ROOT/scoring/bench_test.go" "$BASEDIR/scoring/bench_test.go"
+cp "$ROOT"/scoring/bench_test.go "$ROOT"/scoring/cputime_*_test.go "$BASEDIR/scoring/"
 for tree in "$ROOT" "$BASEDIR"; do
 	(cd "$tree" && go test -c -o "$DIR/$(basename "$tree").scoring.test" ./scoring/) > /dev/null
 done
@@ -55,12 +56,13 @@ for _ in $(seq "$COUNT"); do
 		bin="$DIR/$(basename "$ROOT").scoring.test"
 		[ $t = base ] && bin="$DIR/$(basename "$BASEDIR").scoring.test"
 		(cd "$ROOT/scoring" && "$bin" -test.run '^$' -test.bench 'ForwardSynthetic300$' -test.benchtime 1x -test.count 1) |
-			awk -v t=$t '/ns\/point/ {for (i=1;i<=NF;i++) if ($(i+1)=="ns/point") print t, $i}' >> "$DIR/kernel.txt"
+			awk -v t=$t '/ns\/point/ {for (i=1;i<=NF;i++) if ($(i+1)=="ns/point") w=$i; else if ($(i+1)=="cpu-ns/point") c=$i; print t, w, c}' >> "$DIR/kernel.txt"
 	done
 done
-(cd "$BASEDIR" && git checkout -q scoring/bench_test.go)
+(cd "$BASEDIR" && git checkout -q scoring/bench_test.go && rm -f scoring/cputime_*_test.go)
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-say "1. dense 300 synthetic neurons, forward all-by-all, one core (median of $COUNT interleaved runs): base $(awk '$1=="base" {print $2}' "$DIR/kernel.txt" | median) ns/point, this build $(awk '$1=="new" {print $2}' "$DIR/kernel.txt" | median) ns/point"
+k() { awk -v t=$1 -v f=$2 '$1==t {print $f}' "$DIR/kernel.txt" | median; }
+say "1. dense 300 synthetic neurons, forward all-by-all, one core (median of $COUNT interleaved runs): base $(k base 2) ns/point ($(k base 3) CPU ns), this build $(k new 2) ns/point ($(k new 3) CPU ns)"
 
 IN="$DIR/syn$N.parquet"
 [ -s "$IN" ] || "$NEW" synth --n "$N" --out "$IN" 2> /dev/null
@@ -79,11 +81,15 @@ say "2. dense $N all-by-all, --max_dist auto: base $(time_figures "$DIR/dense-ba
 
 # 3. The exact k-NN graph.
 KNN=(--sink topk --topk 20 --threshold=-Inf --scores mean)
-run knn-base "$OLD" "${KNN[@]}"
+# The baseline scores every pair (hours at 10k): a BIG_SECONDS sample and
+# its own projection.
+rm -rf "$DIR/out"
+/usr/bin/time -v -o "$DIR/knn-base.time" timeout -s INT "$BIG_SECONDS" "$OLD" --queries "$IN" --out "$DIR/out" "${KNN[@]}" 2> "$DIR/knn-base.log" || true
+tr '\r' '\n' < "$DIR/knn-base.log" > "$DIR/knn-base.lines"
+say "3. top-20 mean at -Inf, $N, base (scores every pair), stopped after $BIG_SECONDS s: $(time_figures "$DIR/knn-base.time")"
+say "   last progress: $(grep '^work items' "$DIR/knn-base.lines" | tail -1 | sed 's/ *$//')"
 run knn-new "$NEW" "${KNN[@]}"
-for b in base new; do
-	say "3. top-20 mean at -Inf, $N, $b: $(time_figures "$DIR/knn-$b.time"); $(grep -m1 '^pruning:' "$DIR/knn-$b.lines" | sed 's/.*; //' || true)"
-done
+say "3. top-20 mean at -Inf, $N, this build, to the end: $(time_figures "$DIR/knn-new.time"); $(grep -m1 '^pruning:' "$DIR/knn-new.lines" | sed 's/.*; //' || true)"
 if [ "${N_BIG}" -gt 0 ]; then
 	BIG="$DIR/syn$N_BIG.parquet"
 	[ -s "$BIG" ] || "$NEW" synth --n "$N_BIG" --out "$BIG" 2> /dev/null
