@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -115,7 +116,7 @@ func denseTopK(t *testing.T, out string, k int) []knnRow {
 	for i := range qorder {
 		qorder[i] = i
 	}
-	slices.SortFunc(qorder, func(a, b int) int { return cmpInt(id(qs[a]), id(qs[b])) })
+	slices.SortFunc(qorder, func(a, b int) int { return cmp.Compare(id(qs[a]), id(qs[b])) })
 	var rows []knnRow
 	nt := z.Shape[1]
 	for _, i := range qorder {
@@ -131,23 +132,13 @@ func denseTopK(t *testing.T, out string, k int) []knnRow {
 				}
 				return 1
 			}
-			return cmpInt(id(ts[a]), id(ts[b]))
+			return cmp.Compare(id(ts[a]), id(ts[b]))
 		})
 		for r, j := range cols[:min(k, nt)] {
 			rows = append(rows, knnRow{query: jsonText(qs[i]), target: jsonText(ts[j]), rank: r + 1, score: row[j]})
 		}
 	}
 	return rows
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // jsonText is an id attribute's text (numbers are json.Number).

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/internal/reference"
-	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -16,14 +15,7 @@ import (
 // drops scores below the threshold, and a pair at or above it is never
 // dropped.
 func TestPairAtLeast(t *testing.T) {
-	brain := synth.Generate(40, 3)
-	ns := make([]*scoring.Neuron, len(brain))
-	for i, d := range brain {
-		var err error
-		if ns[i], err = scoring.NewNeuron(d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ns := synthNeurons(t, 40, 3)
 	checkPairAtLeast(t, ns)
 }
 

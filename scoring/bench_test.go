@@ -57,6 +57,9 @@ func BenchmarkForwardExamples(b *testing.B) { benchForward(b, reference.Sets[1],
 // BenchmarkForwardSynthetic300 is the same over a synthetic brain of 300
 // neurons (synth.Generate(300, 1)), where most query points lie tens of µm
 // from any target point: the exact, unbounded search's far case.
+//
+// It builds its neurons itself, not with synthNeurons, so that make
+// bench-dense can run this file against older builds.
 func BenchmarkForwardSynthetic300(b *testing.B) {
 	brain := synth.Generate(300, 1)
 	ns := make([]*scoring.Neuron, len(brain))

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/internal/reference"
-	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -14,14 +13,7 @@ import (
 // and self-hits only) the bits the nearest-neighbour search gives, in every
 // mode, on the reference sets and a synthetic brain.
 func TestFarPairsEqualTheSearch(t *testing.T) {
-	brain := synth.Generate(150, 11)
-	ns := make([]*scoring.Neuron, len(brain))
-	for i, d := range brain {
-		var err error
-		if ns[i], err = scoring.NewNeuron(d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ns := synthNeurons(t, 150, 11)
 	if checkFarSet(t, "synthetic150", ns) == 0 {
 		t.Error("no far pair: the test tests nothing")
 	}
@@ -103,14 +95,7 @@ func checkFar(t *testing.T, s *scoring.Scorer, ns []*scoring.Neuron) int {
 // under max_dist gives every pair the bits of the plain search, on a
 // synthetic brain and navis' sets (those skip without the test data).
 func TestFarLeavesEqualTheSearch(t *testing.T) {
-	brain := synth.Generate(60, 5)
-	ns := make([]*scoring.Neuron, len(brain))
-	for i, d := range brain {
-		var err error
-		if ns[i], err = scoring.NewNeuron(d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ns := synthNeurons(t, 60, 5)
 	if checkFarLeaves(t, "synthetic60", ns) == 0 {
 		t.Error("no far leaf: the test tests nothing")
 	}

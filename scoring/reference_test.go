@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/internal/reference"
+	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -20,6 +21,21 @@ func loadSet(tb testing.TB, set reference.Set) []*scoring.Neuron {
 	}
 	ns := make([]*scoring.Neuron, len(dps))
 	for i, d := range dps {
+		if ns[i], err = scoring.NewNeuron(d); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return ns
+}
+
+// synthNeurons prepares the n neurons of the synthetic brain for seed
+// (synth.Generate).
+func synthNeurons(tb testing.TB, n int, seed uint64) []*scoring.Neuron {
+	tb.Helper()
+	brain := synth.Generate(n, seed)
+	ns := make([]*scoring.Neuron, len(brain))
+	for i, d := range brain {
+		var err error
 		if ns[i], err = scoring.NewNeuron(d); err != nil {
 			tb.Fatal(err)
 		}

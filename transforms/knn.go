@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"math"
@@ -113,9 +114,9 @@ func (f *scoreFn) knnQuery(ctx context.Context, l *loadedLayout, qb int, qblock 
 	}
 	slices.SortFunc(bl, func(a, b blockAt) int {
 		if a.bound != b.bound {
-			return cmpDesc(a.bound, b.bound)
+			return cmp.Compare(b.bound, a.bound)
 		}
-		return cmpAsc(a.gap, b.gap)
+		return cmp.Compare(a.gap, b.gap)
 	})
 
 	best := &minHeap{}
@@ -164,7 +165,7 @@ func (f *scoreFn) knnQuery(ctx context.Context, l *loadedLayout, qb int, qblock 
 			seeds = append(seeds, knnCandidate{tb: b.tb, j: j, dist2: centroidDist2(q, t)})
 		}
 	}
-	slices.SortFunc(seeds, func(a, b knnCandidate) int { return cmpAsc(a.dist2, b.dist2) })
+	slices.SortFunc(seeds, func(a, b knnCandidate) int { return cmp.Compare(a.dist2, b.dist2) })
 	for _, c := range seeds[:min(k, len(seeds))] {
 		if err := score(c, floor); err != nil {
 			return scored, err
@@ -193,9 +194,9 @@ func (f *scoreFn) knnQuery(ctx context.Context, l *loadedLayout, qb int, qblock 
 	}
 	slices.SortFunc(cands, func(a, b knnCandidate) int {
 		if a.bound != b.bound {
-			return cmpDesc(a.bound, b.bound)
+			return cmp.Compare(b.bound, a.bound)
 		}
-		return cmpAsc(a.dist2, b.dist2)
+		return cmp.Compare(a.dist2, b.dist2)
 	})
 
 	// 3. Score them at the rising threshold.
@@ -240,18 +241,6 @@ func boxGap2(alo, ahi, blo, bhi [3]float64) float64 {
 	}
 	return d
 }
-
-func cmpAsc(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpDesc(a, b float64) int { return cmpAsc(b, a) }
 
 // neuronAt is neuronsAt for one position.
 func neuronAt(b *preparedBlock, i int, info []NeuronInfo) (*scoring.Neuron, error) {
