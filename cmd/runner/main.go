@@ -72,7 +72,7 @@ func main() {
 	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, or resume (score only the missing chunks or parts)")
 	flag.StringVar(&o.Sink, "sink", o.Sink, "zarr (dense matrix OUT/scores), sparse (Parquet triplets query,target,score >= --threshold in OUT/), or topk (only OUT/topk/)")
 	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all")
-	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/; ties: smaller target id first")
+	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/; ties: smaller target id first. With --sink topk (and --prune) an exact k-nearest-neighbour graph: a pair that cannot reach its query's K-th best score is not scored, so --threshold=-Inf is cheap")
 	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
 	flag.StringVar(&o.Units, "units", "", "input coordinate units, converted to µm: e.g. nm, \"8 nm\" (navis' example skeletons' 8 nm voxels), um, mm; default µm (a file whose units metadata says otherwise is refused)")
 	flag.Float64Var(&o.Scale, "scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008 for 8 nm voxels); the same as --units, give one of them")
