@@ -27,12 +27,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$DIR"
 FIG="$DIR/figures.txt"
 : > "$FIG"
-say() { echo "$*" | tee -a "$FIG"; }
-time_figures() {
-	awk -F': ' '/Elapsed/ {w=$2} /User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
-		END {printf "CPU %.0f s (user %s + sys %s), wall %s, peak RSS %.2f GB\n", u+s, u, s, w, r/1048576}' "$1"
-}
-cpu() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.0f", u+s}' "$1"; }
+. "$(dirname "$0")/bench-lib.sh"
 
 # Both builds: this tree's and BASE's, in a worktree of its own.
 NEW="$DIR/runner-new"
@@ -97,6 +92,7 @@ if [ "${N_BIG}" -gt 0 ]; then
 	/usr/bin/time -v -o "$DIR/knn-big.time" timeout -s INT "$BIG_SECONDS" "$NEW" --queries "$BIG" --out "$DIR/out" "${KNN[@]}" 2> "$DIR/knn-big.log" || true
 	tr '\r' '\n' < "$DIR/knn-big.log" > "$DIR/knn-big.lines"
 	say "3. top-20 mean at -Inf, $N_BIG, this build, stopped after $BIG_SECONDS s: $(time_figures "$DIR/knn-big.time")"
+	say "   $(grep -m1 'scoring started' "$DIR/knn-big.lines" || echo 'no query block finished in the sample')"
 	say "   last progress: $(grep '^work items' "$DIR/knn-big.lines" | tail -1 | sed 's/ *$//')"
 fi
 

@@ -18,12 +18,7 @@ BIN=${RUNNER:-./bin/runner}
 mkdir -p "$DIR"
 FIG="$DIR/figures.txt"
 : > "$FIG"
-say() { echo "$*" | tee -a "$FIG"; }
-# time_figures FILE: wall, CPU and peak RSS from /usr/bin/time -v's report.
-time_figures() {
-	awk -F': ' '/Elapsed/ {w=$2} /User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
-		END {printf "wall %s, CPU %.0f s (user %s + sys %s), peak RSS %.2f GB\n", w, u+s, u, s, r/1048576}' "$1"
-}
+. "$(dirname "$0")/bench-lib.sh"
 
 IN="$DIR/syn.parquet"
 if [ ! -s "$IN" ]; then
