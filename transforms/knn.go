@@ -17,199 +17,288 @@ import (
 // k best targets are the targets whose scores reach its k-th best score,
 // which no one knows in advance; but any k scores of real pairs give a
 // lower bound on it, and a pair whose upper bound is below that bound
-// cannot be among the k best. So each query, on its own:
+// cannot be among the k best. So, for one query block:
 //
-//  1. scores the k targets whose centroids are nearest its own, among the
-//     targets of the target blocks that may reach the run's threshold,
-//     nearest blocks first (the seeds: likely among its best);
-//  2. takes as threshold the k-th best score so far (or the run's
-//     threshold, if higher), and lists the targets whose extent bound
-//     (scoring.Scorer.ExtentBound) reaches it, highest bound first, then
-//     nearest centroid;
-//  3. scores them in that order with scoring.Scorer.PairAtLeast at the
-//     threshold, which rises with every score that enters the k best, and
-//     stops at the first target whose bound is below it (those after it
-//     are lower still).
+//  1. each query scores the k targets whose centroids are nearest its own
+//     (the seeds: likely among its best), among the targets of the target
+//     blocks that may reach the run's threshold;
+//  2. its threshold is then the k-th best score so far (or the run's
+//     threshold, if higher), and it rises with every score that enters the
+//     k best;
+//  3. the target blocks are visited once each, the query block's own block
+//     first and then by the distance between the blocks' mean centroids;
+//     each query whose block bound reaches its threshold scores the block's
+//     targets whose extent bound (scoring.Scorer.ExtentBound) reaches it,
+//     with scoring.Scorer.PairAtLeast at the threshold, which gives up on a
+//     pair part way once the pair is proven below it.
+//
+// A target block is loaded once per query block, and each of its neurons
+// prepared at most once, whichever queries need it: the work follows the
+// blocks, not each query's own order.
 //
 // Every pair left unscored scores below the query's final k-th best score
 // (or the run's threshold), so the k best of the pairs scored are the k
 // best of all, ties included (a tie with the k-th best is always scored:
-// pruning needs a bound strictly below). The row holds NaN for the pairs
-// not scored, as for pruned pairs.
+// pruning needs a bound strictly below). Each query's scored pairs travel
+// as one Chunk of one row; the top-k sink ranks them.
 
-// knnRow fills row (one query block against every target, see scoreFn)
-// with the scores the top-k output needs, for the target blocks tbs, and
-// returns how many pairs of those blocks it scored.
-func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int32, qblock *preparedBlock, row *Chunk) (scored int64, err error) {
-	p := l.Plan
+// knnQuery is one query's search: its neuron, the k best scores so far (a
+// min-heap) and every pair it scored.
+type knnQuery struct {
+	info NeuronInfo
+	n    *scoring.Neuron
+	self float64   // the query's self-hit
+	bb   []float64 // bound on every pair with target block tbs[x]
+	best minHeap
+	seed map[int]bool // columns scored as seeds
+	cols []int        // columns (Plan.Targets positions) scored
+	vals []float64    // their scores
+}
+
+// threshold is the least score that can still enter the query's k best.
+func (q *knnQuery) threshold(floor float64, k int) float64 {
+	if q.best.Len() < k {
+		return floor
+	}
+	return max(floor, q.best[0])
+}
+
+// add records the score v of column col.
+func (q *knnQuery) add(col int, v, floor float64, k int) {
+	q.cols = append(q.cols, col)
+	q.vals = append(q.vals, v)
+	if v >= floor {
+		heap.Push(&q.best, v)
+		if q.best.Len() > k {
+			heap.Pop(&q.best)
+		}
+	}
+}
+
+// knnRow runs the search for query block qb against the target blocks tbs
+// and returns each query's scored pairs and how many pairs it scored.
+func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int32, qblock *preparedBlock) ([]*knnQuery, int64, error) {
+	p, s, mode := l.Plan, f.scorer, f.mode
 	qinfo := p.QueryBlock(qb)
-	k := f.Config.TopK
-	workers := min(runtime.GOMAXPROCS(0), len(qinfo))
+	k, floor := f.Config.TopK, f.Config.Threshold
+	qs := make([]*knnQuery, len(qinfo))
+	err := forEach(len(qinfo), func(i int) error {
+		n, err := neuronAt(qblock, i, qinfo)
+		if err != nil {
+			return err
+		}
+		q := &knnQuery{info: qinfo[i], n: n, self: s.SelfHit(n), bb: make([]float64, len(tbs)), seed: map[int]bool{}}
+		qe := q.info.Extent()
+		for x, tb := range tbs {
+			q.bb[x] = blockBound(s, mode, qe, l.targetExtents[tb])
+			if p.AllByAll && int(tb) == qb {
+				q.bb[x] = math.Inf(1) // holds the self-hit, whatever the bound
+			}
+		}
+		qs[i] = q
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var scored atomic.Int64
+	// score scores query q against target j of block tb at the query's
+	// threshold.
+	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, tb, j int) error {
+		tn, err := neuronAt(tblock, j, tinfo)
+		if err != nil {
+			return err
+		}
+		v, ok := s.PairAtLeast(mode, q.n, tn, q.self, s.SelfHit(tn), q.threshold(floor, k))
+		if ok {
+			scored.Add(1)
+			q.add(tb*p.BlockSize+j, v, floor, k)
+		}
+		return nil
+	}
+
+	// 1. Seeds, visited by target block.
+	seeds := make([][][]int, len(tbs)) // seeds[x][i]: query i's seeds in block tbs[x]
+	for x := range seeds {
+		seeds[x] = make([][]int, len(qs))
+	}
+	err = forEach(len(qs), func(i int) error {
+		for _, c := range nearestCentroids(p, tbs, qs[i], floor, k) {
+			seeds[c.x][i] = append(seeds[c.x][i], c.j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	for x, tb := range tbs {
+		var need []int
+		for i := range qs {
+			if len(seeds[x][i]) > 0 {
+				need = append(need, i)
+			}
+		}
+		err := f.knnVisit(ctx, p, int(tb), need, func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error {
+			q := qs[i]
+			for _, j := range seeds[x][i] {
+				q.seed[int(tb)*p.BlockSize+j] = true
+				if err := score(q, tblock, tinfo, int(tb), j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+
+	// 2 and 3. Every target block once, nearest first.
+	for _, x := range knnBlockOrder(p, qb, tbs) {
+		tb := int(tbs[x])
+		var need []int
+		for i, q := range qs {
+			if q.bb[x] >= q.threshold(floor, k) {
+				need = append(need, i)
+			}
+		}
+		err := f.knnVisit(ctx, p, tb, need, func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error {
+			q := qs[i]
+			qe := q.info.Extent()
+			for j, t := range tinfo {
+				if q.seed[tb*p.BlockSize+j] {
+					continue
+				}
+				if !(p.AllByAll && t.ID == q.info.ID) && s.ExtentBound(mode, qe, t.Extent()) < q.threshold(floor, k) {
+					continue
+				}
+				if err := score(q, tblock, tinfo, tb, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	return qs, scored.Load(), nil
+}
+
+// knnVisit loads target block tb, if any query needs it, and calls visit
+// for each query of need, in parallel: a query is visited by one goroutine.
+func (f *scoreFn) knnVisit(ctx context.Context, p Plan, tb int, need []int, visit func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error) error {
+	if len(need) == 0 {
+		return nil
+	}
+	tinfo := p.TargetBlock(tb)
+	tblock, err := f.block(ctx, "t", tb, tinfo)
+	if err != nil {
+		return err
+	}
+	return forEach(len(need), func(a int) error { return visit(need[a], tblock, tinfo) })
+}
+
+// knnSeed is a seed: target j of block tbs[x], at squared centroid
+// distance dist2 (µm²) from its query.
+type knnSeed struct {
+	x, j  int
+	dist2 float64
+}
+
+// nearestCentroids returns the k targets whose centroids are nearest q's,
+// nearest first, among the target blocks whose bound reaches floor.
+func nearestCentroids(p Plan, tbs []int32, q *knnQuery, floor float64, k int) []knnSeed {
+	near := &farthestFirst{} // the k nearest so far, the farthest on top
+	for x, tb := range tbs {
+		if q.bb[x] < floor {
+			continue
+		}
+		for j, t := range p.TargetBlock(int(tb)) {
+			c := knnSeed{x, j, centroidDist2(q.info.Centroid, t.Centroid)}
+			if near.Len() < k {
+				heap.Push(near, c)
+			} else if c.dist2 < (*near)[0].dist2 {
+				(*near)[0] = c
+				heap.Fix(near, 0)
+			}
+		}
+	}
+	slices.SortFunc(*near, func(a, b knnSeed) int { return cmp.Compare(a.dist2, b.dist2) })
+	return *near
+}
+
+// farthestFirst is a heap of seeds, the farthest on top.
+type farthestFirst []knnSeed
+
+func (h farthestFirst) Len() int           { return len(h) }
+func (h farthestFirst) Less(i, j int) bool { return h[i].dist2 > h[j].dist2 }
+func (h farthestFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *farthestFirst) Push(x any)        { *h = append(*h, x.(knnSeed)) }
+func (h *farthestFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// knnBlockOrder is the order in which a query block visits the target
+// blocks tbs (as positions in tbs): its own block first, then by the
+// distance between the blocks' mean centroids.
+func knnBlockOrder(p Plan, qb int, tbs []int32) []int {
+	centre := func(ns []NeuronInfo) [3]float64 {
+		var c [3]float64
+		for _, n := range ns {
+			for a := range 3 {
+				c[a] += n.Centroid[a]
+			}
+		}
+		for a := range 3 {
+			c[a] /= float64(len(ns))
+		}
+		return c
+	}
+	qc := centre(p.QueryBlock(qb))
+	d := make([]float64, len(tbs))
+	order := make([]int, len(tbs))
+	for x, tb := range tbs {
+		order[x] = x
+		d[x] = centroidDist2(qc, centre(p.TargetBlock(int(tb))))
+		if p.AllByAll && int(tb) == qb {
+			d[x] = -1
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(d[a], d[b]) })
+	return order
+}
+
+// forEach calls fn(0..n-1) on GOMAXPROCS goroutines and returns the first
+// error by index.
+func forEach(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	errs := make([]error, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make([]error, len(qinfo))
-	var total atomic.Int64
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(qinfo) {
+				if i >= n {
 					return
 				}
-				n, err := f.knnQuery(ctx, l, qb, qblock, qinfo, i, tbs, k, row)
-				total.Add(n)
-				if err != nil {
-					errs[i] = err
-				}
+				errs[i] = fn(i)
 			}
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return 0, err
-		}
-	}
-	return total.Load(), nil
-}
-
-// knnCandidate is one target a query may score: its block and position,
-// its extent bound and its centroid's squared distance (µm²).
-type knnCandidate struct {
-	tb, j int
-	bound float64
-	dist2 float64
-}
-
-// knnQuery does steps 1-3 for query i of the block and writes its row.
-func (f *scoreFn) knnQuery(ctx context.Context, l *loadedLayout, qb int, qblock *preparedBlock, qinfo []NeuronInfo, i int, tbs []int32, k int, row *Chunk) (int64, error) {
-	p, s, mode := l.Plan, f.scorer, f.mode
-	q := qinfo[i]
-	qe := q.Extent()
-	qn, err := neuronAt(qblock, i, qinfo)
-	if err != nil {
-		return 0, err
-	}
-	qSelf := s.SelfHit(qn)
-	floor := f.Config.Threshold
-
-	// The target blocks that may reach the floor, nearest first.
-	type blockAt struct {
-		tb    int
-		bound float64
-		gap   float64
-	}
-	var bl []blockAt
-	for _, t := range tbs {
-		tb := int(t)
-		e := l.targetExtents[tb]
-		b := blockBound(s, mode, qe, e)
-		own := p.AllByAll && tb == qb
-		if b < floor && !own {
-			continue
-		}
-		bl = append(bl, blockAt{tb, b, boxGap2(qe.Min, qe.Max, e.Min, e.Max)})
-	}
-	slices.SortFunc(bl, func(a, b blockAt) int {
-		if a.bound != b.bound {
-			return cmp.Compare(b.bound, a.bound)
-		}
-		return cmp.Compare(a.gap, b.gap)
-	})
-
-	best := &minHeap{}
-	threshold := func() float64 {
-		if best.Len() < k {
-			return floor
-		}
-		return max(floor, (*best)[0])
-	}
-	var scored int64
-	done := map[int]bool{} // columns scored
-	score := func(c knnCandidate, thr float64) error {
-		col := c.tb*p.BlockSize + c.j
-		done[col] = true
-		tblock, err := f.block(ctx, "t", c.tb, p.TargetBlock(c.tb))
-		if err != nil {
 			return err
 		}
-		tn, err := neuronAt(tblock, c.j, p.TargetBlock(c.tb))
-		if err != nil {
-			return err
-		}
-		v, ok := s.PairAtLeast(mode, qn, tn, qSelf, s.SelfHit(tn), thr)
-		if !ok {
-			return nil
-		}
-		scored++
-		row.Values[i*row.Cols+col] = v
-		if v >= floor {
-			heap.Push(best, v)
-			if best.Len() > k {
-				heap.Pop(best)
-			}
-		}
-		return nil
 	}
-
-	// 1. Seeds: the k nearest centroids among the targets of the nearest
-	// blocks that supply at least 4k candidates.
-	var seeds []knnCandidate
-	for _, b := range bl {
-		if len(seeds) >= 4*k {
-			break
-		}
-		for j, t := range p.TargetBlock(b.tb) {
-			seeds = append(seeds, knnCandidate{tb: b.tb, j: j, dist2: centroidDist2(q, t)})
-		}
-	}
-	slices.SortFunc(seeds, func(a, b knnCandidate) int { return cmp.Compare(a.dist2, b.dist2) })
-	for _, c := range seeds[:min(k, len(seeds))] {
-		if err := score(c, floor); err != nil {
-			return scored, err
-		}
-	}
-
-	// 2. The targets whose bound reaches the threshold.
-	thr := threshold()
-	var cands []knnCandidate
-	for _, b := range bl {
-		if b.bound < thr && !(p.AllByAll && b.tb == qb) {
-			continue
-		}
-		for j, t := range p.TargetBlock(b.tb) {
-			if done[b.tb*p.BlockSize+j] {
-				continue
-			}
-			eb := s.ExtentBound(mode, qe, t.Extent())
-			if p.AllByAll && t.ID == q.ID {
-				eb = math.Inf(1) // the self-hit, whatever the bound
-			}
-			if eb >= thr {
-				cands = append(cands, knnCandidate{tb: b.tb, j: j, bound: eb, dist2: centroidDist2(q, t)})
-			}
-		}
-	}
-	slices.SortFunc(cands, func(a, b knnCandidate) int {
-		if a.bound != b.bound {
-			return cmp.Compare(b.bound, a.bound)
-		}
-		return cmp.Compare(a.dist2, b.dist2)
-	})
-
-	// 3. Score them at the rising threshold.
-	for _, c := range cands {
-		thr := threshold()
-		if c.bound < thr {
-			break
-		}
-		if err := score(c, thr); err != nil {
-			return scored, err
-		}
-	}
-	return scored, nil
+	return nil
 }
 
 // blockBound bounds every pair of query extent q with a neuron of target
@@ -223,20 +312,10 @@ func blockBound(s *scoring.Scorer, mode scoring.Mode, q scoring.Extent, e BlockE
 	return b
 }
 
-func centroidDist2(a, b NeuronInfo) float64 {
+func centroidDist2(a, b [3]float64) float64 {
 	var d float64
 	for k := range 3 {
-		g := a.Centroid[k] - b.Centroid[k]
-		d += g * g
-	}
-	return d
-}
-
-// boxGap2 is the squared distance between two boxes (0 when they overlap).
-func boxGap2(alo, ahi, blo, bhi [3]float64) float64 {
-	var d float64
-	for k := range 3 {
-		g := max(alo[k]-bhi[k], blo[k]-ahi[k], 0)
+		g := a[k] - b[k]
 		d += g * g
 	}
 	return d

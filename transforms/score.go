@@ -187,6 +187,9 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 	if f.Config.Smart.On {
 		return f.processSmart(ctx, l, qb, tbs, emit)
 	}
+	if f.knn() {
+		return f.knnBlock(ctx, l, qb, tbs, emit)
+	}
 	p := l.Plan
 	qinfo := p.QueryBlock(qb)
 	var row Chunk
@@ -198,9 +201,6 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 		}
 	}
 	var qblock *preparedBlock
-	if f.knn() {
-		return f.knnBlock(ctx, l, qb, tbs, &row, emit)
-	}
 	for _, tb := range tbs {
 		w := WorkItem{QB: qb, TB: int(tb)}
 		tinfo := p.TargetBlock(w.TB)
@@ -260,17 +260,18 @@ func (f *scoreFn) knn() bool {
 	return f.Config.TopK > 0 && f.Config.Row && f.Config.Prune && f.mode != scoring.Both
 }
 
-// knnBlock scores query block qb's row for the k-nearest-neighbour graph
-// (knnRow) and emits it, counting its work items as done and the pairs it
-// did not score as pruned.
-func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []int32, row *Chunk, emit func(Chunk)) error {
+// knnBlock scores query block qb for the k-nearest-neighbour graph
+// (knnRow) and emits one single-row Chunk per query with the pairs it
+// scored, counting the block's work items as done and the pairs it did
+// not score as pruned.
+func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []int32, emit func(Chunk)) error {
 	p := l.Plan
 	qinfo := p.QueryBlock(qb)
 	qblock, err := f.block(ctx, "q", qb, qinfo)
 	if err != nil {
 		return err
 	}
-	scored, err := f.knnRow(ctx, l, qb, tbs, qblock, row)
+	qs, scored, err := f.knnRow(ctx, l, qb, tbs, qblock)
 	if err != nil {
 		return fmt.Errorf("query block %d: %w", qb, err)
 	}
@@ -278,14 +279,20 @@ func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []i
 	for _, tb := range tbs {
 		pairs += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
 	}
-	row.Pruned = int(pairs - scored)
 	itemsDone.Inc(ctx, int64(len(tbs)))
 	pairsScored.Inc(ctx, pairs)
 	pairsPruned.Inc(ctx, pairs-scored)
 	Progress.Items.Add(int64(len(tbs)))
 	Progress.Pairs.Add(pairs)
 	Progress.Pruned.Add(pairs - scored)
-	emit(*row)
+	for _, q := range qs {
+		targets := make([]scoring.ID, len(q.cols))
+		for a, col := range q.cols {
+			targets[a] = l.targetIDs[col]
+		}
+		emit(Chunk{QB: qb, TB: -1, Rows: 1, Cols: len(q.cols), Queries: []scoring.ID{q.info.ID}, Targets: targets,
+			Values: q.vals, Pruned: int(pairs)/len(qinfo) - len(q.cols)})
+	}
 	return nil
 }
 
