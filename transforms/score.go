@@ -229,24 +229,13 @@ func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) 
 		if c.Pruned, err = f.scoreItem(qblock, tblock, qinfo, tinfo, qi, ti, &c); err != nil {
 			return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
 		}
-		pairsPruned.Inc(ctx, int64(c.Pruned))
-		Progress.Pruned.Add(int64(c.Pruned))
-		itemsDone.Inc(ctx, 1)
-		pairsScored.Inc(ctx, int64(len(c.Values)))
-		Progress.Items.Add(1)
-		Progress.Pairs.Add(int64(len(c.Values)))
+		countScored(ctx, 1, int64(len(c.Values)), int64(c.Pruned))
 		if !f.Config.Row {
 			emit(c)
 			continue
 		}
 		row.Pruned += c.Pruned
-		at := w.TB * p.BlockSize
-		for i := range c.Rows {
-			copy(row.Values[i*row.Cols+at:], c.Values[i*c.Cols:(i+1)*c.Cols])
-			if c.Reverse != nil {
-				copy(row.Reverse[i*row.Cols+at:], c.Reverse[i*c.Cols:(i+1)*c.Cols])
-			}
-		}
+		row.place(c, w.TB*p.BlockSize)
 	}
 	if f.Config.Row {
 		emit(row)
@@ -279,12 +268,7 @@ func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []i
 	for _, tb := range tbs {
 		pairs += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
 	}
-	itemsDone.Inc(ctx, int64(len(tbs)))
-	pairsScored.Inc(ctx, pairs)
-	pairsPruned.Inc(ctx, pairs-scored)
-	Progress.Items.Add(int64(len(tbs)))
-	Progress.Pairs.Add(pairs)
-	Progress.Pruned.Add(pairs - scored)
+	countScored(ctx, int64(len(tbs)), pairs, pairs-scored)
 	for _, q := range qs {
 		targets := make([]scoring.ID, len(q.cols))
 		for a, col := range q.cols {
@@ -294,6 +278,31 @@ func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []i
 			Values: q.vals, Pruned: int(pairs)/len(qinfo) - len(q.cols)})
 	}
 	return nil
+}
+
+// countScored counts items work items scored, with pairs pairs of which
+// pruned were not computed, in the Beam counters and the local Progress.
+func countScored(ctx context.Context, items, pairs, pruned int64) {
+	itemsDone.Inc(ctx, items)
+	pairsScored.Inc(ctx, pairs)
+	pairsPruned.Inc(ctx, pruned)
+	Progress.Items.Add(items)
+	Progress.Pairs.Add(pairs)
+	Progress.Pruned.Add(pruned)
+}
+
+// place copies chunk c (values, reverse scores and mask, where present)
+// into row r (a Chunk spanning every target) from column at on.
+func (r *Chunk) place(c Chunk, at int) {
+	for i := range c.Rows {
+		copy(r.Values[i*r.Cols+at:], c.Values[i*c.Cols:(i+1)*c.Cols])
+		if c.Reverse != nil {
+			copy(r.Reverse[i*r.Cols+at:], c.Reverse[i*c.Cols:(i+1)*c.Cols])
+		}
+		if c.Mask != nil {
+			copy(r.Mask[i*r.Cols+at:], c.Mask[i*c.Cols:(i+1)*c.Cols])
+		}
+	}
 }
 
 // block returns a staged block of side ("q" or "t"), checked against the

@@ -185,22 +185,16 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 			}
 		}
 		n := int64(len(c.Values))
-		itemsDone.Inc(ctx, 1)
-		pairsScored.Inc(ctx, n)
+		countScored(ctx, 1, n, 0)
 		smartCells.Inc(ctx, n)
 		smartRescored.Inc(ctx, int64(len(pairs)))
 		SmartProgress.Cells.Add(n)
 		SmartProgress.Rescored.Add(int64(len(pairs)))
-		Progress.Items.Add(1)
-		Progress.Pairs.Add(n)
 		if !f.Config.Row {
 			emit(c)
 			continue
 		}
-		for i := range nq {
-			copy(row.Values[i*nt+at:], c.Values[i*c.Cols:(i+1)*c.Cols])
-			copy(row.Mask[i*nt+at:], c.Mask[i*c.Cols:(i+1)*c.Cols])
-		}
+		row.place(c, at)
 	}
 	if f.Config.Row {
 		emit(row)
