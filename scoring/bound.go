@@ -31,8 +31,15 @@ func (s *Scorer) upperBound(mode Mode, q, t *Neuron, fine bool) float64 {
 	if mode == Forward {
 		return f
 	}
-	r := s.forwardBound(t, q, fine)
+	return combineBounds(mode, f, s.forwardBound(t, q, fine))
+}
+
+// combineBounds bounds a pair's score under mode from bounds f and r on
+// its forward and reverse scores.
+func combineBounds(mode Mode, f, r float64) float64 {
 	switch mode {
+	case Forward:
+		return f
 	case Mean:
 		return (f + r) / 2
 	case Min:
@@ -40,6 +47,31 @@ func (s *Scorer) upperBound(mode Mode, q, t *Neuron, fine bool) float64 {
 	default: // Max, Both: a pair is kept when either direction may be.
 		return math.Max(f, r)
 	}
+}
+
+// QueryGroupBound bounds a pair from the prepared query q and only the
+// target's extent t, so the target need not be read: q's groups against
+// t's box forward, and on the way back every target point at least as
+// far as the nearest of those groups. Up to rounding it lies between
+// UpperBound and ExtentBound. Like ExtentBound it knows no target id: a
+// caller must not prune a neuron paired with itself under AllByAll.
+func (s *Scorer) QueryGroupBound(mode Mode, q *Neuron, t Extent) float64 {
+	tb := box{lo: t.Min, hi: t.Max}
+	var sum, abs float64
+	near := math.Inf(1)
+	for gi := range q.groups {
+		g := &q.groups[gi]
+		lb := g.dist(&tb)
+		near = math.Min(near, lb)
+		b := s.beyondAt(lb)
+		sum += float64(g.n) * b
+		abs += float64(g.n) * math.Abs(b)
+	}
+	f := s.normaliseBound(q, sum+abs*1e-9+1e-300)
+	if mode == Forward {
+		return f
+	}
+	return combineBounds(mode, f, s.extentForward(s.beyondAt(near), t.Points))
 }
 
 // Extent is a neuron reduced to its number of points and bounding box (µm):
@@ -67,15 +99,7 @@ func (s *Scorer) ExtentBound(mode Mode, q, t Extent) float64 {
 	if mode == Forward {
 		return f
 	}
-	r := s.extentForward(b, t.Points)
-	switch mode {
-	case Mean:
-		return (f + r) / 2
-	case Min:
-		return math.Min(f, r)
-	default:
-		return math.Max(f, r)
-	}
+	return combineBounds(mode, f, s.extentForward(b, t.Points))
 }
 
 // extentForward bounds a forward score whose every point scores at most b.
@@ -138,7 +162,12 @@ func (s *Scorer) forwardBound(q, t *Neuron, fine bool) float64 {
 		sum += float64(g.n) * b
 		abs += float64(g.n) * math.Abs(b)
 	}
-	raw := sum + abs*1e-9 + 1e-300
+	return s.normaliseBound(q, sum+abs*1e-9+1e-300)
+}
+
+// normaliseBound turns a bound raw on q's raw forward score into one on
+// the score the options ask for.
+func (s *Scorer) normaliseBound(q *Neuron, raw float64) float64 {
 	if !s.opt.Normalized {
 		return raw
 	}

@@ -150,6 +150,9 @@ func checkBounds(t *testing.T, name string, opt scoring.Options, mode scoring.Mo
 			if grp := s.GroupBound(mode, ns[i], ns[j]); grp < ub-1e-9*math.Abs(ub) || box < grp-1e-9*math.Abs(grp) && !(opt.AllByAll && i == j) {
 				t.Errorf("%s: %s → %s: bounds not nested: extent %.17g, group %.17g, fine %.17g", name, ns[i].ID, ns[j].ID, box, grp, ub)
 			}
+			if qg := s.QueryGroupBound(mode, ns[i], ns[j].Extent()); !(opt.AllByAll && i == j) && (qg < ub-1e-9*math.Abs(ub) || box < qg-1e-9*math.Abs(qg)) {
+				t.Errorf("%s: %s → %s: query-group bound %.17g not between fine %.17g and extent %.17g", name, ns[i].ID, ns[j].ID, qg, ub, box)
+			}
 			if ub < score {
 				t.Errorf("%s (max_dist %v): %s → %s: bound %.17g < score %.17g", name, opt.MaxDist, ns[i].ID, ns[j].ID, ub, score)
 			}

@@ -28,9 +28,10 @@ import (
 //  3. the target blocks are visited once each, the query block's own block
 //     first and then by the distance between the blocks' mean centroids;
 //     each query whose block bound reaches its threshold scores the block's
-//     targets whose extent bound (scoring.Scorer.ExtentBound) reaches it,
-//     with scoring.Scorer.PairAtLeast at the threshold, which gives up on a
-//     pair part way once the pair is proven below it.
+//     targets whose bounds from their extents alone (scoring.Scorer's
+//     ExtentBound and QueryGroupBound) reach it, with
+//     scoring.Scorer.PairAtLeast at the threshold, which gives up on a pair
+//     part way once the pair is proven below it.
 //
 // A target block is loaded once per query block, and each of its neurons
 // prepared at most once, whichever queries need it: the work follows the
@@ -169,8 +170,12 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int
 				if q.seed[tb*p.BlockSize+j] {
 					continue
 				}
-				if !(p.AllByAll && t.ID == q.info.ID) && s.ExtentBound(mode, qe, t.Extent()) < q.threshold(floor, k) {
-					continue
+				if !(p.AllByAll && t.ID == q.info.ID) {
+					thr := q.threshold(floor, k)
+					te := t.Extent()
+					if s.ExtentBound(mode, qe, te) < thr || s.QueryGroupBound(mode, q.n, te) < thr {
+						continue // below the threshold, without reading the target
+					}
 				}
 				if err := score(q, tblock, tinfo, tb, j); err != nil {
 					return err
