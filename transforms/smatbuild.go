@@ -10,6 +10,7 @@ package transforms
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -106,16 +107,39 @@ var smatNeurons struct {
 	sync.Mutex
 	key string
 	ns  []*scoring.Neuron
-	err error
 }
 
 // LoadSmatNeurons reads the job's neurons (validated, prepared for search)
 // and checks that they are job.IDs, in order.
 func LoadSmatNeurons(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error) {
-	key := fmt.Sprintf("%q %v %v %d", job.Files, job.Scale, job.UseAlpha, len(job.IDs))
+	ns, err := smatRead(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	if len(ns) != len(job.IDs) {
+		return nil, fmt.Errorf("smat: the inputs %s now hold %d neurons, %d when the job was planned: rerun", strings.Join(job.Files, ", "), len(ns), len(job.IDs))
+	}
+	for i, n := range ns {
+		if n.ID.String() != job.IDs[i] {
+			return nil, fmt.Errorf("smat: neuron %d of the inputs is %s, %s when the job was planned: rerun", i, n.ID, job.IDs[i])
+		}
+	}
+	return ns, nil
+}
+
+// smatRead reads the job's files once per process (the last job's
+// neurons are kept; a local file that changed, by size or time, is read
+// again).
+func smatRead(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error) {
+	key := fmt.Sprintf("%q %v %v", job.Files, job.Scale, job.UseAlpha)
+	for _, f := range job.Files {
+		if st, err := os.Stat(f); err == nil && !files.IsRemote(f) {
+			key += fmt.Sprintf(" %d@%d", st.Size(), st.ModTime().UnixNano())
+		}
+	}
 	smatNeurons.Lock()
 	defer smatNeurons.Unlock()
-	if smatNeurons.key == key && smatNeurons.err == nil {
+	if smatNeurons.key == key {
 		return smatNeurons.ns, nil
 	}
 	var ns []*scoring.Neuron
@@ -126,6 +150,9 @@ func LoadSmatNeurons(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error
 			return nil, err
 		}
 		for _, d := range dps {
+			if job.UseAlpha && !d.HasAlpha() {
+				return nil, fmt.Errorf("%s: neuron %s has no alpha values, which use_alpha needs", f, d.ID)
+			}
 			n, err := scoring.NewNeuron(d)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f, err)
@@ -133,15 +160,7 @@ func LoadSmatNeurons(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error
 			ns = append(ns, n)
 		}
 	}
-	if len(ns) != len(job.IDs) {
-		return nil, fmt.Errorf("smat: the inputs %s now hold %d neurons, %d when the job was planned: rerun", strings.Join(job.Files, ", "), len(ns), len(job.IDs))
-	}
-	for i, n := range ns {
-		if n.ID.String() != job.IDs[i] {
-			return nil, fmt.Errorf("smat: neuron %d of the inputs is %s, %s when the job was planned: rerun", i, n.ID, job.IDs[i])
-		}
-	}
-	smatNeurons.key, smatNeurons.ns, smatNeurons.err = key, ns, nil
+	smatNeurons.key, smatNeurons.ns = key, ns
 	return ns, nil
 }
 
