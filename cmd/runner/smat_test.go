@@ -454,3 +454,38 @@ func TestSmatHelp(t *testing.T) {
 		t.Errorf("help lists Beam's flags")
 	}
 }
+
+// TestSynthTypesThenSmat: `runner synth --types` writes the cell types as
+// a --matches file that `runner smat` takes; the matching pairs are those
+// of synth's types.
+func TestSynthTypesThenSmat(t *testing.T) {
+	dir := t.TempDir()
+	in, types, out := filepath.Join(dir, "n.parquet"), filepath.Join(dir, "types.csv"), filepath.Join(dir, "smat.csv")
+	ctx := context.Background()
+	var stderr bytes.Buffer
+	if err := runSynth(ctx, []string{"--n", "30", "--seed", "2", "--out", in, "--types", types}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	brain, _ := synth.GenerateOptions(synth.DefaultOptions(30, 2))
+	var b strings.Builder
+	b.WriteString("neuron,group\n")
+	size := map[int]int{}
+	for i, d := range brain.Neurons {
+		fmt.Fprintf(&b, "%s,type%d\n", d.ID, brain.Type[i])
+		size[brain.Type[i]]++
+	}
+	if got := string(readFile(t, types)); got != b.String() {
+		t.Fatalf("--types wrote\n%s\nwant\n%s", got, b.String())
+	}
+	pairs := 0
+	for _, s := range size {
+		pairs += s * (s - 1)
+	}
+	stderr.Reset()
+	if err := runSmat(ctx, []string{"--in", in, "--matches", types, "--out", out}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("; %d matching pairs (--matches,", pairs); !strings.Contains(stderr.String(), want) {
+		t.Errorf("summary %q does not say %q", stderr.String(), want)
+	}
+}
