@@ -135,6 +135,14 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--in: %w", err)
 	}
+	if o.beam && !isLocal() {
+		// Workers elsewhere read the inputs and write --out themselves.
+		for _, p := range append([]string{o.out}, inputs...) {
+			if !files.IsRemote(p) {
+				return fmt.Errorf("--beam on a remote runner: %s is a local path, which its workers cannot reach: put --in and --out on gs://", p)
+			}
+		}
+	}
 	// The neurons: fully read for local counting; with --beam only their
 	// ids and point counts (the workers read the rest).
 	readOpt := transforms.ReadOptions{Scale: scale, IgnoreAlpha: !o.useAlpha}

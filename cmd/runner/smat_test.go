@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -422,6 +423,15 @@ func TestSmatCommandErrors(t *testing.T) {
 			}
 		})
 	}
+	// A remote runner needs gs:// paths (checked before anything runs).
+	t.Run("remote runner, local paths", func(t *testing.T) {
+		defer flag.Set("runner", flag.Lookup("runner").Value.String())
+		var stderr bytes.Buffer
+		err := runSmat(context.Background(), []string{"--in", in, "--matches", groups, "--out", filepath.Join(dir, "r.csv"), "--beam", "--runner", "dataflow"}, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "is a local path, which its workers cannot reach") {
+			t.Errorf("error %v", err)
+		}
+	})
 	// Through the binary: exit 1 and the message on stderr.
 	if !testing.Short() {
 		code, msg := runCase(t, binary(t, "."), []string{"smat", "--in", in, "--out", filepath.Join(dir, "x.csv")})
