@@ -107,6 +107,12 @@ func (o Options) Validate() error {
 	return o.validateSmart()
 }
 
+// ResolveScale is resolveScale for other commands' --units and --scale
+// (runner smat): the µm per input coordinate unit, 0 when neither is given.
+func ResolveScale(units string, scale float64) (float64, error) {
+	return Options{Units: units, Scale: scale}.resolveScale()
+}
+
 // resolveScale returns the µm per input unit that --units or --scale
 // give (0 when neither is given: inputs are µm).
 func (o Options) resolveScale() (float64, error) {

@@ -326,3 +326,40 @@ func FCWB() *Matrix { return builtinFCWB }
 // AlphaFCWB is navis' scoring matrix for use_alpha (smat_alpha_fcwb).
 // The returned matrix is shared: do not modify it.
 func AlphaFCWB() *Matrix { return builtinAlphaFCWB }
+
+// WriteCSV writes the matrix in navis' CSV layout, the one ParseMatrixCSV
+// reads (and navis' Lookup2d.from_dataframe / pandas.read_csv(index_col=0)):
+// a header row whose first cell is "" and whose other cells are the |dot|
+// bins, then one row per distance bin, its label and the cells. Labels are
+// double-quoted right-closed intervals "(lo,hi]" with the edges in the
+// shortest form that reads back exactly (e.g. "(0,0.75]"), values likewise
+// (shortest round-trip float64, so reading the file gives these bits).
+// Lines end in LF. Writing a matrix read from navis' smat_fcwb.csv gives
+// that file byte for byte.
+func (m *Matrix) WriteCSV(w io.Writer) error {
+	var b strings.Builder
+	label := func(lo, hi float64) {
+		b.WriteString(`"(`)
+		b.WriteString(strconv.FormatFloat(lo, 'g', -1, 64))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatFloat(hi, 'g', -1, 64))
+		b.WriteString(`]"`)
+	}
+	b.WriteString(`""`)
+	for j := 0; j+1 < len(m.DotEdges); j++ {
+		b.WriteByte(',')
+		label(m.DotEdges[j], m.DotEdges[j+1])
+	}
+	b.WriteByte('\n')
+	nt := len(m.DotEdges) - 1
+	for i := 0; i+1 < len(m.DistEdges); i++ {
+		label(m.DistEdges[i], m.DistEdges[i+1])
+		for _, v := range m.Cells[i*nt : (i+1)*nt] {
+			b.WriteByte(',')
+			b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -6,6 +6,8 @@
 //	runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
 //	                                                     an output as CSV or TSV, for pandas without pyarrow
 //	runner synth --n 10000 --out neurons.parquet [--seed S]   write a synthetic brain
+//	runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--seed S] ...
+//	                                                     build a scoring matrix (navis' layout, for --smat)
 package main
 
 import (
@@ -42,6 +44,7 @@ var commands = map[string]func([]string) error{
 	"inspect": func(args []string) error { return inspect(context.Background(), args) },
 	"export":  exportMain,
 	"synth":   synthMain,
+	"smat":    smatMain,
 }
 
 func main() {
@@ -223,6 +226,7 @@ func usage() {
        runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]
        runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
        runner synth --n 10000 --out neurons.parquet [--seed S]
+       runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--seed S] (see runner smat --help)
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nblast-go/nblast/internal/files"
@@ -18,7 +19,7 @@ import (
 
 // synthMain implements
 //
-//	runner synth --n N --out FILE.parquet [--seed S]
+//	runner synth --n N --out FILE.parquet [--seed S] [--types TYPES.csv]
 //
 // args are the arguments after "synth". It generates a synthetic brain of N
 // neurons (internal/synth: branching random walks at ~1 µm spacing in a
@@ -26,7 +27,8 @@ import (
 // with k = 5, int64 ids from 1e16), writes them to FILE in navis' dotprops
 // Parquet layout (units µm; a local path or gs://…, written atomically) and
 // prints a one-line summary to stderr. The same N and seed give the same
-// file contents.
+// file contents. --types also writes each neuron's cell type as a CSV
+// neuron,group (group "type<k>"), the --matches of runner smat.
 func synthMain(args []string) error {
 	return runSynth(context.Background(), args, os.Stderr)
 }
@@ -38,8 +40,9 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	n := fs.Int("n", 0, "number of neurons to generate (required, > 0); mean ~485 points each")
 	out := fs.String("out", "", "output Parquet file (navis dotprops layout, µm), local path or gs://bucket/object (required)")
 	seed := fs.Uint64("seed", 1, "random seed: the same --n and --seed give the same neurons")
+	types := fs.String("types", "", "also write the neurons' cell types to this CSV (neuron,group), e.g. for runner smat --matches")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner synth --n N --out FILE.parquet [--seed S]\n\n"+
+		fmt.Fprintf(stderr, "usage: runner synth --n N --out FILE.parquet [--seed S] [--types TYPES.csv]\n\n"+
 			"Generate N synthetic neurons (branching random walks at ~1 µm spacing in a\n"+
 			"600 × 300 × 200 µm box, cell types of 5 to 20 similar neurons) as k = 5\n"+
 			"dotprops and write them in navis' Parquet layout.\n\nFlags:\n")
@@ -70,7 +73,12 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("synth %s: %w", *out, err)
 	}
-	sum, err := synth.GenerateEach(synth.DefaultOptions(*n, *seed), func(d *scoring.Dotprops, _ int) error {
+	var typeRows strings.Builder
+	typeRows.WriteString("neuron,group\n")
+	sum, err := synth.GenerateEach(synth.DefaultOptions(*n, *seed), func(d *scoring.Dotprops, cellType int) error {
+		if *types != "" {
+			fmt.Fprintf(&typeRows, "%s,type%d\n", d.ID, cellType)
+		}
 		return dw.Write(d)
 	})
 	if err != nil {
@@ -82,6 +90,11 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if err := bw.Flush(); err != nil {
 		return err
+	}
+	if *types != "" {
+		if err := files.WriteFile(ctx, *types, []byte(typeRows.String())); err != nil {
+			return fmt.Errorf("--types: %w", err)
+		}
 	}
 	if err := fw.Commit(); err != nil {
 		return err

@@ -33,6 +33,20 @@ func Dir(tb testing.TB) string {
 	return dir
 }
 
+// File returns the path of rel (slash-separated, relative to Dir) and
+// skips the test, noting it in the skip log like Dir, when that file is
+// absent: some copies of the reference data hold only part of a directory
+// (e.g. smat_build/ without the navis matrices).
+func File(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(Dir(tb), filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		noteSkip(tb.Name())
+		tb.Skipf("navis reference file %s not found in this copy of the reference data (%v): skipping the comparison that needs it", rel, err)
+	}
+	return p
+}
+
 // SkipLogEnv names a file to which Dir appends the name of every test it
 // skips, one per line, so that `make test` can end by saying how many
 // reference tests did not run (go test runs each package in its own

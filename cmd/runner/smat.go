@@ -1,0 +1,621 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+// smatUsage is the command line of runner smat.
+const smatUsage = "runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--dist_edges E,E,...] [--dot_edges E,E,...] [--seed S] [--units U | --scale F] [--workers N] [--write_pairs FILE] [--beam [Beam flags]]"
+
+// smatMain implements
+//
+//	runner smat --in neurons.parquet --matches groups.csv --out smat.csv [flags]
+//
+// args are the arguments after "smat". It builds a scoring matrix as navis'
+// LookupDistDotBuilder does (see scoring/smatbuild.go and the README, "Make
+// your own scoring matrix") and writes it to --out in navis' CSV layout, so
+// that a scoring run's --smat reads it (and navis.nbl.smat.Lookup2d too).
+func smatMain(args []string) error {
+	return runSmat(context.Background(), args, os.Stderr)
+}
+
+// smatFlags are runner smat's own flags; with --beam, Beam's and its
+// runners' flags (--runner, ...) are accepted too.
+type smatFlags struct {
+	in, matches, out, pairs, writePairs string
+	distEdges, dotEdges                 string
+	useAlpha, beam                      bool
+	seed                                uint64
+	units                               string
+	scale                               float64
+	workers                             int
+}
+
+// runSmat is smatMain with its context and its writer for the summary,
+// progress and usage.
+func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
+	var o smatFlags
+	fs := flag.NewFlagSet("smat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.in, "in", "", "the neurons: dotprops Parquet (navis layout; a file, glob or directory, local or gs://) (required)")
+	fs.StringVar(&o.matches, "matches", "", "the groups of same-type neurons: a CSV with the header neuron,group (one row per neuron; also neuron_id or id, and type), or, without that header, one group per line as comma-separated neuron ids (navis' list of lists); required unless --pairs has match rows")
+	fs.StringVar(&o.out, "out", "", "the scoring matrix CSV to write (navis' layout, for --smat), local or gs://; written atomically (required)")
+	fs.StringVar(&o.pairs, "pairs", "", "use exactly these pairs: a CSV kind,query,target with kind match or nonmatch (query,target alone: nonmatch). Match rows replace the pairs from --matches, nonmatch rows the random draw")
+	fs.StringVar(&o.writePairs, "write_pairs", "", "also write every pair used to this CSV (kind,query,target; the format of --pairs), e.g. to repeat a build or give navis the same pairs")
+	fs.BoolVar(&o.useAlpha, "use_alpha", false, "multiply each |dot| by sqrt(alpha_q*alpha_t), as navis' use_alpha=True (the neurons need alpha)")
+	fs.StringVar(&o.distEdges, "dist_edges", "", "distance bin edges in µm, comma-separated, strictly increasing (default FCWB's 0,0.75,1.5,2,2.5,3,3.5,4,5,6,7,8,9,10,12,14,16,20,25,30,40,500, also with --use_alpha); bins are right-closed (lo,hi], the outer edges open")
+	fs.StringVar(&o.dotEdges, "dot_edges", "", "|dot| bin edges, comma-separated (default 0,0.1,...,1)")
+	fs.Uint64Var(&o.seed, "seed", scoring.DefaultSmatSeed, "seed of the random draw of non-matching pairs (not navis' numpy draw: the same seed gives other pairs than navis)")
+	fs.StringVar(&o.units, "units", "", "input coordinate units, converted to µm, as for a scoring run (e.g. nm, \"8 nm\"); default µm")
+	fs.Float64Var(&o.scale, "scale", 0, "multiply input coordinates by this to get µm; the same as --units, give one of them")
+	fs.IntVar(&o.workers, "workers", 0, "goroutines counting pairs (default: all cores); without --beam")
+	fs.BoolVar(&o.beam, "beam", false, "run the counting as a Beam job (pairs as elements, counts summed by a Combine) on --runner (default prism, in this process), for large sets on Dataflow or Flink; the Beam and runner flags of a scoring run apply")
+	ours := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+	// Beam's and the runners' flags (registered at init on the global
+	// flag set) are accepted too, and set the global values that beamx
+	// reads.
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if !ours[f.Name] {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s\n\n"+
+			"Build an NBLAST scoring matrix from neurons of known type, as navis'\n"+
+			"LookupDistDotBuilder: matching pairs inside each group, non-matching pairs\n"+
+			"across groups (drawn at random until they hold as many query points as the\n"+
+			"matching pairs, or given by --pairs); every (distance, |dot|) of each\n"+
+			"query point to its nearest target point is binned, and each cell is\n"+
+			"log2((M·ΣN/ΣM + ε) / (N + ε)), ε = 2^-52. Writes navis' CSV layout.\n\nFlags:\n", smatUsage)
+		fs.VisitAll(func(f *flag.Flag) {
+			if ours[f.Name] {
+				printFlag(stderr, f)
+			}
+		})
+		fmt.Fprintf(stderr, "\nWith --beam, the Beam and runner flags of a scoring run (see runner --help).\n")
+	}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	switch {
+	case o.in == "":
+		return errors.New("--in is required: the dotprops Parquet of the neurons")
+	case o.out == "":
+		return errors.New("--out is required: the scoring matrix CSV to write")
+	case o.matches == "" && o.pairs == "":
+		return errors.New("--matches is required (the groups of same-type neurons), or --pairs with match and nonmatch rows")
+	}
+	if o.workers < 0 {
+		return fmt.Errorf("--workers %d: want a number of goroutines >= 0 (0: all cores)", o.workers)
+	}
+	scale, err := pipeline.ResolveScale(o.units, o.scale)
+	if err != nil {
+		return err
+	}
+	dist, dot := scoring.FCWBEdges()
+	if o.distEdges != "" {
+		if dist, err = parseEdges("--dist_edges", o.distEdges); err != nil {
+			return err
+		}
+	}
+	if o.dotEdges != "" {
+		if dot, err = parseEdges("--dot_edges", o.dotEdges); err != nil {
+			return err
+		}
+	}
+	builder, err := scoring.NewSmatBuilder(dist, dot, o.useAlpha)
+	if err != nil {
+		return fmt.Errorf("--dist_edges/--dot_edges: %w", err)
+	}
+
+	start := time.Now()
+	inputs, err := transforms.ExpandInputs(ctx, o.in)
+	if err != nil {
+		return fmt.Errorf("--in: %w", err)
+	}
+	if o.beam && !isLocal() {
+		// Workers elsewhere read the inputs and write --out themselves.
+		for _, p := range append([]string{o.out}, inputs...) {
+			if !files.IsRemote(p) {
+				return fmt.Errorf("--beam on a remote runner: %s is a local path, which its workers cannot reach: put --in and --out on gs://", p)
+			}
+		}
+	}
+	// The neurons: fully read for local counting; with --beam only their
+	// ids and point counts (the workers read the rest).
+	readOpt := transforms.ReadOptions{Scale: scale, IgnoreAlpha: !o.useAlpha}
+	var (
+		ids     []scoring.ID
+		points  []int
+		neurons []*scoring.Neuron
+	)
+	for _, f := range inputs {
+		if o.beam {
+			info, err := transforms.ReadNeuronIndex(ctx, f, readOpt)
+			if err != nil {
+				return err
+			}
+			for _, n := range info {
+				ids, points = append(ids, n.ID), append(points, n.Points)
+			}
+			continue
+		}
+		dps, err := transforms.ReadDotpropsFile(ctx, f, readOpt)
+		if err != nil {
+			return err
+		}
+		for _, d := range dps {
+			if o.useAlpha && !d.HasAlpha() {
+				return fmt.Errorf("%s: neuron %s has no alpha values, which --use_alpha needs: run without --use_alpha, or recompute the dotprops with navis.make_dotprops", f, d.ID)
+			}
+			n, err := scoring.NewNeuron(d)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			neurons = append(neurons, n)
+			ids, points = append(ids, d.ID), append(points, d.Len())
+		}
+	}
+	index := make(map[string]int32, len(ids))
+	for i, id := range ids {
+		if _, dup := index[id.String()]; dup {
+			return fmt.Errorf("--in %s: neuron %s occurs twice (in one file or in two): every neuron id must be unique", o.in, id)
+		}
+		index[id.String()] = int32(i)
+	}
+
+	var groups *smatGroups
+	if o.matches != "" {
+		if groups, err = readMatches(ctx, o.matches, index); err != nil {
+			return err
+		}
+	}
+	var given *smatPairs
+	if o.pairs != "" {
+		if given, err = readPairs(ctx, o.pairs, index); err != nil {
+			return err
+		}
+		if len(given.match) > 0 && groups != nil {
+			return fmt.Errorf("--pairs %s has match rows and --matches was given: give the matching pairs one way (drop --matches, or the match rows)", o.pairs)
+		}
+		if len(given.nonmatch) == 0 && groups == nil {
+			return fmt.Errorf("--pairs %s has no nonmatch rows and no --matches was given: the non-matching pairs are drawn across the groups of --matches, or given as nonmatch rows", o.pairs)
+		}
+	}
+
+	// The pairs.
+	var match, nonmatch []scoring.Pair
+	matchFrom, nonFrom := "--matches", "drawn at random, seed "+strconv.FormatUint(o.seed, 10)
+	if given != nil && len(given.match) > 0 {
+		match, matchFrom = given.match, "--pairs"
+	} else {
+		match = scoring.MatchingPairs(groups.members)
+		if len(match) == 0 {
+			return fmt.Errorf("--matches %s: no group has two or more neurons of --in (%d groups, all of one neuron), so there are no matching pairs: a group lists the neurons of one type", o.matches, len(groups.members))
+		}
+	}
+	need := scoring.QueryPoints(match, points)
+	if given != nil && len(given.nonmatch) > 0 {
+		nonmatch, nonFrom = given.nonmatch, "--pairs"
+		if groups != nil {
+			same := 0
+			for _, p := range nonmatch {
+				if groups.of[p.Q] == groups.of[p.T] {
+					same++
+				}
+			}
+			if same > 0 {
+				fmt.Fprintf(stderr, "smat: warning: %d of the %d nonmatch pairs of --pairs are inside one group of --matches; they are counted as non-matching, as given\n", same, len(nonmatch))
+			}
+		}
+	} else {
+		var exhausted bool
+		nonmatch, exhausted, err = scoring.DrawNonMatching(groups.of, points, need, o.seed)
+		if err != nil {
+			return err
+		}
+		if len(nonmatch) == 0 {
+			return fmt.Errorf("--matches %s: every neuron of --in is in one group, so there are no non-matching pairs: add neurons of other types", o.matches)
+		}
+		if exhausted {
+			fmt.Fprintf(stderr, "smat: warning: all %d pairs across groups hold %d query points, fewer than the %d of the matching pairs: all are used\n",
+				len(nonmatch), scoring.QueryPoints(nonmatch, points), need)
+		}
+	}
+	if o.writePairs != "" {
+		if err := writePairs(ctx, o.writePairs, ids, match, nonmatch); err != nil {
+			return err
+		}
+	}
+
+	var M, N []int64
+	var sm, sn int64
+	if o.beam {
+		sm, sn, err = runSmatBeam(ctx, transforms.SmatJob{
+			Files: inputs, Scale: scale, UseAlpha: o.useAlpha, IDs: idStrings(ids),
+			DistEdges: dist, DotEdges: dot, Out: o.out,
+		}, match, nonmatch)
+		if err != nil {
+			return err
+		}
+	} else {
+		total := int64(len(match) + len(nonmatch))
+		var done atomic.Int64
+		stop := smatProgress(stderr, &done, total)
+		M, err = builder.CountPairs(neurons, match, o.workers, func(int64) { done.Add(1) })
+		if err == nil {
+			N, err = builder.CountPairs(neurons, nonmatch, o.workers, func(int64) { done.Add(1) })
+		}
+		stop()
+		if err != nil {
+			return err
+		}
+		m, err := scoring.BuildMatrix(o.out, dist, dot, M, N)
+		if err != nil {
+			return err
+		}
+		if err := transforms.WriteMatrixCSV(ctx, o.out, m); err != nil {
+			return err
+		}
+		sm, sn = scoring.SumCounts(M), scoring.SumCounts(N)
+	}
+
+	grouped := ""
+	if groups != nil {
+		grouped = fmt.Sprintf(", %d groups of >= 2 in --matches, %d neurons in no group", groups.multi, groups.ungrouped)
+	}
+	fmt.Fprintf(stderr, "smat: %d neurons%s; %d matching pairs (%s, %d points), %d non-matching pairs (%s, %d points)",
+		len(ids), grouped, len(match), matchFrom, sm, len(nonmatch), nonFrom, sn)
+	if N != nil {
+		empty := 0
+		for _, v := range N {
+			if v == 0 {
+				empty++
+			}
+		}
+		fmt.Fprintf(stderr, "; %d of %d cells have no non-matching points", empty, len(N))
+	}
+	fmt.Fprintf(stderr, "; %d × %d matrix written to %s in %.1f s\n", len(dist)-1, len(dot)-1, o.out, time.Since(start).Seconds())
+	return nil
+}
+
+// runSmatBeam runs the counting as a Beam job (transforms.BuildSmat) on
+// --runner and returns the totals the job's counters report (0 when the
+// runner reports no metrics).
+func runSmatBeam(ctx context.Context, job transforms.SmatJob, match, nonmatch []scoring.Pair) (sm, sn int64, err error) {
+	beam.Init()
+	if isLocal() {
+		// As for a scoring run: prism in this process logs every step.
+		prev := slog.Default()
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4})))
+		defer slog.SetDefault(prev)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	transforms.BuildSmat(s, job, match, nonmatch)
+	res, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		return 0, 0, fmt.Errorf("smat job: %w", err)
+	}
+	if res != nil {
+		for _, c := range res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "nblast" }).Counters() {
+			switch c.Name() {
+			case "smat_match_points":
+				sm += c.Result()
+			case "smat_nonmatch_points":
+				sn += c.Result()
+			}
+		}
+	}
+	return sm, sn, nil
+}
+
+// smatProgress prints the pairs counted once a second on stderr until
+// stop is called (only if counting takes that long).
+func smatProgress(w io.Writer, done *atomic.Int64, total int64) (stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		start, printed := time.Now(), false
+		for {
+			select {
+			case <-quit:
+				if printed {
+					fmt.Fprintln(w)
+				}
+				return
+			case now := <-tick.C:
+				d := done.Load()
+				eta := "?"
+				if el := now.Sub(start).Seconds(); d > 0 {
+					eta = time.Duration(float64(total-d) / (float64(d) / el) * float64(time.Second)).Round(time.Second).String()
+				}
+				fmt.Fprintf(w, "\rsmat: %d/%d pairs counted on %d cores, ETA %s   ", d, total, runtime.GOMAXPROCS(0), eta)
+				printed = true
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
+func idStrings(ids []scoring.ID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
+}
+
+// parseEdges parses a comma-separated list of bin edges.
+func parseEdges(name, s string) ([]float64, error) {
+	parts := strings.Split(s, ",")
+	out := make([]float64, 0, len(parts))
+	for k, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: edge %d %q is not a number: want comma-separated numbers like 0,0.75,1.5", name, k+1, p)
+		}
+		if k > 0 && !(v > out[k-1]) {
+			return nil, fmt.Errorf("%s: edge %d (%v) is not above edge %d (%v): edges must be strictly increasing", name, k+1, v, k, out[k-1])
+		}
+		out = append(out, v)
+	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("%s %q: need at least 2 edges (1 bin)", name, s)
+	}
+	return out, nil
+}
+
+// smatGroups are the groups of --matches: members lists each group's
+// neurons (indices into --in, in file order of the group's rows), of gives
+// each neuron of --in its group (neurons in no group get a group of their
+// own, so that they pair with every other neuron in the non-matching draw).
+type smatGroups struct {
+	members          [][]int32
+	of               []int32
+	multi, ungrouped int // groups of >= 2 neurons; neurons of --in in no group
+}
+
+// readMatches reads --matches (see its flag text). Each neuron may be in
+// one group only; ids must be neurons of --in.
+func readMatches(ctx context.Context, path string, index map[string]int32) (*smatGroups, error) {
+	rows, lines, err := readCSVRows(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("--matches: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("--matches %s: the file is empty: want a header neuron,group and one row per neuron, or one group per line", path)
+	}
+	g := &smatGroups{of: make([]int32, len(index))}
+	for i := range g.of {
+		g.of[i] = -1
+	}
+	lineOf := map[int32]int{}
+	add := func(line int, label string, group int32, id string) error {
+		id = strings.TrimSpace(id)
+		i, ok := index[id]
+		if !ok {
+			return fmt.Errorf("--matches %s line %d: neuron %q is not in --in (%d neurons)", path, line, id, len(index))
+		}
+		if g.of[i] >= 0 {
+			return fmt.Errorf("--matches %s line %d: neuron %s is already in a group (line %d): a neuron belongs to one group", path, line, id, lineOf[i])
+		}
+		g.of[i], lineOf[i] = group, line
+		g.members[group] = append(g.members[group], i)
+		return nil
+	}
+	h := rows[0]
+	long := len(h) == 2 && oneOf(h[0], "neuron", "neuron_id", "id") && oneOf(h[1], "group", "type")
+	if long {
+		byLabel := map[string]int32{}
+		for k, r := range rows[1:] {
+			line := lines[k+1]
+			if len(r) != 2 {
+				return nil, fmt.Errorf("--matches %s line %d: %d fields, want 2 (neuron,group)", path, line, len(r))
+			}
+			label := strings.TrimSpace(r[1])
+			if label == "" {
+				return nil, fmt.Errorf("--matches %s line %d: neuron %s has an empty group", path, line, strings.TrimSpace(r[0]))
+			}
+			gi, ok := byLabel[label]
+			if !ok {
+				gi = int32(len(g.members))
+				byLabel[label] = gi
+				g.members = append(g.members, nil)
+			}
+			if err := add(line, label, gi, r[0]); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for k, r := range rows {
+			gi := int32(len(g.members))
+			g.members = append(g.members, nil)
+			for _, id := range r {
+				if strings.TrimSpace(id) == "" {
+					continue
+				}
+				if err := add(lines[k], "", gi, id); err != nil {
+					if k == 0 {
+						err = fmt.Errorf("%w (a file with one row per neuron needs the header neuron,group)", err)
+					}
+					return nil, err
+				}
+			}
+		}
+	}
+	next := int32(len(g.members))
+	for i := range g.of {
+		if g.of[i] < 0 {
+			g.of[i] = next
+			next++
+			g.ungrouped++
+		}
+	}
+	for _, m := range g.members {
+		if len(m) >= 2 {
+			g.multi++
+		}
+	}
+	return g, nil
+}
+
+func oneOf(s string, names ...string) bool {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, n := range names {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// smatPairs are the rows of --pairs.
+type smatPairs struct{ match, nonmatch []scoring.Pair }
+
+// readPairs reads --pairs: a header kind,query,target (or query,target,
+// all nonmatch), kind match or nonmatch, neurons of --in, query ≠ target,
+// no pair twice in one kind.
+func readPairs(ctx context.Context, path string, index map[string]int32) (*smatPairs, error) {
+	rows, lines, err := readCSVRows(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("--pairs: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("--pairs %s: the file is empty: want the header kind,query,target and one row per pair", path)
+	}
+	var withKind bool
+	switch h := rows[0]; {
+	case len(h) == 3 && oneOf(h[0], "kind") && oneOf(h[1], "query") && oneOf(h[2], "target"):
+		withKind = true
+	case len(h) == 2 && oneOf(h[0], "query") && oneOf(h[1], "target"):
+	default:
+		return nil, fmt.Errorf("--pairs %s line %d: header %q: want kind,query,target (kind match or nonmatch) or query,target (all nonmatch)", path, lines[0], strings.Join(h, ","))
+	}
+	out := &smatPairs{}
+	seen := map[[3]int32]int{}
+	for k, r := range rows[1:] {
+		line := lines[k+1]
+		want := 2
+		if withKind {
+			want = 3
+		}
+		if len(r) != want {
+			return nil, fmt.Errorf("--pairs %s line %d: %d fields, want %d", path, line, len(r), want)
+		}
+		kind := "nonmatch"
+		if withKind {
+			kind, r = strings.ToLower(strings.TrimSpace(r[0])), r[1:]
+		}
+		var p scoring.Pair
+		for c, id := range r {
+			id = strings.TrimSpace(id)
+			i, ok := index[id]
+			if !ok {
+				return nil, fmt.Errorf("--pairs %s line %d: neuron %q is not in --in (%d neurons)", path, line, id, len(index))
+			}
+			if c == 0 {
+				p.Q = i
+			} else {
+				p.T = i
+			}
+		}
+		if p.Q == p.T {
+			return nil, fmt.Errorf("--pairs %s line %d: query and target are both %s: a neuron is not paired with itself", path, line, strings.TrimSpace(r[0]))
+		}
+		var non int32
+		switch kind {
+		case "match":
+		case "nonmatch":
+			non = 1
+		default:
+			return nil, fmt.Errorf("--pairs %s line %d: kind %q: want match or nonmatch", path, line, kind)
+		}
+		key := [3]int32{non, p.Q, p.T}
+		if prev, dup := seen[key]; dup {
+			return nil, fmt.Errorf("--pairs %s line %d: the %s pair %s, %s is already on line %d: give each pair once", path, line, kind, strings.TrimSpace(r[0]), strings.TrimSpace(r[1]), prev)
+		}
+		seen[key] = line
+		if non == 1 {
+			out.nonmatch = append(out.nonmatch, p)
+		} else {
+			out.match = append(out.match, p)
+		}
+	}
+	if len(out.match)+len(out.nonmatch) == 0 {
+		return nil, fmt.Errorf("--pairs %s: no pairs after the header", path)
+	}
+	return out, nil
+}
+
+// readCSVRows reads a small CSV (local or gs://) whole: its non-empty
+// records and each one's line number. Lines starting with # are comments.
+func readCSVRows(ctx context.Context, path string) (rows [][]string, lines []int, err error) {
+	b, err := files.ReadFile(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := csv.NewReader(strings.NewReader(string(b)))
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return rows, lines, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		rows, lines = append(rows, rec), append(lines, line)
+	}
+}
+
+// writePairs writes the pairs used (kind,query,target, ids as in --in)
+// atomically to path.
+func writePairs(ctx context.Context, path string, ids []scoring.ID, match, nonmatch []scoring.Pair) error {
+	w, err := files.Create(ctx, path)
+	if err != nil {
+		return fmt.Errorf("--write_pairs: %w", err)
+	}
+	defer w.Abort()
+	bw := bufio.NewWriter(w)
+	cw := csv.NewWriter(bw)
+	cw.Write([]string{"kind", "query", "target"})
+	for _, set := range []struct {
+		kind  string
+		pairs []scoring.Pair
+	}{{"match", match}, {"nonmatch", nonmatch}} {
+		for _, p := range set.pairs {
+			cw.Write([]string{set.kind, ids[p.Q].String(), ids[p.T].String()})
+		}
+	}
+	cw.Flush()
+	if err := errors.Join(cw.Error(), bw.Flush()); err != nil {
+		return fmt.Errorf("--write_pairs %s: %w", path, err)
+	}
+	return w.Commit()
+}
