@@ -433,7 +433,13 @@ func progress(job *pipeline.Job, start time.Time) (stop func()) {
 					perPair := (cpuSeconds() - cpu1) / float64(p-p1)
 					cpu = fmt.Sprintf("%.2f", perPair*float64(pairs)/3600)
 				}
-				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped), %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), rate, eta, cpu)
+				// With pruning, the share of the pairs so far that were
+				// scored (neither skipped nor pruned).
+				share := ""
+				if pruned := P.Pruned.Load() + P.SkippedPairs.Load(); pruned > 0 && p > 0 {
+					share = fmt.Sprintf(", %.2f%% of pairs scored", 100*float64(p-pruned)/float64(p))
+				}
+				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped)%s, %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), share, rate, eta, cpu)
 			}
 		}
 	}()
