@@ -6,6 +6,8 @@
 //	runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
 //	                                                     an output as CSV or TSV, for pandas without pyarrow
 //	runner synth --n 10000 --out neurons.parquet [--seed S]   write a synthetic brain
+//	runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
+//	                                                     dotprops from skeletons (SWC, node tables) or points
 package main
 
 import (
@@ -39,9 +41,10 @@ import (
 // commands are the runner's subcommands; anything else is a scoring run,
 // which takes flags only.
 var commands = map[string]func([]string) error{
-	"inspect": func(args []string) error { return inspect(context.Background(), args) },
-	"export":  exportMain,
-	"synth":   synthMain,
+	"inspect":  func(args []string) error { return inspect(context.Background(), args) },
+	"export":   exportMain,
+	"synth":    synthMain,
+	"dotprops": dotpropsMain,
 }
 
 func main() {
@@ -223,6 +226,7 @@ func usage() {
        runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]
        runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
        runner synth --n 10000 --out neurons.parquet [--seed S]
+       runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,
