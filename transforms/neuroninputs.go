@@ -224,6 +224,7 @@ func readCSVInput(ctx context.Context, p string, opt NeuronReadOptions, emit fun
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
+	header = append([]string(nil), header...) // the reader reuses its record
 	col := map[string]int{}
 	for i, h := range header {
 		col[strings.TrimSpace(h)] = i
