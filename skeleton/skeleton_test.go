@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,7 +108,9 @@ func TestResampleEqualsNavis(t *testing.T) {
 		compareNodes(t, s.ID.String(), got, want[i])
 		total += got.Len()
 	}
-	t.Logf("%d neurons resampled to %d nodes, all equal to navis' bit for bit", len(in), total)
+	if !t.Failed() {
+		t.Logf("%d neurons resampled to %d nodes, all equal to navis' bit for bit", len(in), total)
+	}
 }
 
 func compareNodes(t *testing.T, name string, got, want *skeleton.Skeleton) {
@@ -131,4 +134,117 @@ func compareNodes(t *testing.T, name string, got, want *skeleton.Skeleton) {
 
 func maxAbs(a, b [3]float64) float64 {
 	return math.Max(math.Abs(a[0]-b[0]), math.Max(math.Abs(a[1]-b[1]), math.Abs(a[2]-b[2])))
+}
+
+// line returns a skeleton whose nodes (ids 1..n, in that row order) form a
+// chain from the root (node 1) at the given x positions.
+func line(xs ...float64) *skeleton.Skeleton {
+	s := &skeleton.Skeleton{ID: scoring.IntID(1)}
+	for i, x := range xs {
+		s.NodeID = append(s.NodeID, int64(i+1))
+		s.Parent = append(s.Parent, int64(i)) // node 1's parent is 0: fixed below
+		s.Points = append(s.Points, [3]float64{x, 0, 0})
+	}
+	s.Parent[0] = -1
+	return s
+}
+
+// TestResampleSmall checks navis' rules on small skeletons: node count
+// round(L/step)+1 per segment with even spacing, the ends kept, segments
+// shorter than step collapsed to their first node, ids counted from
+// max+1, roots last.
+func TestResampleSmall(t *testing.T) {
+	branch := line(0, 1, 2)
+	// A second child of node 2 (x = 1): a branch point with leaves 3 and 4.
+	branch.NodeID = append(branch.NodeID, 4)
+	branch.Parent = append(branch.Parent, 2)
+	branch.Points = append(branch.Points, [3]float64{1, 0.4, 0})
+	tests := []struct {
+		name    string
+		s       *skeleton.Skeleton
+		step    float64
+		nodes   []int64
+		parents []int64
+		xs      []float64
+	}{
+		// One segment 4 -> 1 of cable 10: 11 samples, the last is the root.
+		{"line", line(0, 3, 10), 1, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1}, []int64{4, 5, 6, 7, 8, 9, 10, 11, 12, 1, -1},
+			[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}},
+		// Cable 10 at step 4: round(2.5) = 2 (half to even) -> 3 samples.
+		{"half to even", line(0, 10), 4, []int64{2, 3, 1}, []int64{3, 1, -1}, []float64{10, 5, 0}},
+		// Shorter than the step: the leaf only, then the root.
+		{"short", line(0, 0.5), 1, []int64{2, 1}, []int64{1, -1}, []float64{0.5, 0}},
+		// Segments: 2 -> 1 (branch point to root, cable 1), 3 -> 2 (1),
+		// 4 -> 2 (0.4, collapsed); seeds in row order: 2, 3, 4.
+		{"branch", branch, 1, []int64{2, 3, 4, 1}, []int64{1, 2, 2, -1}, []float64{1, 2, 1, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.s.Check(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := skeleton.Resample(tc.s, tc.step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var xs []float64
+			for _, p := range got.Points {
+				xs = append(xs, p[0])
+			}
+			if !slices.Equal(got.NodeID, tc.nodes) || !slices.Equal(got.Parent, tc.parents) || !slices.EqualFunc(xs, tc.xs, func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }) {
+				t.Errorf("nodes %v parents %v x %v, want %v %v %v", got.NodeID, got.Parent, xs, tc.nodes, tc.parents, tc.xs)
+			}
+			if err := got.Check(); err != nil {
+				t.Errorf("resampled skeleton: %v", err)
+			}
+		})
+	}
+	if _, err := skeleton.Resample(line(0, 1), 0); err == nil {
+		t.Error("step 0: no error")
+	}
+}
+
+// TestCheck lists the broken skeletons Check refuses, with the words its
+// error must contain.
+func TestCheck(t *testing.T) {
+	mk := func(nodes, parents []int64) *skeleton.Skeleton {
+		s := &skeleton.Skeleton{ID: scoring.IntID(9), NodeID: nodes, Parent: parents, Rows: make([]int, len(nodes)), RowKind: "line"}
+		for i := range nodes {
+			s.Points = append(s.Points, [3]float64{float64(i), 0, 0})
+			s.Rows[i] = i + 1
+		}
+		return s
+	}
+	nan := mk([]int64{1, 2}, []int64{-1, 1})
+	nan.Points[1][2] = math.NaN()
+	tests := []struct {
+		name string
+		s    *skeleton.Skeleton
+		want []string
+	}{
+		{"empty", mk(nil, nil), []string{"neuron 9", "no nodes"}},
+		{"cycle", mk([]int64{1, 2, 3, 4}, []int64{-1, 3, 4, 2}), []string{"line 2 (node 2)", "cycle (2 -> 3 -> 4 -> 2)"}},
+		{"self", mk([]int64{1, 2}, []int64{-1, 2}), []string{"line 2 (node 2)", "its own parent"}},
+		{"no root", mk([]int64{1, 2}, []int64{2, 1}), []string{"no root"}},
+		{"missing parent", mk([]int64{1, 2}, []int64{-1, 7}), []string{"line 2 (node 2)", "parent 7 does not exist"}},
+		{"duplicate", mk([]int64{1, 1}, []int64{-1, -1}), []string{"line 2 (node 1)", "appears twice", "line 1"}},
+		{"negative id", mk([]int64{-3}, []int64{-1}), []string{"negative node id -3"}},
+		{"NaN", nan, []string{"line 2 (node 2)", "not finite"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.s.Check()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	if err := mk([]int64{1, 2, 5}, []int64{-1, 1, -1}).Check(); err != nil {
+		t.Errorf("two roots (a skeleton in fragments, as navis allows): %v", err)
+	}
 }
