@@ -211,11 +211,13 @@ func (c *contiguity) check(id scoring.ID, row int64) error {
 }
 
 func readCSVInput(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
-	b, err := files.ReadFile(ctx, p)
+	// Streamed: a table may be larger than memory.
+	ra, err := files.OpenReaderAt(ctx, p)
 	if err != nil {
-		return err
+		return fmt.Errorf("open %s: %w", p, err)
 	}
-	r := csv.NewReader(bufio.NewReader(strings.NewReader(string(b))))
+	defer ra.Close()
+	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(ra, 0, ra.Size()), 1<<20))
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err == io.EOF {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -19,11 +20,14 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/skeleton"
 	"github.com/nblast-go/nblast/transforms"
 )
 
@@ -395,4 +399,124 @@ func contentDiff(t *testing.T, a, b string) string {
 		}
 	}
 	return ": same neurons (metadata or encoding differ)"
+}
+
+// helixSWC is an SWC skeleton of n nodes on a helix (radius 5, pitch 2 per
+// turn of 20 nodes) with a side branch at node n/2, in voxels of 8 nm
+// when scaled by 125 (coordinates written with 1 decimal).
+func helixSWC(n int, shift float64) string {
+	var b strings.Builder
+	b.WriteString("# helix\n")
+	for i := 1; i <= n; i++ {
+		a := float64(i) * 2 * math.Pi / 20
+		parent := i - 1
+		if i == 1 {
+			parent = -1
+		}
+		fmt.Fprintf(&b, "%d 0 %.1f %.1f %.1f 1.0 %d\n", i, 125*(5*math.Cos(a)+shift), 125*5*math.Sin(a), 125*0.1*float64(i), parent)
+	}
+	for j := 1; j <= n/4; j++ {
+		parent := n + j - 1
+		if j == 1 {
+			parent = n / 2
+		}
+		fmt.Fprintf(&b, "%d 0 %.1f %.1f %.1f 1.0 %d\n", n+j, 125*(shift+float64(j)), 125*7.0, 125*0.1*float64(n/2), parent)
+	}
+	return b.String()
+}
+
+// TestDotpropsGCS reads SWC files from gs:// and writes the output to
+// gs:// (a fake server): the same bytes as the local run, and a failed run
+// leaves no object at --out.
+func TestDotpropsGCS(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	local := filepath.Join(tmp, "swc")
+	os.MkdirAll(local, 0o755)
+	gcstest.Start(t, "bkt")
+	for i, n := range []int{200, 120, 301} {
+		name := fmt.Sprintf("%d.swc", 1000+i)
+		data := helixSWC(n, 3*float64(i))
+		if err := os.WriteFile(filepath.Join(local, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := files.WriteFile(ctx, "gs://bkt/swc/"+name, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"--units", "8 nm", "--k", "5", "--resample", "0.5"}
+	lout := filepath.Join(tmp, "n.parquet")
+	if _, err := runDotpropsT(t, append(args, "--in", local, "--out", lout)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runDotpropsT(t, append(args, "--in", "gs://bkt/swc", "--out", "gs://bkt/out/n.parquet")...); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(lout)
+	got, err := files.ReadFile(ctx, "gs://bkt/out/n.parquet")
+	if err != nil || !bytes.Equal(got, want) || len(want) == 0 {
+		t.Errorf("gs:// output differs from the local one (%d vs %d bytes): %v", len(got), len(want), err)
+	}
+	dps, err := transforms.ReadDotpropsFile(ctx, lout, transforms.ReadOptions{})
+	if err != nil || len(dps) != 3 {
+		t.Fatalf("read back: %d neurons, %v", len(dps), err)
+	}
+	// A bad file among good ones: no output object.
+	if err := files.WriteFile(ctx, "gs://bkt/swc/1003.swc", []byte("1 0 0 0 0 1 -1\n2 0 1 0 0 1 5\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runDotpropsT(t, append(args, "--in", "gs://bkt/swc", "--out", "gs://bkt/out/bad.parquet")...)
+	if err == nil || !strings.Contains(err.Error(), "gs://bkt/swc/1003.swc: neuron 1003: line 2 (node 2): parent 5 does not exist") {
+		t.Errorf("error %v", err)
+	}
+	if ok, _ := files.Exists(ctx, "gs://bkt/out/bad.parquet"); ok {
+		t.Error("a failed run left gs://bkt/out/bad.parquet")
+	}
+}
+
+// TestDotpropsFlags: wrong flags fail before anything is read, naming the
+// flag; --units and --scale convert as documented.
+func TestDotpropsFlags(t *testing.T) {
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "5.swc")
+	os.WriteFile(in, []byte(helixSWC(50, 0)), 0o644)
+	out := filepath.Join(tmp, "o.parquet")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--out", out}, "--in is required"},
+		{[]string{"--in", in}, "--out is required"},
+		{[]string{"--in", in, "--out", out, "--k", "0"}, "--k must be >= 1"},
+		{[]string{"--in", in, "--out", out, "--resample", "-1"}, "--resample must be"},
+		{[]string{"--in", in, "--out", out, "--units", "8 nm", "--scale", "0.008"}, "both given"},
+		{[]string{"--in", in, "--out", out, "--scale", "-2"}, "--scale must be a positive number"},
+		{[]string{"--in", filepath.Join(tmp, "none"), "--out", out}, "no such file or directory"},
+		{[]string{"--in", in, "--out", out, "extra"}, "unexpected arguments"},
+	} {
+		if _, err := runDotpropsT(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused run wrote --out")
+	}
+	for _, tc := range []struct {
+		units skeleton.Units
+		args  []string
+	}{
+		{skeleton.Units{Mul: 8, Div: 1000}, []string{"--units", "8 nm"}},
+		{skeleton.Units{Mul: 8, Div: 1000}, []string{"--units", "8 NANOMETER"}},
+		{skeleton.Units{Mul: 1000, Div: 1}, []string{"--units", "mm"}},
+		{skeleton.Units{Mul: 0.008, Div: 1}, []string{"--scale", "0.008"}},
+		{skeleton.Units{}, nil},
+	} {
+		fs := flag.NewFlagSet("", flag.ContinueOnError)
+		units := fs.String("units", "", "")
+		scale := fs.Float64("scale", 0, "")
+		fs.Parse(tc.args)
+		if u, err := dotpropsUnits(*units, *scale); err != nil || u != tc.units {
+			t.Errorf("%q: %+v, %v; want %+v", tc.args, u, err, tc.units)
+		}
+	}
 }
