@@ -90,6 +90,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	}
 	type result struct {
 		seq      int
+		source   string
 		d        *scoring.Dotprops
 		skeleton bool
 		inPoints int
@@ -143,7 +144,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 				}
 				d, err := MakeNeuronDotprops(t.in, job.K, job.Resample)
 				select {
-				case results <- result{t.seq, d, t.in.Skeleton != nil, n, err}:
+				case results <- result{t.seq, t.in.Source, d, t.in.Skeleton != nil, n, err}:
 				case <-ctx.Done():
 					return
 				}
@@ -183,7 +184,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 				}
 			}
 			if err := dw.Write(r.d); err != nil {
-				firstErr = fmt.Errorf("neuron %s: %w", r.d.ID, err)
+				firstErr = fmt.Errorf("%s: neuron %s: %w", r.source, r.d.ID, err)
 				cancel()
 				break
 			}

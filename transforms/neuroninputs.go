@@ -46,8 +46,12 @@ type NeuronReadOptions struct {
 	// reads them as µm.
 	Units skeleton.Units
 	// StrSWCIDs makes the ids of SWC files strings (their file names
-	// without ".swc"); otherwise they are parsed as int64.
+	// without ".swc", or their SWCIDs entries); otherwise they are parsed
+	// as int64.
 	StrSWCIDs bool
+	// SWCIDs, when not nil, maps SWC file names (without ".swc") to their
+	// neurons' ids (--ids); a file it lacks is an error.
+	SWCIDs map[string]string
 }
 
 // scale is the ReadOptions.Scale against which Parquet units metadata is
@@ -73,11 +77,24 @@ func ExpandNeuronInputs(ctx context.Context, spec string) ([]string, error) {
 	return expandInputs(ctx, spec, neuronInputs)
 }
 
-// SWCID is the neuron id of an SWC file: its base name without ".swc",
-// parsed as an int64 unless strIDs.
-func SWCID(file string, strIDs bool) (scoring.ID, error) {
+// swcStem is an SWC file's base name without its extension.
+func swcStem(file string) string {
 	base := path.Base(strings.ReplaceAll(file, "\\", "/"))
-	id, err := scoring.ParseID(strings.TrimSuffix(base, path.Ext(base)), strIDs)
+	return strings.TrimSuffix(base, path.Ext(base))
+}
+
+// SWCID is the neuron id of an SWC file: its base name without ".swc", or
+// the id o.SWCIDs gives that name, parsed as an int64 unless o.StrSWCIDs.
+func (o NeuronReadOptions) SWCID(file string) (scoring.ID, error) {
+	text := swcStem(file)
+	if o.SWCIDs != nil {
+		v, ok := o.SWCIDs[text]
+		if !ok {
+			return scoring.ID{}, fmt.Errorf("%s: the --ids table has no row for file %q: add it, or leave the file out", file, text)
+		}
+		text = v
+	}
+	id, err := scoring.ParseID(text, o.StrSWCIDs)
 	if err != nil {
 		return id, fmt.Errorf("%s: the neuron id is the file name: %w", file, err)
 	}
@@ -85,17 +102,68 @@ func SWCID(file string, strIDs bool) (scoring.ID, error) {
 }
 
 // SWCStrIDs reports whether the SWC files among paths need string ids:
-// whether any file name (without ".swc") is not an int64. One output holds
-// one kind of id, so either all SWC ids are int64 or all are strings.
-func SWCStrIDs(paths []string) bool {
+// whether any of their ids (the file names, or ids[name] when ids is not
+// nil) is not an int64. One output holds one kind of id, so either all
+// SWC ids are int64 or all are strings.
+func SWCStrIDs(paths []string, ids map[string]string) bool {
 	for _, p := range paths {
-		if isSWC(p) {
-			if _, err := SWCID(p, false); err != nil {
-				return true
-			}
+		if !isSWC(p) {
+			continue
+		}
+		text := swcStem(p)
+		if v, ok := ids[text]; ok {
+			text = v
+		}
+		if _, err := scoring.ParseID(text, false); err != nil {
+			return true
 		}
 	}
 	return false
+}
+
+// ReadSWCIDs reads the --ids table: a CSV with a header row and columns
+// file (an SWC file's name, with or without ".swc") and neuron (or
+// neuron_id): the id each file's neuron gets instead of its file name.
+// Errors name the table and the line: a missing column, a file twice, an
+// empty id.
+func ReadSWCIDs(ctx context.Context, p string) (map[string]string, error) {
+	b, err := files.ReadFile(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("--ids %s: %w", p, err)
+	}
+	if len(rows) < 2 {
+		return nil, fmt.Errorf("--ids %s: no rows: want a header (file, neuron) and a row per SWC file", p)
+	}
+	fileCol, idCol := -1, -1
+	for i, h := range rows[0] {
+		switch strings.TrimSpace(h) {
+		case "file":
+			fileCol = i
+		case colNeuron, "neuron_id":
+			idCol = i
+		}
+	}
+	if fileCol < 0 || idCol < 0 {
+		return nil, fmt.Errorf("--ids %s: the header %q needs columns file and neuron (or neuron_id)", p, strings.Join(rows[0], ","))
+	}
+	ids := map[string]string{}
+	line := map[string]int{}
+	for i, r := range rows[1:] {
+		f := swcStem(strings.TrimSpace(r[fileCol]))
+		id := strings.TrimSpace(r[idCol])
+		if f == "" || id == "" {
+			return nil, fmt.Errorf("--ids %s: line %d: empty file or neuron", p, i+2)
+		}
+		if at, dup := line[f]; dup {
+			return nil, fmt.Errorf("--ids %s: line %d: file %q already has an id at line %d", p, i+2, f, at)
+		}
+		ids[f], line[f] = id, i+2
+	}
+	return ids, nil
 }
 
 func isSWC(p string) bool { return strings.EqualFold(path.Ext(p), ".swc") }
@@ -134,7 +202,7 @@ func ReadNeuronInputs(ctx context.Context, p string, opt NeuronReadOptions, emit
 }
 
 func readSWCInput(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
-	id, err := SWCID(p, opt.StrSWCIDs)
+	id, err := opt.SWCID(p)
 	if err != nil {
 		return err
 	}

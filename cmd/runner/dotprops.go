@@ -22,7 +22,7 @@ import (
 
 // dotpropsMain implements
 //
-//	runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N]
+//	runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N] [--ids IDS.csv]
 //	                [--runner R --shard_size N and Beam's flags]
 //
 // args are the arguments after "dotprops". It turns skeletons (SWC files,
@@ -51,6 +51,7 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	units := fs.String("units", "", "input coordinate units, converted to µm as v*8/1000 for \"8 nm\" (the float64 nearest v/125, as navis' reference data): e.g. \"8 nm\" (navis' example skeletons' voxels), nm, um, mm; default µm")
 	scale := fs.Float64("scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008); the same as --units, give one of them")
 	workers := fs.Int("workers", 0, "goroutines making dotprops (per worker with --runner); 0: one per core")
+	idsTable := fs.String("ids", "", "a CSV (columns file, neuron) giving each SWC file's neuron id instead of its file name; every SWC file must have a row")
 	shardSize := fs.Int("shard_size", 1000, "with --runner: input files per part file (and per work item)")
 	// Beam's and its runners' flags (--runner, --project, ...), shared
 	// with the scoring run: they set the same variables.
@@ -99,10 +100,16 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var ids map[string]string
+	if *idsTable != "" {
+		if ids, err = transforms.ReadSWCIDs(ctx, *idsTable); err != nil {
+			return err
+		}
+	}
 	job := transforms.DotpropsJob{
 		K:        *k,
 		Resample: *resample,
-		Read:     transforms.NeuronReadOptions{Units: u, StrSWCIDs: transforms.SWCStrIDs(paths)},
+		Read:     transforms.NeuronReadOptions{Units: u, StrSWCIDs: transforms.SWCStrIDs(paths, ids), SWCIDs: ids},
 		Workers:  *workers,
 	}
 	if *runners.Runner != "" {

@@ -520,3 +520,54 @@ func TestDotpropsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestDotpropsIDs: SWC ids from the file names (int64 when all are,
+// strings otherwise) or from an --ids table; a file the table lacks and
+// an id given twice are errors naming the file.
+func TestDotpropsIDs(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	for i, name := range []string{"a.swc", "b.swc"} {
+		os.WriteFile(filepath.Join(tmp, name), []byte(helixSWC(60, float64(10*i))), 0o644)
+	}
+	table := filepath.Join(tmp, "ids.csv")
+	ids := func(t *testing.T, args ...string) []string {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "o.parquet")
+		if _, err := runDotpropsT(t, append(args, "--in", filepath.Join(tmp, "*.swc"), "--out", out, "--k", "5")...); err != nil {
+			t.Fatal(err)
+		}
+		dps, err := transforms.ReadDotpropsFile(ctx, out, transforms.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range dps {
+			got = append(got, d.ID.Kind()+" "+d.ID.String())
+		}
+		return got
+	}
+	if got := ids(t); strings.Join(got, ",") != "string a,string b" {
+		t.Errorf("ids from file names: %v", got)
+	}
+	os.WriteFile(table, []byte("file,neuron\nb.swc,720575940693177897\na,720575940693177896\n"), 0o644)
+	if got := ids(t, "--ids", table); strings.Join(got, ",") != "int64 720575940693177896,int64 720575940693177897" {
+		t.Errorf("ids from --ids: %v", got)
+	}
+	out := filepath.Join(tmp, "bad.parquet")
+	for _, tc := range []struct{ table, want string }{
+		{"file,neuron\na,1\n", `b.swc: the --ids table has no row for file "b"`},
+		{"file,neuron\na,1\nb,1\n", "b.swc: neuron 1: write dotprops Parquet: neuron 1 appears twice"},
+		{"file,neuron\na,1\na.swc,2\n", `line 3: file "a" already has an id at line 2`},
+		{"name,neuron\na,1\n", "needs columns file and neuron"},
+	} {
+		os.WriteFile(table, []byte(tc.table), 0o644)
+		_, err := runDotpropsT(t, "--ids", table, "--in", filepath.Join(tmp, "*.swc"), "--out", out)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--ids %q: error %v, want %q", tc.table, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a failed run left its output")
+	}
+}
