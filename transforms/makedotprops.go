@@ -64,14 +64,16 @@ var (
 // them to w as one navis-layout dotprops Parquet file (DotpropsWriter,
 // with alpha, units "1 micrometer"), in input order: files in the order
 // given, neurons in file order. The bytes do not depend on the number of
-// workers or on timing. Memory holds at most 2·workers neurons (inputs
-// and dotprops) besides the writer's row group: inputs are read one file
-// at a time, a neuron at a time for tables.
+// workers or on timing. SWC files are read and parsed by the workers (one
+// neuron each); tables are read by one goroutine, a neuron at a time, and
+// their neurons handed to the workers. Memory holds at most 2·workers
+// neurons (inputs and dotprops) besides the writer's row group.
 //
-// The first error (reading, checking or making a neuron, writing) stops
-// the work and is returned; what was written to w is then incomplete and
-// must be discarded (the caller writes through files.Create and aborts).
-// w is not closed.
+// The first bad neuron in input order (reading, checking, making or
+// writing it fails) stops the work and its error is returned, whatever
+// the timing; what was written to w is then incomplete and must be
+// discarded (the caller writes through files.Create and aborts). w is not
+// closed.
 func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w io.Writer) (DotpropsStats, error) {
 	var st DotpropsStats
 	if job.K < 1 {
@@ -84,9 +86,14 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// A task is a neuron read (in), one to read (load: an SWC file), or
+	// the error that ended the reading of a file (err), at its place seq
+	// in input order.
 	type task struct {
-		seq int
-		in  *NeuronInput
+		seq  int
+		in   *NeuronInput
+		load func() (*NeuronInput, error)
+		err  error
 	}
 	type result struct {
 		seq      int
@@ -98,36 +105,50 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	}
 	tasks := make(chan task)
 	results := make(chan result, workers)
-	tokens := make(chan struct{}, 2*workers) // neurons in flight
-	var readErr error
-	var wg sync.WaitGroup
+	tokens := make(chan struct{}, 2*workers) // tasks in flight
+	send := func(t task) bool {
+		select {
+		case tokens <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case tasks <- t:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 
 	// Reader: files in order, neurons in file order.
-	wg.Add(1)
 	go func() {
-		defer wg.Done()
 		defer close(tasks)
 		seq := 0
 		for _, p := range paths {
-			err := ReadNeuronInputs(ctx, p, job.Read, func(in *NeuronInput) error {
-				select {
-				case tokens <- struct{}{}:
-				case <-ctx.Done():
-					return ctx.Err()
+			if isSWC(p) {
+				p := p
+				load := func() (*NeuronInput, error) {
+					var got *NeuronInput
+					err := readSWCInput(ctx, p, job.Read, func(in *NeuronInput) error { got = in; return nil })
+					return got, err
 				}
-				select {
-				case tasks <- task{seq, in}:
-				case <-ctx.Done():
+				if !send(task{seq: seq, load: load}) {
+					return
+				}
+				seq++
+				continue
+			}
+			err := ReadNeuronInputs(ctx, p, job.Read, func(in *NeuronInput) error {
+				if !send(task{seq: seq, in: in}) {
 					return ctx.Err()
 				}
 				seq++
 				return nil
 			})
 			if err != nil {
-				readErr = err
+				send(task{seq: seq, err: err})
 				return
 			}
-			st.Files++
 			DotpropsProgress.Files.Add(1)
 		}
 	}()
@@ -138,13 +159,23 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 		go func() {
 			defer cw.Done()
 			for t := range tasks {
-				n := len(t.in.Points)
-				if t.in.Skeleton != nil {
-					n = t.in.Skeleton.Len()
+				r := result{seq: t.seq, err: t.err}
+				in := t.in
+				if t.load != nil {
+					if in, r.err = t.load(); r.err == nil {
+						DotpropsProgress.Files.Add(1)
+					}
 				}
-				d, err := MakeNeuronDotprops(t.in, job.K, job.Resample)
+				if r.err == nil {
+					r.source, r.skeleton = in.Source, in.Skeleton != nil
+					r.inPoints = len(in.Points)
+					if in.Skeleton != nil {
+						r.inPoints = in.Skeleton.Len()
+					}
+					r.d, r.err = MakeNeuronDotprops(in, job.K, job.Resample)
+				}
 				select {
-				case results <- result{t.seq, t.in.Source, d, t.in.Skeleton != nil, n, err}:
+				case results <- r:
 				case <-ctx.Done():
 					return
 				}
@@ -153,7 +184,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	}
 	go func() { cw.Wait(); close(results) }()
 
-	// Writer: in sequence order.
+	// Writer: in input order.
 	var dw *DotpropsWriter
 	pending := map[int]result{}
 	next := 0
@@ -162,30 +193,28 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 		if firstErr != nil {
 			continue // draining
 		}
-		if r.err != nil {
-			firstErr = r.err
-			cancel()
-			continue
-		}
 		pending[r.seq] = r
-		for {
+		for firstErr == nil {
 			r, ok := pending[next]
 			if !ok {
 				break
 			}
 			delete(pending, next)
 			next++
+			<-tokens
+			if r.err != nil {
+				firstErr = r.err
+				break
+			}
 			if dw == nil {
 				var err error
 				if dw, err = NewDotpropsWriter(w, r.d.ID.IsStr, true); err != nil {
 					firstErr = err
-					cancel()
 					break
 				}
 			}
 			if err := dw.Write(r.d); err != nil {
 				firstErr = fmt.Errorf("%s: neuron %s: %w", r.source, r.d.ID, err)
-				cancel()
 				break
 			}
 			st.Neurons++
@@ -196,18 +225,20 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 			}
 			DotpropsProgress.Neurons.Add(1)
 			DotpropsProgress.Points.Add(int64(r.d.Len()))
-			<-tokens
 		}
-	}
-	wg.Wait()
-	if firstErr == nil && readErr != nil {
-		firstErr = readErr
+		if firstErr != nil {
+			cancel()
+		}
 	}
 	if firstErr == nil {
+		// Every task was written unless the caller's ctx ended the work.
 		if err := ctx.Err(); err != nil {
 			firstErr = err
+		} else if len(pending) > 0 {
+			firstErr = fmt.Errorf("internal error: %d neurons left unwritten", len(pending))
 		}
 	}
+	st.Files = len(paths)
 	if dw == nil {
 		if firstErr == nil {
 			firstErr = fmt.Errorf("no neurons in %d input file(s)", len(paths))
