@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -99,6 +100,11 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	paths, err := transforms.ExpandNeuronInputs(ctx, *in)
 	if err != nil {
 		return err
+	}
+	for _, p := range paths {
+		if filepath.Clean(p) == filepath.Clean(*out) {
+			return fmt.Errorf("--out %s is one of the inputs (--in %s): write the output elsewhere", *out, *in)
+		}
 	}
 	var ids map[string]string
 	if *idsTable != "" {

@@ -493,13 +493,22 @@ func TestDotpropsFlags(t *testing.T) {
 		{[]string{"--in", in, "--out", out, "--scale", "-2"}, "--scale must be a positive number"},
 		{[]string{"--in", filepath.Join(tmp, "none"), "--out", out}, "no such file or directory"},
 		{[]string{"--in", in, "--out", out, "extra"}, "unexpected arguments"},
+		{[]string{"--in", tmp, "--out", filepath.Join(tmp, "made.parquet"), "--k", "5"}, ""}, // makes made.parquet
+		{[]string{"--in", tmp, "--out", filepath.Join(tmp, "made.parquet")}, "is one of the inputs"},
 	} {
-		if _, err := runDotpropsT(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := os.Stat(out); err == nil {
+			t.Error("a refused run wrote --out")
+		}
+		_, err := runDotpropsT(t, tc.args...)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tc.args, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.args, err, tc.want)
 		}
-	}
-	if _, err := os.Stat(out); err == nil {
-		t.Error("a refused run wrote --out")
 	}
 	for _, tc := range []struct {
 		units skeleton.Units
@@ -569,5 +578,24 @@ func TestDotpropsIDs(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a failed run left its output")
+	}
+}
+
+// TestDotpropsFirstErrorInInputOrder: with several bad files and several
+// workers, the error is always the first bad neuron's in input order.
+func TestDotpropsFirstErrorInInputOrder(t *testing.T) {
+	tmp := t.TempDir()
+	for i := range 8 {
+		data := helixSWC(400, float64(i))
+		if i == 3 || i == 6 {
+			data += "9999 0 1 1 1 1 12345\n" // a parent that does not exist
+		}
+		os.WriteFile(filepath.Join(tmp, fmt.Sprintf("%d.swc", 100+i)), []byte(data), 0o644)
+	}
+	for range 5 {
+		_, err := runDotpropsT(t, "--in", tmp, "--out", filepath.Join(tmp, "o.parquet"), "--k", "5", "--workers", "4")
+		if err == nil || !strings.Contains(err.Error(), "103.swc: neuron 103:") {
+			t.Fatalf("error %v, want 103.swc's", err)
+		}
 	}
 }
