@@ -63,25 +63,49 @@ const layoutHint = "dotprops Parquet files need columns x, y, z, vect_x, vect_y,
 // use them for hidden and marker files). Error if nothing matches, naming
 // the spec.
 func ExpandInputs(ctx context.Context, spec string) ([]string, error) {
+	return expandInputs(ctx, spec, parquetInputs)
+}
+
+// inputKind says what expandInputs looks for: the file name patterns of a
+// directory's files, and how to name them in errors.
+type inputKind struct {
+	patterns []string // e.g. "*.parquet"
+	files    string   // e.g. "*.parquet files"
+	give     string   // e.g. "a Parquet file, a glob or a directory of Parquet files"
+	dirGive  string   // advice when a directory holds none
+}
+
+var parquetInputs = inputKind{
+	patterns: []string{"*.parquet"},
+	files:    "*.parquet files",
+	give:     "a Parquet file, a glob or a directory of Parquet files",
+	dirGive:  "give a directory of dotprops Parquet files, a glob, or one file",
+}
+
+// expandInputs is ExpandInputs for files of the given kind: a directory's
+// files matching any of kind.patterns, sorted.
+func expandInputs(ctx context.Context, spec string, kind inputKind) ([]string, error) {
 	if strings.TrimSpace(spec) == "" {
-		return nil, errors.New("empty input path: give a Parquet file, a glob or a directory of Parquet files")
+		return nil, fmt.Errorf("empty input path: give %s", kind.give)
 	}
 	switch {
 	case files.IsDir(spec):
-		found, err := files.Glob(ctx, files.Join(spec, "*.parquet"))
-		if err != nil {
-			return nil, fmt.Errorf("list input directory %s: %w", spec, err)
-		}
 		var out []string
-		for _, f := range found {
-			base := path.Base(strings.ReplaceAll(f, "\\", "/"))
-			if strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_") || files.IsDir(f) {
-				continue
+		for _, pat := range kind.patterns {
+			found, err := files.Glob(ctx, files.Join(spec, pat))
+			if err != nil {
+				return nil, fmt.Errorf("list input directory %s: %w", spec, err)
 			}
-			out = append(out, f)
+			for _, f := range found {
+				base := path.Base(strings.ReplaceAll(f, "\\", "/"))
+				if strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_") || files.IsDir(f) {
+					continue
+				}
+				out = append(out, f)
+			}
 		}
 		if len(out) == 0 {
-			return nil, fmt.Errorf("input %s: the directory holds no *.parquet files: give a directory of dotprops Parquet files, a glob, or one file", spec)
+			return nil, fmt.Errorf("input %s: the directory holds no %s: %s", spec, kind.files, kind.dirGive)
 		}
 		sort.Strings(out)
 		return out, nil
@@ -110,11 +134,11 @@ func ExpandInputs(ctx context.Context, spec string) ([]string, error) {
 			// An object store has no directories: gs://b/dir is the
 			// directory gs://b/dir/ when objects lie under it.
 			if under, err := files.Glob(ctx, files.Join(spec, "*")); err == nil && len(under) > 0 {
-				return ExpandInputs(ctx, spec+"/")
+				return expandInputs(ctx, spec+"/", kind)
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("input %s: no such file or directory: give a Parquet file, a glob or a directory of Parquet files", spec)
+			return nil, fmt.Errorf("input %s: no such file or directory: give %s", spec, kind.give)
 		}
 		return []string{spec}, nil
 	}
@@ -600,40 +624,54 @@ var ErrUnknownUnits = errors.New("no units recorded")
 // other string that is not such a length is an error naming it and listing
 // the accepted names.
 func ParseUnits(s string) (umPerUnit float64, err error) {
+	mul, div, err := ParseUnitsRatio(s)
+	if err != nil {
+		return 0, err
+	}
+	return mul / div, nil
+}
+
+// ParseUnitsRatio is ParseUnits giving the µm per unit as the exact ratio
+// mul/div of which ParseUnits returns the one correctly rounded quotient
+// ("8 nm": 8 and 1000), so that a coordinate can be converted as
+// v*mul/div: for 8 nm voxels that is the float64 nearest v/125, the
+// conversion of navis' reference skeletons (v*0.008 can differ in the last
+// bit). Errors as ParseUnits.
+func ParseUnitsRatio(s string) (mul, div float64, err error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	if unknownUnits[t] {
-		return 0, fmt.Errorf("units %q: %w", s, ErrUnknownUnits)
+		return 0, 0, fmt.Errorf("units %q: %w", s, ErrUnknownUnits)
 	}
 	m := unitsRE.FindStringSubmatch(t)
 	if m == nil {
-		return 0, fmt.Errorf("units %q: not a length: want %s", s, acceptedUnits)
+		return 0, 0, fmt.Errorf("units %q: not a length: want %s", s, acceptedUnits)
 	}
 	factor := 1.0
 	if m[1] != "" {
 		factor, err = strconv.ParseFloat(m[1], 64)
 		if err != nil || !(factor > 0) || math.IsInf(factor, 0) {
-			return 0, fmt.Errorf("units %q: factor %s is not a positive number: want %s", s, m[1], acceptedUnits)
+			return 0, 0, fmt.Errorf("units %q: factor %s is not a positive number: want %s", s, m[1], acceptedUnits)
 		}
 	}
 	name := strings.TrimSpace(m[2])
 	if name == "dimensionless" {
 		if factor == 1 { // pint's "1 dimensionless": no units
-			return 0, fmt.Errorf("units %q: %w", s, ErrUnknownUnits)
+			return 0, 0, fmt.Errorf("units %q: %w", s, ErrUnknownUnits)
 		}
-		return 0, fmt.Errorf("units %q: a factor without a unit of length: want %s", s, acceptedUnits)
+		return 0, 0, fmt.Errorf("units %q: a factor without a unit of length: want %s", s, acceptedUnits)
 	}
 	u, ok := lengthUnits[name]
 	if !ok {
 		if name == "" {
-			return 0, fmt.Errorf("units %q: no unit after the factor: want %s", s, acceptedUnits)
+			return 0, 0, fmt.Errorf("units %q: no unit after the factor: want %s", s, acceptedUnits)
 		}
-		return 0, fmt.Errorf("units %q: unknown unit %q: want %s", s, name, acceptedUnits)
+		return 0, 0, fmt.Errorf("units %q: unknown unit %q: want %s", s, name, acceptedUnits)
 	}
-	um := factor * u.mul / u.div
-	if !(um > 0) || math.IsInf(um, 0) {
-		return 0, fmt.Errorf("units %q: %g µm per unit is out of range: want %s", s, um, acceptedUnits)
+	mul, div = factor*u.mul, u.div
+	if um := mul / div; !(um > 0) || math.IsInf(um, 0) || math.IsInf(mul, 0) {
+		return 0, 0, fmt.Errorf("units %q: %g µm per unit is out of range: want %s", s, um, acceptedUnits)
 	}
-	return um, nil
+	return mul, div, nil
 }
 
 // unitsTolerance is the relative difference above which a file's units and

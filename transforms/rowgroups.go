@@ -438,7 +438,8 @@ type columnSet struct {
 }
 
 // columns checks that the named columns exist with usable types (floats,
-// or INT64/STRING ids for neuron) and prepares to read them. The neuron
+// INT64/STRING ids for neuron, integers for a skeleton's node_id and
+// parent_id) and prepares to read them. The neuron
 // column, when STRING, is read through its Parquet dictionary.
 func (in *input) columns(names []string) (*columnSet, error) {
 	var missing []string
@@ -463,6 +464,9 @@ func (in *input) columns(names []string) (*columnSet, error) {
 		t := in.schema.Field(in.schema.FieldIndices(n)[0]).Type
 		ok := isFloatType(t)
 		want := "DOUBLE or FLOAT"
+		if n == colNodeID || n == colParentID {
+			ok, want = isIntType(t), "an integer type (INT64 or INT32)"
+		}
 		if n == colNeuron {
 			ok, want = isIDType(t), "INT64 or STRING"
 			// Decode string ids through their Parquet dictionary: one map

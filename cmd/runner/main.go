@@ -8,6 +8,8 @@
 //	runner synth --n 10000 --out neurons.parquet [--seed S]   write a synthetic brain
 //	runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--seed S] ...
 //	                                                     build a scoring matrix (navis' layout, for --smat)
+//	runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
+//	                                                     dotprops from skeletons (SWC, node tables) or points
 package main
 
 import (
@@ -41,10 +43,11 @@ import (
 // commands are the runner's subcommands; anything else is a scoring run,
 // which takes flags only.
 var commands = map[string]func([]string) error{
-	"inspect": func(args []string) error { return inspect(context.Background(), args) },
-	"export":  exportMain,
-	"synth":   synthMain,
-	"smat":    smatMain,
+	"inspect":  func(args []string) error { return inspect(context.Background(), args) },
+	"export":   exportMain,
+	"synth":    synthMain,
+	"smat":     smatMain,
+	"dotprops": dotpropsMain,
 }
 
 func main() {
@@ -202,7 +205,7 @@ func leftoverArgs(left, all []string) error {
 			}
 		}
 	}
-	return fmt.Errorf("unexpected argument %q: a scoring run takes flags only (--name value or --name=value), and the commands (inspect, export, synth) come first; nothing was run", left[0])
+	return fmt.Errorf("unexpected argument %q: a scoring run takes flags only (--name value or --name=value), and the commands (%s) come first; nothing was run", left[0], strings.Join(slices.Sorted(maps.Keys(commands)), ", "))
 }
 
 // verbatimLog writes Beam log messages at INFO and above to stderr as
@@ -227,6 +230,7 @@ func usage() {
        runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]
        runner synth --n 10000 --out neurons.parquet [--seed S]
        runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--seed S] (see runner smat --help)
+       runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,

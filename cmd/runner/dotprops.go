@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/skeleton"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+// dotpropsMain implements
+//
+//	runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N] [--ids IDS.csv]
+//	                [--runner R --shard_size N and Beam's flags]
+//
+// args are the arguments after "dotprops". It turns skeletons (SWC files,
+// navis node tables) and point clouds (point tables, dotprops Parquet
+// whose vectors are recomputed) into dotprops with navis.make_dotprops'
+// semantics (transforms.MakeNeuronDotprops) and writes them in navis'
+// dotprops Parquet layout (µm, "<id>:units" metadata), ready for a
+// scoring run. Without --runner it runs in this process on all cores and
+// writes the single file OUT atomically; with --runner (prism, direct,
+// dataflow, flink, universal: the main job's runner flags) it runs as a
+// Beam job writing OUT/part-NNNNN.parquet, one per --shard_size inputs,
+// and OUT/_SUCCESS once all are written.
+func dotpropsMain(args []string) error {
+	return runDotprops(context.Background(), args, os.Stderr)
+}
+
+// runDotprops is dotpropsMain with its context and the writer of its
+// progress and summary.
+func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dotprops", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "required: SWC files (one neuron each, id = file name), point or node tables (CSV or Parquet: neuron, x, y, z [, node_id, parent_id]) or dotprops Parquet (vectors recomputed); a file, glob or directory, local or gs://")
+	out := fs.String("out", "", "required: the output dotprops Parquet file (navis layout, µm), local or gs://, written atomically; with --runner a directory or gs:// prefix of part files")
+	k := fs.Int("k", 20, "nearest neighbours per point, the point itself included (navis.make_dotprops' k; many pipelines use 5)")
+	resample := fs.Float64("resample", 0, "resample skeletons to one node every R µm first (navis.resample_skeleton; after --units); 0: use the nodes as they are. Point clouds are not resampled")
+	units := fs.String("units", "", "input coordinate units, converted to µm as v*8/1000 for \"8 nm\" (the float64 nearest v/125, as navis' reference data): e.g. \"8 nm\" (navis' example skeletons' voxels), nm, um, mm; default µm")
+	scale := fs.Float64("scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008); the same as --units, give one of them")
+	workers := fs.Int("workers", 0, "goroutines making dotprops (per worker with --runner); 0: one per core")
+	idsTable := fs.String("ids", "", "a CSV (columns file, neuron) giving each SWC file's neuron id instead of its file name; every SWC file must have a row")
+	shardSize := fs.Int("shard_size", 1000, "with --runner: input files per part file (and per work item)")
+	// Beam's and its runners' flags (--runner, --project, ...), shared
+	// with the scoring run: they set the same variables.
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if fs.Lookup(f.Name) == nil {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N]\n"+
+			"       runner dotprops --runner RUNNER --in IN --out DIR [--shard_size N] [flags]\n\n"+
+			"Make dotprops from skeletons (SWC, navis node tables) or point clouds as\n"+
+			"navis.make_dotprops(x, k, resample=R) does, and write them in navis' dotprops\n"+
+			"Parquet layout (µm), ready for a scoring run (runner --queries OUT).\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			if flag.CommandLine.Lookup(f.Name) == nil {
+				printFlag(stderr, f)
+			}
+		})
+		fmt.Fprintf(stderr, "\nWith --runner, Beam's and the runners' flags as for a scoring run (runner --help).\n")
+	}
+	oldRunner := *runners.Runner
+	defer func() { *runners.Runner = oldRunner }() // tests run several commands in one process
+	*runners.Runner = ""
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	switch {
+	case *in == "":
+		return errors.New("--in is required: SWC files, point or node tables, or dotprops Parquet (a file, glob or directory)")
+	case *out == "":
+		return errors.New("--out is required")
+	case *k < 1:
+		return fmt.Errorf("--k must be >= 1, got %d", *k)
+	case !(*resample >= 0) || math.IsInf(*resample, 0):
+		return fmt.Errorf("--resample must be a spacing in µm > 0 (or 0: no resampling), got %v", *resample)
+	case *shardSize < 1:
+		return fmt.Errorf("--shard_size must be >= 1, got %d", *shardSize)
+	}
+	u, err := dotpropsUnits(*units, *scale)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	paths, err := transforms.ExpandNeuronInputs(ctx, *in)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		if filepath.Clean(p) == filepath.Clean(*out) {
+			return fmt.Errorf("--out %s is one of the inputs (--in %s): write the output elsewhere", *out, *in)
+		}
+	}
+	var ids map[string]string
+	if *idsTable != "" {
+		if ids, err = transforms.ReadSWCIDs(ctx, *idsTable); err != nil {
+			return err
+		}
+	}
+	job := transforms.DotpropsJob{
+		K:        *k,
+		Resample: *resample,
+		Read:     transforms.NeuronReadOptions{Units: u, StrSWCIDs: transforms.SWCStrIDs(paths, ids), SWCIDs: ids},
+		Workers:  *workers,
+	}
+	if *runners.Runner != "" {
+		return dotpropsBeam(ctx, paths, job, *out, *shardSize, stderr, start)
+	}
+	nw := *workers
+	if nw <= 0 {
+		nw = runtime.GOMAXPROCS(0)
+	}
+	stop := dotpropsProgress(stderr, len(paths), start)
+	st, size, err := transforms.WriteDotpropsFile(ctx, paths, job, *out)
+	stop()
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stderr, "dotprops: %d neurons (%d skeletons%s, %d point clouds) from %d files, %d input points -> %d dotprops points (k = %d), written to %s (%.1f MB) in %s: %.0f points/s on %d workers\n",
+		st.Neurons, st.Skeletons, resampledText(*resample), st.Neurons-st.Skeletons, st.Files, st.InPoints, st.Points, *k,
+		*out, float64(size)/1e6, el.Round(time.Millisecond), float64(st.Points)/el.Seconds(), nw)
+	return nil
+}
+
+func resampledText(r float64) string {
+	if r > 0 {
+		return fmt.Sprintf(" resampled to %g µm", r)
+	}
+	return ""
+}
+
+// dotpropsUnits turns --units or --scale into the exact conversion to µm.
+func dotpropsUnits(units string, scale float64) (skeleton.Units, error) {
+	switch {
+	case units != "" && scale != 0:
+		return skeleton.Units{}, fmt.Errorf("--units %q and --scale %v both given: give one (--units \"8 nm\" is --scale 0.008)", units, scale)
+	case units != "":
+		mul, div, err := transforms.ParseUnitsRatio(units)
+		if err != nil {
+			return skeleton.Units{}, fmt.Errorf("--units: %w", err)
+		}
+		return skeleton.Units{Mul: mul, Div: div}, nil
+	case scale != 0:
+		if !(scale > 0) || math.IsInf(scale, 0) {
+			return skeleton.Units{}, fmt.Errorf("--scale must be a positive number of µm per coordinate unit, got %v", scale)
+		}
+		return skeleton.Units{Mul: scale, Div: 1}, nil
+	}
+	return skeleton.Units{}, nil
+}
+
+// dotpropsProgress prints, once a second, the files read and the neurons
+// and points written so far, and the rate.
+func dotpropsProgress(w io.Writer, nfiles int, start time.Time) (stop func()) {
+	P := &transforms.DotpropsProgress
+	f0, n0, p0 := P.Files.Load(), P.Neurons.Load(), P.Points.Load()
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		printed := false
+		for {
+			select {
+			case <-done:
+				if printed {
+					fmt.Fprintln(w)
+				}
+				return
+			case now := <-tick.C:
+				p := P.Points.Load() - p0
+				fmt.Fprintf(w, "\rdotprops: %d/%d files read, %d neurons, %d points written, %.0f points/s   ",
+					P.Files.Load()-f0, nfiles, P.Neurons.Load()-n0, p, float64(p)/now.Sub(start).Seconds())
+				printed = true
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// dotpropsBeam runs `runner dotprops` as a Beam job (see dotpropsMain).
+func dotpropsBeam(ctx context.Context, paths []string, job transforms.DotpropsJob, out string, shardSize int, stderr io.Writer, start time.Time) error {
+	for _, name := range []string{transforms.DotpropsManifest, transforms.DotpropsPartName(0)} {
+		if ok, err := files.Exists(ctx, files.Join(out, name)); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("--out %s already holds dotprops (%s): remove it or choose another --out (parts of an earlier run would mix with this one's)", out, name)
+		}
+	}
+	if err := transforms.WriteDotpropsInputs(ctx, out, paths); err != nil {
+		return err
+	}
+	beam.Init()
+	p, s := beam.NewPipelineWithRoot()
+	transforms.MakeDotpropsParts(s, out, len(paths), shardSize, job)
+	nparts := (len(paths) + shardSize - 1) / shardSize
+	fmt.Fprintf(stderr, "dotprops: %d input files in %d parts, runner %s\n", len(paths), nparts, *runners.Runner)
+	local := isLocal()
+	stop := func() {}
+	if local {
+		stop = dotpropsProgress(stderr, len(paths), start)
+	}
+	err := beamx.Run(ctx, p)
+	stop()
+	if err != nil {
+		return fmt.Errorf("dotprops job: %w (parts written so far stay in %s, without %s: remove them before rerunning)", err, out, transforms.DotpropsManifest)
+	}
+	fmt.Fprintf(stderr, "dotprops: %d parts and %s written to %s in %s\n", nparts, transforms.DotpropsManifest, out, time.Since(start).Round(time.Millisecond))
+	return nil
+}
