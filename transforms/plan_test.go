@@ -174,3 +174,22 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 		t.Errorf("cache holds %d points, budget 70", c.held)
 	}
 }
+
+func TestCacheBudget(t *testing.T) {
+	for _, c := range []struct {
+		mem  uint64
+		want int
+	}{
+		{0, MinCacheBudget},                        // unknown
+		{2 << 30, MinCacheBudget},                  // small worker: the minimum
+		{24 << 30, 24 << 30 / 4 / cachePointBytes}, // this workstation: ~32M points, 6 GiB
+		{1 << 62, 1 << 40},                         // no overflow
+	} {
+		if got := cacheBudget(c.mem); got != c.want {
+			t.Errorf("cacheBudget(%d) = %d, want %d", c.mem, got, c.want)
+		}
+	}
+	if CacheBudget < MinCacheBudget {
+		t.Errorf("CacheBudget = %d, below the minimum %d", CacheBudget, MinCacheBudget)
+	}
+}
