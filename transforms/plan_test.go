@@ -181,8 +181,8 @@ func TestCacheBudget(t *testing.T) {
 		want int
 	}{
 		{0, MinCacheBudget},                        // unknown
-		{2 << 30, MinCacheBudget},                  // small worker: the minimum
-		{24 << 30, 24 << 30 / 4 / cachePointBytes}, // this workstation: ~32M points, 6 GiB
+		{1 << 30, MinCacheBudget},                  // small worker: the minimum
+		{24 << 30, 24 << 30 / 2 / cachePointBytes}, // this workstation: ~64M points, 12 GiB
 		{1 << 62, 1 << 40},                         // no overflow
 	} {
 		if got := cacheBudget(c.mem); got != c.want {
