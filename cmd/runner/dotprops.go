@@ -54,13 +54,7 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	workers := fs.Int("workers", 0, "goroutines making dotprops (per worker with --runner); 0: one per core")
 	idsTable := fs.String("ids", "", "a CSV (columns file, neuron) giving each SWC file's neuron id instead of its file name; every SWC file must have a row")
 	shardSize := fs.Int("shard_size", 1000, "with --runner: input files per part file (and per work item)")
-	// Beam's and its runners' flags (--runner, --project, ...), shared
-	// with the scoring run: they set the same variables.
-	flag.CommandLine.VisitAll(func(f *flag.Flag) {
-		if fs.Lookup(f.Name) == nil {
-			fs.Var(f.Value, f.Name, f.Usage)
-		}
-	})
+	addBeamFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N]\n"+
 			"       runner dotprops --runner RUNNER --in IN --out DIR [--shard_size N] [flags]\n\n"+

@@ -50,6 +50,18 @@ var commands = map[string]func([]string) error{
 	"dotprops": dotpropsMain,
 }
 
+// addBeamFlags makes a command's flag set accept Beam's and its runners'
+// flags (--runner, --project, ...; registered at init on the global flag
+// set), which then set the same variables beamx reads, as for a scoring
+// run. Names fs already has stay its own.
+func addBeamFlags(fs *flag.FlagSet) {
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if fs.Lookup(f.Name) == nil {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+}
+
 func main() {
 	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
 		sub := commands[os.Args[1]]

@@ -73,14 +73,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&o.beam, "beam", false, "run the counting as a Beam job (pairs as elements, counts summed by a Combine) on --runner (default prism, in this process), for large sets on Dataflow or Flink; the Beam and runner flags of a scoring run apply")
 	ours := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
-	// Beam's and the runners' flags (registered at init on the global
-	// flag set) are accepted too, and set the global values that beamx
-	// reads.
-	flag.CommandLine.VisitAll(func(f *flag.Flag) {
-		if !ours[f.Name] {
-			fs.Var(f.Value, f.Name, f.Usage)
-		}
-	})
+	addBeamFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s\n\n"+
 			"Build an NBLAST scoring matrix from neurons of known type, as navis'\n"+
