@@ -56,7 +56,8 @@ type ScoreConfig struct {
 	// TopK, with Row and Prune, when the top-k output is the only one:
 	// only each query's TopK best targets are kept, so a pair that cannot
 	// reach the query's TopK-th best score so far is not scored (an exact
-	// k-nearest-neighbour graph, see knn.go; not for scores=both).
+	// k-nearest-neighbour graph, see knn.go; not for scores=both). The
+	// chunks are then one per query, with only the targets it scored.
 	TopK int
 	// Smart: pre-screen as navis.nblast_smart (smart.go).
 	Smart SmartConfig
