@@ -239,28 +239,25 @@ def _export_csv(out, what, runner, allow_incomplete):
 def _read_csv(path, columns, id_type, score_dtype):
     import numpy as np
     import pandas as pd
-    dtypes = {"query": str, "target": str, "score": np.float64}
+    idt = np.int64 if id_type == "INT64" else str
+    dtypes = {"query": idt, "target": idt, "score": np.float64}
     if "rank" in columns:
         dtypes["rank"] = np.int64
     df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_filter=False,
                      float_precision="round_trip")
     if list(df.columns) != columns:
         raise OutputError("%s: columns %s, want %s" % (path, list(df.columns), columns))
-    if id_type is None:  # a CSV without its Parquet: ids that all read as int64 are int64
-        id_type = "INT64" if all(_canonical_int(v) for c in ("query", "target") for v in df[c]) else "BYTE_ARRAY"
-    if id_type == "INT64":
-        for c in ("query", "target"):
-            df[c] = df[c].map(int).astype(np.int64)
+    if id_type is None:
+        # A CSV without its Parquet files: ids that all read as int64 are int64.
+        ints = r"-?(0|[1-9][0-9]{0,18})"
+        if all(df[c].str.fullmatch(ints).all() for c in ("query", "target")):
+            try:
+                for c in ("query", "target"):
+                    df[c] = np.array([int(v) for v in df[c]], dtype=np.int64)
+            except OverflowError:  # a 19-digit string beyond int64: strings after all
+                df = _read_csv(path, columns, "BYTE_ARRAY", score_dtype)
     df["score"] = df["score"].astype(score_dtype)
     return df
-
-
-def _canonical_int(s):
-    try:
-        v = int(s)
-    except ValueError:
-        return False
-    return str(v) == s and -(1 << 63) <= v < (1 << 63)
 
 
 # --- public API -----------------------------------------------------------
@@ -312,7 +309,7 @@ def _long(out, what, runner, csv, allow_incomplete, engine):
         elif engine == "duckdb":
             import duckdb
             con = duckdb.connect()
-            frames.append(con.execute("SELECT * FROM read_parquet(?)", [f]).df())
+            frames.append(con.execute("SELECT * FROM read_parquet('%s')" % f.replace("'", "''")).df())
             con.close()
         else:
             raise ValueError("engine %r: want one of %s" % (engine, ", ".join(_ENGINES)))
