@@ -228,6 +228,8 @@ func TestPyReaderDense(t *testing.T) {
 	in, _ := nonASCIIInput(t)
 	strOut := filepath.Join(t.TempDir(), "kc-out")
 	runStep(t, "run", nil, nil, "--queries", in, "--out", strOut)
+	smartOut := filepath.Join(t.TempDir(), "smart-out")
+	runStep(t, "smart run", nil, nil, "--queries", goldenInput(t), "--out", smartOut, "--smart", "--smart_t", "50")
 	for _, tc := range []struct {
 		name, out, what string
 		intIDs          bool
@@ -235,9 +237,18 @@ func TestPyReaderDense(t *testing.T) {
 		{"int64/scores", fixture(t, "dense"), "scores", true},
 		{"int64/scores_reverse", fixture(t, "dense"), "scores_reverse", true},
 		{"strings/scores", strOut, "scores", false},
+		{"smart/scores", smartOut, "scores", true},
+		{"smart/smart_mask", smartOut, "smart_mask", true},
 	} {
 		for _, engine := range []string{"zarr", "csv", "auto"} {
 			t.Run(tc.name+"/"+engine, func(t *testing.T) {
+				if tc.what == "smart_mask" && engine == "csv" {
+					r := pyReader(t, map[string]any{"call": "read", "out": tc.out, "what": tc.what, "engine": engine, "runner": bin})
+					if r.Error != "output" || !strings.Contains(r.Message, "zarr") {
+						t.Fatalf("smart_mask through the CSV route: %q %q, want an OutputError naming zarr", r.Error, r.Message)
+					}
+					return
+				}
 				r := pyReader(t, map[string]any{"call": "read", "out": tc.out, "what": tc.what, "engine": engine, "runner": bin})
 				checkDense(t, r, tc.out, tc.what, tc.intIDs)
 				if r.Complete == nil || !*r.Complete {
