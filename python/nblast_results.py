@@ -280,18 +280,21 @@ def _long(out, what, runner, csv, allow_incomplete, engine):
     columns = ["query", "target", "score"] if what == "sparse" else ["query", "rank", "target", "score"]
     if csv is not None:
         # A CSV the user exported: types from the Parquet files when at hand.
-        id_type = score_dtype = None
+        id_type = score_dtype = m = None
         if out is not None and not _is_remote(out):
             dir_ = out if what == "sparse" else os.path.join(out, "topk")
-            _check_manifest(dir_, what, allow_incomplete)
+            m = _check_manifest(dir_, what, allow_incomplete)
             id_type, score_dtype = _parquet_types(dir_, what)
-        return _read_csv(csv, columns, id_type, score_dtype or np.float64)
+        return _check_rows(_read_csv(csv, columns, id_type, score_dtype or np.float64), m, csv)
+    if engine == "zarr":
+        raise ValueError("engine 'zarr' reads dense arrays; a %s output: auto, pyarrow, duckdb or csv" % what)
+    m = None
     if _is_remote(out):
         engine = "csv"  # only the runner reads gs:// here
         id_type, score_dtype = None, np.float64
     else:
         dir_ = out if what == "sparse" else os.path.join(out, "topk")
-        _check_manifest(dir_, what, allow_incomplete)
+        m = _check_manifest(dir_, what, allow_incomplete)
         id_type, score_dtype = _parquet_types(dir_, what)
         files = _parts(dir_, "part-" if what == "sparse" else "topk-")
     engine = _pick(engine, ("pyarrow", "duckdb"))
@@ -321,6 +324,15 @@ def _long(out, what, runner, csv, allow_incomplete, engine):
     if "rank" in df:
         df["rank"] = df["rank"].astype(np.int64)
     df["score"] = df["score"].astype(score_dtype)
+    return _check_rows(df, m, dir_)
+
+
+def _check_rows(df, manifest, where):
+    """The manifest counts every part's rows: a difference means a damaged or changed output."""
+    if manifest and manifest.get("complete") and len(df) != manifest.get("rows"):
+        raise OutputError("%s: read %d rows, but %s says %s: the output changed after its run "
+                          "finished, or is damaged (or the CSV is of another output)"
+                          % (where, len(df), MANIFEST, manifest.get("rows")))
     return df
 
 

@@ -558,6 +558,23 @@ func TestPyReaderIncomplete(t *testing.T) {
 			}
 		}
 	})
+	t.Run("csv-short", func(t *testing.T) {
+		// A CSV missing a row of the complete output it is read with.
+		out := fixture(t, "sparse")
+		text, _, err := export(t, "--out", out, "--what", "sparse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.SplitAfter(strings.TrimSuffix(text, "\n"), "\n")
+		short := filepath.Join(t.TempDir(), "short.csv")
+		if err := os.WriteFile(short, []byte(strings.Join(lines[:len(lines)-1], "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := pyReader(t, map[string]any{"call": "read", "out": out, "what": "sparse", "csv": short})
+		if r.Error != "output" || !strings.Contains(r.Message, sinks.ManifestName+" says") {
+			t.Fatalf("a CSV one row short: %q %q, want an OutputError comparing with the manifest's rows", r.Error, r.Message)
+		}
+	})
 	t.Run("no-runner", func(t *testing.T) {
 		r := pyReader(t, map[string]any{"call": "read", "out": fixture(t, "sparse"), "what": "sparse", "runner": filepath.Join(t.TempDir(), "no-such-runner"), "engine": "csv"})
 		if r.Error != "output" || !strings.Contains(r.Message, "runner=") || !strings.Contains(r.Message, "csv=") {
