@@ -27,6 +27,7 @@ import (
 // repr(float()) (exact for float32 and float64), dtypes as pandas names.
 const pyReaderScript = `
 import json, sys
+sys.dont_write_bytecode = True  # no python/__pycache__ in the work tree
 sys.path.insert(0, sys.argv[1])
 import nblast_results as nr
 kw = json.loads(sys.argv[2])
