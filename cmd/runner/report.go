@@ -280,6 +280,80 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 			nQueries, d.maxSide, len(t.queries), float64(nQueries)/float64(d.maxSide))
 	}
 
+	// Heatmap.
+	writeHeatmap(w, d)
+
+	// Clusters.
+	if d.cl != nil {
+		method := ""
+		if m, ok := d.cl.info["method"]; ok {
+			method = fmt.Sprint(m)
+			if l, ok := d.cl.info["linkage"]; ok {
+				method += ", linkage " + fmt.Sprint(l)
+			}
+		}
+		sizes := map[int]int{}
+		for _, c := range d.cl.cluster {
+			sizes[c]++
+		}
+		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>From %s: <span id=\"n-clusters\">%d</span> clusters of %d neurons%s.</p>\n",
+			esc(files.Join(d.o.out, "clusters")), len(sizes), len(d.cl.neurons), esc(parenthesise(method)))
+		ids := make([]int, 0, len(sizes))
+		for c := range sizes {
+			ids = append(ids, c)
+		}
+		sort.Slice(ids, func(a, b int) bool {
+			if sizes[ids[a]] != sizes[ids[b]] {
+				return sizes[ids[a]] > sizes[ids[b]]
+			}
+			return ids[a] < ids[b]
+		})
+		fmt.Fprintf(w, "<h3>Cluster sizes</h3>\n%s\n<table id=\"cluster-sizes\"><thead><tr><th>cluster</th><th>neurons</th></tr></thead><tbody>\n", clusterBarsSVG(ids, sizes))
+		for _, c := range ids[:min(len(ids), 200)] {
+			fmt.Fprintf(w, "<tr><td>%d</td><td class=\"num\">%d</td></tr>\n", c, sizes[c])
+		}
+		fmt.Fprintf(w, "</tbody></table>\n")
+		if len(ids) > 200 {
+			fmt.Fprintf(w, "<p>... and %d smaller clusters.</p>\n", len(ids)-200)
+		}
+	} else {
+		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>No %s (run <code>runner cluster --out %s</code>): heatmap in the plan's order, no dendrogram.</p>\n",
+			esc(files.Join(d.o.out, "clusters", "clusters.csv")), esc(d.o.out))
+	}
+
+	// Histogram.
+	var all []float64
+	for _, q := range t.queries {
+		for _, h := range t.hits[q] {
+			if !math.IsNaN(h.score) {
+				all = append(all, h.score)
+			}
+		}
+	}
+	fmt.Fprintf(w, "<h2>Score distribution</h2>\n<p><span id=\"n-scores\">%d</span> scores", len(all))
+	if t.kind != "dense" {
+		fmt.Fprintf(w, " (those the %s output holds: scores ≥ %v", t.kind, t.floor)
+		if t.kind == "top-k" {
+			fmt.Fprintf(w, ", the %d best per query", t.k)
+		}
+		fmt.Fprintf(w, ")")
+	}
+	fmt.Fprintf(w, ", self-hits included.</p>\n%s\n", histogramSVG(all, 40))
+
+	// Matches table.
+	const maxRows = 20000
+	fmt.Fprintf(w, "<h2>Top matches</h2>\n<p>Each query's best targets (runner matches --n; the query itself left out), <span id=\"shown\">%d</span> rows shown. Filter: <input id=\"filter\" oninput=\"filterMatches()\" placeholder=\"neuron id\"></p>\n", min(len(d.rows), maxRows))
+	for _, n := range d.notes {
+		fmt.Fprintf(w, "<p class=\"note\">%s</p>\n", esc(n))
+	}
+	fmt.Fprintf(w, "<table id=\"matches\"><thead><tr><th>query</th><th>rank</th><th>target</th><th>score</th></tr></thead><tbody>\n")
+	for _, r := range d.rows[:min(len(d.rows), maxRows)] {
+		fmt.Fprintf(w, "<tr><td>%s</td><td class=\"num\">%d</td><td>%s</td><td class=\"num\">%s</td></tr>\n", esc(r.query.String()), r.rank, esc(r.target.String()), formatScore(r.score))
+	}
+	fmt.Fprintf(w, "</tbody></table>\n")
+	if len(d.rows) > maxRows {
+		fmt.Fprintf(w, "<p class=\"note\">The table stops at %d of %d rows: runner matches --to FILE writes them all.</p>\n", maxRows, len(d.rows))
+	}
 	// Parameters and timing.
 	fmt.Fprintf(w, "<h2>Run</h2>\n<table class=\"kv\" id=\"params\">\n")
 	keys := make([]string, 0, len(d.params))
@@ -304,87 +378,6 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 	fmt.Fprintf(w, "</table>\n<p>Timing from the files' modification times (the run marker _nblast_run.json, written as the run starts, and the file written last: %s); unknown for gs:// outputs.</p>\n", esc(lastFileName(d.src)))
 	writeInputs(ctx, w, d.o.out)
 
-	// Histogram.
-	var all []float64
-	for _, q := range t.queries {
-		for _, h := range t.hits[q] {
-			if !math.IsNaN(h.score) {
-				all = append(all, h.score)
-			}
-		}
-	}
-	fmt.Fprintf(w, "<h2>Score distribution</h2>\n<p><span id=\"n-scores\">%d</span> scores", len(all))
-	if t.kind != "dense" {
-		fmt.Fprintf(w, " (those the %s output holds: scores ≥ %v", t.kind, t.floor)
-		if t.kind == "top-k" {
-			fmt.Fprintf(w, ", the %d best per query", t.k)
-		}
-		fmt.Fprintf(w, ")")
-	}
-	fmt.Fprintf(w, ", self-hits included.</p>\n%s\n", histogramSVG(all, 40))
-
-	// Heatmap.
-	writeHeatmap(w, d)
-
-	// Dendrogram and clusters.
-	if d.cl != nil {
-		method := ""
-		if m, ok := d.cl.info["method"]; ok {
-			method = fmt.Sprint(m)
-			if l, ok := d.cl.info["linkage"]; ok {
-				method += ", linkage " + fmt.Sprint(l)
-			}
-		}
-		sizes := map[int]int{}
-		for _, c := range d.cl.cluster {
-			sizes[c]++
-		}
-		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>From %s: <span id=\"n-clusters\">%d</span> clusters of %d neurons%s.</p>\n",
-			esc(files.Join(d.o.out, "clusters")), len(sizes), len(d.cl.neurons), esc(parenthesise(method)))
-		if d.cl.linkage != nil {
-			if len(d.cl.neurons) <= 5000 {
-				fmt.Fprintf(w, "<h3>Dendrogram</h3>\n%s\n", dendrogramSVG(d.cl))
-			} else {
-				fmt.Fprintf(w, "<p class=\"note\">Dendrogram not drawn: %d leaves (at most 5000).</p>\n", len(d.cl.neurons))
-			}
-		}
-		ids := make([]int, 0, len(sizes))
-		for c := range sizes {
-			ids = append(ids, c)
-		}
-		sort.Slice(ids, func(a, b int) bool {
-			if sizes[ids[a]] != sizes[ids[b]] {
-				return sizes[ids[a]] > sizes[ids[b]]
-			}
-			return ids[a] < ids[b]
-		})
-		fmt.Fprintf(w, "<h3>Cluster sizes</h3>\n%s\n<table id=\"cluster-sizes\"><thead><tr><th>cluster</th><th>neurons</th></tr></thead><tbody>\n", clusterBarsSVG(ids, sizes))
-		for _, c := range ids[:min(len(ids), 200)] {
-			fmt.Fprintf(w, "<tr><td>%d</td><td class=\"num\">%d</td></tr>\n", c, sizes[c])
-		}
-		fmt.Fprintf(w, "</tbody></table>\n")
-		if len(ids) > 200 {
-			fmt.Fprintf(w, "<p>... and %d smaller clusters.</p>\n", len(ids)-200)
-		}
-	} else {
-		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>No %s (run <code>runner cluster --out %s</code>): heatmap in the plan's order, no dendrogram.</p>\n",
-			esc(files.Join(d.o.out, "clusters", "clusters.csv")), esc(d.o.out))
-	}
-
-	// Matches table.
-	const maxRows = 20000
-	fmt.Fprintf(w, "<h2>Top matches</h2>\n<p>Each query's best targets (runner matches --n; the query itself left out), <span id=\"shown\">%d</span> rows shown. Filter: <input id=\"filter\" oninput=\"filterMatches()\" placeholder=\"neuron id\"></p>\n", min(len(d.rows), maxRows))
-	for _, n := range d.notes {
-		fmt.Fprintf(w, "<p class=\"note\">%s</p>\n", esc(n))
-	}
-	fmt.Fprintf(w, "<table id=\"matches\"><thead><tr><th>query</th><th>rank</th><th>target</th><th>score</th></tr></thead><tbody>\n")
-	for _, r := range d.rows[:min(len(d.rows), maxRows)] {
-		fmt.Fprintf(w, "<tr><td>%s</td><td class=\"num\">%d</td><td>%s</td><td class=\"num\">%s</td></tr>\n", esc(r.query.String()), r.rank, esc(r.target.String()), formatScore(r.score))
-	}
-	fmt.Fprintf(w, "</tbody></table>\n")
-	if len(d.rows) > maxRows {
-		fmt.Fprintf(w, "<p class=\"note\">The table stops at %d of %d rows: runner matches --to FILE writes them all.</p>\n", maxRows, len(d.rows))
-	}
 	fmt.Fprintf(w, "<p>Written by runner report (nblast-go).</p>\n<script>%s</script>\n</body></html>\n", reportJS)
 }
 
@@ -578,8 +571,19 @@ func writeHeatmap(w *bytes.Buffer, d reportData) {
 	}
 	var pngBuf bytes.Buffer
 	_ = png.Encode(&pngBuf, img)
-	side := max(n, min(700, n*max(1, 700/n)))
+	side := heatmapSide(n)
 	fmt.Fprintf(w, "<p>%d × %d neurons (query rows, target columns), %s; %d cells with a score (grey: none in the output).</p>\n", n, n, html.EscapeString(how), cells)
+	if d.cl != nil && d.cl.linkage != nil {
+		if nl := len(d.cl.neurons); nl <= 5000 {
+			aligned := "its leaves above the heatmap's columns"
+			if nl != n {
+				aligned = fmt.Sprintf("all %d leaves; the heatmap shows %d of them", nl, n)
+			}
+			fmt.Fprintf(w, "<p>Dendrogram (%s):</p>\n<div>%s</div>\n", aligned, dendrogramSVG(d.cl, float64(side)))
+		} else {
+			fmt.Fprintf(w, "<p class=\"note\">Dendrogram not drawn: %d leaves (at most 5000).</p>\n", nl)
+		}
+	}
 	fmt.Fprintf(w, "<img id=\"heatmap\" alt=\"heatmap\" width=\"%d\" height=\"%d\" src=\"data:image/png;base64,%s\">\n", side, side, base64.StdEncoding.EncodeToString(pngBuf.Bytes()))
 	// Colour bar.
 	var s strings.Builder
@@ -596,17 +600,21 @@ func writeHeatmap(w *bytes.Buffer, d reportData) {
 	fmt.Fprintf(w, "</ol></details>\n")
 }
 
+// heatmapSide is the heatmap's width in CSS pixels for n cells a side:
+// a whole number of pixels a cell, about 700 in all.
+func heatmapSide(n int) int { return max(n, min(700, n*max(1, 700/n))) }
+
 func toBool(v any) bool { return fmt.Sprint(v) == "true" }
 
 // dendrogramSVG draws scipy's Z: leaves left to right in leaf order,
 // merge heights by distance.
-func dendrogramSVG(c *clustering) string {
+func dendrogramSVG(c *clustering, W float64) string {
 	n := len(c.neurons)
-	const W, H, top, bottom = 1000.0, 280.0, 10.0, 20.0
+	const H, top, bottom = 200.0, 6.0, 16.0
 	x := make([]float64, 2*n-1)
 	y := make([]float64, 2*n-1)
 	for rank, leaf := range c.leafRank {
-		x[leaf] = 10 + (float64(rank)+0.5)*(W-20)/float64(n)
+		x[leaf] = 1 + (float64(rank)+0.5)*W/float64(n)
 		y[leaf] = H - bottom
 	}
 	dmax := 0.0
@@ -617,7 +625,7 @@ func dendrogramSVG(c *clustering) string {
 		dmax = 1
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, `<svg id="dendrogram" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="10"><g stroke="#333" fill="none" stroke-width="1">`, W, H)
+	fmt.Fprintf(&s, `<svg id="dendrogram" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="10" style="display:block"><g stroke="#333" fill="none" stroke-width="1">`, W+2, H)
 	for k, r := range c.linkage {
 		a, b := int(r[0]), int(r[1])
 		node := n + k
@@ -625,7 +633,7 @@ func dendrogramSVG(c *clustering) string {
 		x[node] = (x[a] + x[b]) / 2
 		fmt.Fprintf(&s, `<path d="M%.1f %.1fV%.1fH%.1fV%.1f"/>`, x[a], y[a], y[node], x[b], y[b])
 	}
-	fmt.Fprintf(&s, `</g><text x="10" y="%g">distance 0 … %.3g (top)</text></svg>`, H-4, dmax)
+	fmt.Fprintf(&s, `</g><text x="2" y="%g">distance: 0 (bottom) to %.3g (top)</text></svg>`, H-3, dmax)
 	return s.String()
 }
 
@@ -637,7 +645,7 @@ func clusterBarsSVG(ids []int, sizes map[int]int) string {
 	}
 	most := sizes[ids[0]]
 	const W, H = 800.0, 160.0
-	bw := (W - 20) / float64(len(ids))
+	bw := math.Min(40, (W-20)/float64(len(ids)))
 	var s strings.Builder
 	fmt.Fprintf(&s, `<svg id="cluster-bars" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="10">`, W, H+14)
 	for i, c := range ids {
