@@ -204,6 +204,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
+	if params == nil {
+		params = o.marker // an incomplete run: its marker's parameters
+	}
 	t, err := readHits(ctx, src, keep)
 	if err != nil {
 		return err
@@ -573,6 +576,9 @@ func writeHeatmap(w *bytes.Buffer, d reportData) {
 	_ = png.Encode(&pngBuf, img)
 	side := heatmapSide(n)
 	fmt.Fprintf(w, "<p>%d × %d neurons (query rows, target columns), %s; %d cells with a score (grey: none in the output).</p>\n", n, n, html.EscapeString(how), cells)
+	if !toBool(d.params["all_by_all"]) {
+		fmt.Fprintf(w, "<p class=\"note\">Not an all-by-all run: the columns are the queries too, so only the cells of queries that are also targets have a score.</p>\n")
+	}
 	if d.cl != nil && d.cl.linkage != nil {
 		if nl := len(d.cl.neurons); nl <= 5000 {
 			aligned := "its leaves above the heatmap's columns"
