@@ -344,3 +344,26 @@ func TestMatchesParquet(t *testing.T) {
 		}
 	}
 }
+
+// The built runner has the matches and report commands, in its usage too.
+func TestMatchesAndReportCommands(t *testing.T) {
+	bin := binary(t, ".")
+	if _, out := runCase(t, bin, []string{"--help"}); !strings.Contains(out, "runner matches --out OUT") || !strings.Contains(out, "runner report --out OUT") {
+		t.Errorf("usage does not show runner matches and runner report:\n%s", out)
+	}
+	out := copyOutput(t, fixture(t, "dense"))
+	code, text := runCase(t, bin, []string{"matches", "--out", out, "--n", "2", "--ids", "720575940693177896"})
+	if code != 0 || !strings.Contains(text, "720575940693177896: 2 matches") {
+		t.Errorf("runner matches exits %d:\n%s", code, text)
+	}
+	if code, text := runCase(t, bin, []string{"report", "--out", out}); code != 0 || !strings.Contains(text, "report.html") {
+		t.Errorf("runner report exits %d:\n%s", code, text)
+	}
+	empty := t.TempDir()
+	if code, text := runCase(t, bin, []string{"matches", "--out", empty}); code != 1 || !strings.Contains(text, "runner matches: "+empty+": no NBLAST output found") {
+		t.Errorf("runner matches on an empty directory exits %d:\n%s", code, text)
+	}
+	if code, text := runCase(t, bin, []string{"report", "--out", empty}); code != 1 || !strings.Contains(text, "runner report: "+empty+": no NBLAST output found") {
+		t.Errorf("runner report on an empty directory exits %d:\n%s", code, text)
+	}
+}
