@@ -477,12 +477,12 @@ func histogramSVG(vals []float64, bins int) string {
 	for _, c := range counts {
 		most = max(most, c)
 	}
-	const W, H, L, B = 800.0, 260.0, 50.0, 30.0
+	const W, H, L, B = 800.0, 260.0, 70.0, 30.0
 	var s strings.Builder
 	fmt.Fprintf(&s, `<svg id="histogram" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, W, H+B)
 	bw := (W - L - 10) / float64(bins)
 	for i, c := range counts {
-		h := float64(c) / float64(most) * (H - 10)
+		h := math.Log1p(float64(c)) / math.Log1p(float64(most)) * (H - 10)
 		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#3b528b"><title>%.3f to %.3f: %d</title></rect>`,
 			L+float64(i)*bw, H-h, math.Max(bw-1, 0.5), h, lo+float64(i)*(hi-lo)/float64(bins), lo+float64(i+1)*(hi-lo)/float64(bins), c)
 	}
@@ -492,7 +492,14 @@ func histogramSVG(vals []float64, bins int) string {
 		x := L + float64(i)/4*(W-L-10)
 		fmt.Fprintf(&s, `<text x="%.1f" y="%g" text-anchor="middle">%.3g</text>`, x, H+15, lo+float64(i)/4*(hi-lo))
 	}
+	for _, c := range []int{10, 100, 1000, 10000, 100000, 1000000, 10000000} {
+		if 3*c < most {
+			y := H - math.Log1p(float64(c))/math.Log1p(float64(most))*(H-10)
+			fmt.Fprintf(&s, `<text x="%g" y="%.1f" text-anchor="end">%d</text><line x1="%g" y1="%.1f" x2="%g" y2="%.1f" stroke="#333"/>`, L-4, y+4, c, L-3, y, L, y)
+		}
+	}
 	fmt.Fprintf(&s, `<text x="%g" y="%g" text-anchor="end">%d</text><text x="%g" y="%g" text-anchor="end">0</text>`, L-4, 14.0, most, L-4, H)
+	fmt.Fprintf(&s, `<text x="12" y="%g" transform="rotate(-90 12 %g)" text-anchor="middle">count (log scale)</text>`, H/2, H/2)
 	fmt.Fprintf(&s, `<text x="%g" y="%g" text-anchor="middle">score</text></svg>`, (W+L)/2, H+28)
 	return s.String()
 }
