@@ -388,31 +388,15 @@ func inspectDense(ctx context.Context, w io.Writer, o *output, name, id string, 
 	if id == "" {
 		return false, nil
 	}
-	queries, err := attrIDs(z.Attrs["queries"], path, "queries")
+	t, err := readHits(ctx, &source{out: o.out, dense: name, z: z}, func(q scoring.ID) bool { return q.String() == id })
 	if err != nil {
 		return false, err
 	}
-	targets, err := attrIDs(z.Attrs["targets"], path, "targets")
-	if err != nil {
-		return false, err
-	}
-	if len(queries) != z.Shape[0] || len(targets) != z.Shape[1] {
-		return false, fmt.Errorf("%s/.zattrs: %d queries and %d targets for shape %v", path, len(queries), len(targets), z.Shape)
-	}
-	row := slices.IndexFunc(queries, func(q scoring.ID) bool { return q.String() == id })
-	if row < 0 {
-		fmt.Fprintf(w, "  neuron %s is not among the %d queries of %s\n", id, len(queries), path)
+	if len(t.queries) == 0 {
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries of %s\n", id, t.allQueries, path)
 		return false, nil
 	}
-	vals, err := z.Read(ctx, row, row+1, 0, z.Shape[1])
-	if err != nil {
-		return false, err
-	}
-	hits := make([]hit, len(vals))
-	for c, v := range vals {
-		hits[c] = hit{targets[c], v}
-	}
-	sort.Slice(hits, func(a, b int) bool { return hitLess(hits[a], hits[b]) })
+	hits := t.hits[t.queries[0]]
 	printHits(w, fmt.Sprintf("top %d targets of %s%s in %s", min(k, len(hits)), id, nm.paren(id), name), hits, k, nm)
 	return true, nil
 }
@@ -459,40 +443,20 @@ func inspectParts(ctx context.Context, w io.Writer, o *output, p *partsOut, id s
 	if id == "" {
 		return false, nil
 	}
-	var hits []hit
-	queries := map[scoring.ID]struct{}{}
-	if p.kind == "sparse" {
-		err = sinks.EachSparseRow(ctx, p.dir, func(r sinks.SparseRow) error {
-			queries[r.Query] = struct{}{}
-			if r.Query.String() == id {
-				hits = append(hits, hit{r.Target, r.Score})
-			}
-			return nil
-		})
-		sort.Slice(hits, func(a, b int) bool { return hitLess(hits[a], hits[b]) })
-	} else {
-		var ranked []sinks.TopKRow
-		err = sinks.EachTopKRow(ctx, p.dir, func(r sinks.TopKRow) error {
-			queries[r.Query] = struct{}{}
-			if r.Query.String() == id {
-				ranked = append(ranked, r)
-			}
-			return nil
-		})
-		sort.SliceStable(ranked, func(a, b int) bool { return ranked[a].Rank < ranked[b].Rank })
-		for _, r := range ranked {
-			hits = append(hits, hit{r.Target, r.Score})
-		}
-	}
+	t, err := readHits(ctx, &source{out: o.out, parts: p}, func(q scoring.ID) bool { return q.String() == id })
 	if err != nil {
 		return false, err
+	}
+	var hits []hit
+	if len(t.queries) > 0 {
+		hits = t.hits[t.queries[0]]
 	}
 	if len(hits) == 0 {
 		threshold := ""
 		if t, ok := ps["threshold"]; ok {
 			threshold = fmt.Sprintf(" %v", t)
 		}
-		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, len(queries), p.where(), threshold)
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, t.allQueries, p.where(), threshold)
 		return false, nil
 	}
 	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.paren(id), p.kind)

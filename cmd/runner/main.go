@@ -10,6 +10,9 @@
 //	                                                     build a scoring matrix (navis' layout, for --smat)
 //	runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
 //	                                                     dotprops from skeletons (SWC, node tables) or points
+//	runner matches --out OUT [--n 10 | --threshold T | --percentage P] [--ids a,b] [--self] [--to FILE.parquet|FILE.csv]
+//	                                                     each query's best targets (navis' extract_matches)
+//	runner report --out OUT [--to OUT/report.html]       a self-contained HTML report of a result
 package main
 
 import (
@@ -48,6 +51,8 @@ var commands = map[string]func([]string) error{
 	"synth":    synthMain,
 	"smat":     smatMain,
 	"dotprops": dotpropsMain,
+	"matches":  matchesMain,
+	"report":   reportMain,
 }
 
 // addBeamFlags makes a command's flag set accept Beam's and its runners'
@@ -243,6 +248,8 @@ func usage() {
        runner synth --n 10000 --out neurons.parquet [--seed S]
        runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--seed S] (see runner smat --help)
        runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
+       runner matches --out OUT [--n 10 | --threshold T | --percentage P] [--ids id1,id2] [--self] [--to FILE.parquet|FILE.csv]
+       runner report --out OUT [--to OUT/report.html]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,

@@ -1,0 +1,673 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/sinks"
+)
+
+// reportMain implements
+//
+//	runner report --out OUT [--to OUT/report.html] [--max_side 500] [--n 5]
+func reportMain(args []string) error {
+	return runReport(context.Background(), args, os.Stdout, os.Stderr)
+}
+
+// clustering is OUT/clusters (written by runner cluster): clusters.csv
+// (neuron,cluster; row i = leaf i), linkage.csv (scipy's Z: a,b,distance,
+// size) and clusters.json.
+type clustering struct {
+	neurons  []string
+	cluster  []int
+	linkage  [][4]float64 // nil without linkage.csv
+	info     map[string]any
+	leafRank []int // leaf order of the dendrogram (or by cluster): leaves in display order
+}
+
+// readClusters reads OUT/clusters, or returns nil if there is no
+// clusters.csv.
+func readClusters(ctx context.Context, out string) (*clustering, error) {
+	dir := files.Join(out, "clusters")
+	p := files.Join(dir, "clusters.csv")
+	if ok, err := files.Exists(ctx, p); err != nil || !ok {
+		return nil, err
+	}
+	b, err := files.ReadFile(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if len(recs) == 0 || len(recs[0]) < 2 || recs[0][0] != "neuron" || recs[0][1] != "cluster" {
+		return nil, fmt.Errorf("%s: want the header neuron,cluster", p)
+	}
+	c := &clustering{}
+	for i, r := range recs[1:] {
+		k, err := strconv.Atoi(strings.TrimSpace(r[1]))
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: cluster %q is not an integer", p, i+2, r[1])
+		}
+		c.neurons, c.cluster = append(c.neurons, r[0]), append(c.cluster, k)
+	}
+	n := len(c.neurons)
+	lp := files.Join(dir, "linkage.csv")
+	if ok, err := files.Exists(ctx, lp); err != nil {
+		return nil, err
+	} else if ok {
+		b, err := files.ReadFile(ctx, lp)
+		if err != nil {
+			return nil, err
+		}
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", lp, err)
+		}
+		if len(recs) == 0 || strings.Join(recs[0], ",") != "a,b,distance,size" {
+			return nil, fmt.Errorf("%s: want the header a,b,distance,size", lp)
+		}
+		if len(recs)-1 != n-1 {
+			return nil, fmt.Errorf("%s: %d rows for the %d neurons of %s (want n-1 = %d)", lp, len(recs)-1, n, p, n-1)
+		}
+		for i, r := range recs[1:] {
+			var row [4]float64
+			for j := range 4 {
+				if row[j], err = strconv.ParseFloat(strings.TrimSpace(r[j]), 64); err != nil {
+					return nil, fmt.Errorf("%s line %d: %q is not a number", lp, i+2, r[j])
+				}
+			}
+			for _, x := range row[:2] {
+				if x < 0 || int(x) >= n+i || x != math.Trunc(x) {
+					return nil, fmt.Errorf("%s line %d: %v is not a leaf (< %d) or an earlier cluster (< %d)", lp, i+2, x, n, n+i)
+				}
+			}
+			c.linkage = append(c.linkage, row)
+		}
+	}
+	if b, err := files.ReadFile(ctx, files.Join(dir, "clusters.json")); err == nil {
+		_ = json.Unmarshal(b, &c.info)
+	}
+	// Display order: the dendrogram's leaves left to right (scipy's
+	// leaves_list), or by cluster then leaf.
+	if c.linkage != nil && n > 1 {
+		var walk func(node int)
+		walk = func(node int) {
+			if node < n {
+				c.leafRank = append(c.leafRank, node)
+				return
+			}
+			row := c.linkage[node-n]
+			walk(int(row[0]))
+			walk(int(row[1]))
+		}
+		walk(2*n - 2)
+	} else {
+		for i := range n {
+			c.leafRank = append(c.leafRank, i)
+		}
+		sort.SliceStable(c.leafRank, func(a, b int) bool { return c.cluster[c.leafRank[a]] < c.cluster[c.leafRank[b]] })
+	}
+	return c, nil
+}
+
+// runReport is reportMain with its context and writers.
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
+	to := fs.String("to", "", "the HTML file to write (default OUT/report.html), atomically")
+	maxSide := fs.Int("max_side", 500, "at most this many neurons in the heatmap (and, for a dense output, read for the histogram and the table): a larger result is sampled evenly")
+	topN := fs.Int("n", 5, "matches per query in the table")
+	what := fs.String("what", "", "the output to report on: scores, scores_reverse, sparse or topk; default: scores, else sparse, else topk")
+	allow := fs.Bool("allow_incomplete", false, "report on an output whose run did not finish")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: runner report --out OUT [--to OUT/report.html] [--max_side 500] [--n 5]\n\n"+
+			"A self-contained HTML page (no network) on a result: parameters and timing, the score\n"+
+			"histogram, the heatmap (ordered by OUT/clusters if there), the dendrogram, cluster sizes\n"+
+			"and a searchable table of top matches.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out is required")
+	}
+	if *maxSide < 2 {
+		return fmt.Errorf("--max_side %d: want at least 2", *maxSide)
+	}
+	if *topN < 1 {
+		return fmt.Errorf("--n %d: want at least 1", *topN)
+	}
+	dest := *to
+	if dest == "" {
+		dest = files.Join(*out, "report.html")
+	}
+	o, err := detectOutput(ctx, *out)
+	if err != nil {
+		return err
+	}
+	src, err := matchesSource(o, *what)
+	if err != nil {
+		return err
+	}
+	if err := src.check(ctx, *allow); err != nil {
+		return err
+	}
+	cl, err := readClusters(ctx, *out)
+	if err != nil {
+		return err
+	}
+	// A dense array is read whole only up to max_side queries.
+	var keep func(scoring.ID) bool
+	var denseN int
+	var params map[string]any
+	sampled := false
+	if src.parts == nil {
+		queries, err := attrIDs(src.z.Attrs["queries"], files.Join(src.out, src.dense), "queries")
+		if err != nil {
+			return err
+		}
+		denseN = len(queries)
+		params = src.z.Attrs
+		if len(queries) > *maxSide {
+			sampled = true
+			set := map[scoring.ID]bool{}
+			for i := range *maxSide {
+				set[queries[i*len(queries) / *maxSide]] = true
+			}
+			keep = func(q scoring.ID) bool { return set[q] }
+		}
+	} else if src.parts.manifest != nil {
+		if params, err = parseParams(src.parts.manifest.Parameters); err != nil {
+			return err
+		}
+	}
+	if params == nil {
+		params = o.marker // an incomplete run: its marker's parameters
+	}
+	t, err := readHits(ctx, src, keep)
+	if err != nil {
+		return err
+	}
+	rows, notes, err := extractMatches(t, criterion{mode: "n", n: *topN}, false)
+	if err != nil {
+		// A short top-k: as many as it holds.
+		if rows, notes, err = extractMatches(t, criterion{mode: "n", n: max(1, t.k-1)}, false); err != nil {
+			return err
+		}
+	}
+	var page bytes.Buffer
+	writeReport(ctx, &page, reportData{o: o, src: src, t: t, cl: cl, params: params, rows: rows, notes: notes,
+		maxSide: *maxSide, sampled: sampled, denseN: denseN})
+	f, err := files.Create(ctx, dest)
+	if err != nil {
+		return fmt.Errorf("--to %s: %w", dest, err)
+	}
+	if _, err := f.Write(page.Bytes()); err != nil {
+		f.Abort()
+		return fmt.Errorf("--to %s: %w", dest, err)
+	}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("--to %s: %w", dest, err)
+	}
+	fmt.Fprintf(stdout, "report: %s (%d KiB) on %s\n", dest, (page.Len()+1023)/1024, src.name())
+	return nil
+}
+
+func parseParams(raw json.RawMessage) (map[string]any, error) { return params(raw) }
+
+type reportData struct {
+	o       *output
+	src     *source
+	t       *hitTable
+	cl      *clustering
+	params  map[string]any
+	rows    []matchRow
+	notes   []string
+	maxSide int
+	sampled bool
+	denseN  int
+}
+
+const reportCSS = `body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1150px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
+th{background:#f3f3f3}.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#805000}
+#heatmap{image-rendering:pixelated;border:1px solid #999}#filter{font-size:14px;padding:4px;width:320px}
+.kv td:first-child{font-weight:600}`
+
+const reportJS = `function filterMatches(){var q=document.getElementById('filter').value.toLowerCase();
+var rows=document.querySelectorAll('#matches tbody tr'),shown=0;
+for(var i=0;i<rows.length;i++){var ok=rows[i].textContent.toLowerCase().indexOf(q)>=0;rows[i].style.display=ok?'':'none';if(ok)shown++;}
+document.getElementById('shown').textContent=shown;}
+if(location.hash){document.getElementById('filter').value=decodeURIComponent(location.hash.slice(1));filterMatches();}`
+
+func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
+	esc := html.EscapeString
+	t := d.t
+	nQueries := t.allQueries
+	if d.denseN > 0 {
+		nQueries = d.denseN
+	}
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>NBLAST report: %s</title><style>%s</style></head><body>\n", esc(d.o.out), reportCSS)
+	fmt.Fprintf(w, "<h1>NBLAST report: %s</h1>\n", esc(d.o.out))
+	fmt.Fprintf(w, "<p>From %s: <span id=\"n-neurons\">%d</span> queries", esc(d.src.name()), nQueries)
+	if t.targets > 0 {
+		fmt.Fprintf(w, " × <span id=\"n-targets\">%d</span> targets", t.targets)
+	}
+	fmt.Fprintf(w, "; %s.</p>\n", esc(d.o.describe()))
+	if d.sampled {
+		fmt.Fprintf(w, "<p class=\"note\" id=\"sampled\">Sampled: %d queries is more than %d, so the histogram, heatmap and table use %d evenly spaced queries (every %.1fth).</p>\n",
+			nQueries, d.maxSide, len(t.queries), float64(nQueries)/float64(d.maxSide))
+	}
+
+	// Heatmap.
+	writeHeatmap(w, d)
+
+	// Clusters.
+	if d.cl != nil {
+		method := ""
+		if m, ok := d.cl.info["method"]; ok {
+			method = fmt.Sprint(m)
+			if l, ok := d.cl.info["linkage"]; ok {
+				method += ", linkage " + fmt.Sprint(l)
+			}
+		}
+		sizes := map[int]int{}
+		for _, c := range d.cl.cluster {
+			sizes[c]++
+		}
+		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>From %s: <span id=\"n-clusters\">%d</span> clusters of %d neurons%s.</p>\n",
+			esc(files.Join(d.o.out, "clusters")), len(sizes), len(d.cl.neurons), esc(parenthesise(method)))
+		ids := make([]int, 0, len(sizes))
+		for c := range sizes {
+			ids = append(ids, c)
+		}
+		sort.Slice(ids, func(a, b int) bool {
+			if sizes[ids[a]] != sizes[ids[b]] {
+				return sizes[ids[a]] > sizes[ids[b]]
+			}
+			return ids[a] < ids[b]
+		})
+		fmt.Fprintf(w, "<h3>Cluster sizes</h3>\n%s\n<table id=\"cluster-sizes\"><thead><tr><th>cluster</th><th>neurons</th></tr></thead><tbody>\n", clusterBarsSVG(ids, sizes))
+		for _, c := range ids[:min(len(ids), 200)] {
+			fmt.Fprintf(w, "<tr><td>%d</td><td class=\"num\">%d</td></tr>\n", c, sizes[c])
+		}
+		fmt.Fprintf(w, "</tbody></table>\n")
+		if len(ids) > 200 {
+			fmt.Fprintf(w, "<p>... and %d smaller clusters.</p>\n", len(ids)-200)
+		}
+	} else {
+		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>No %s (run <code>runner cluster --out %s</code>): heatmap in the plan's order, no dendrogram.</p>\n",
+			esc(files.Join(d.o.out, "clusters", "clusters.csv")), esc(d.o.out))
+	}
+
+	// Histogram.
+	var all []float64
+	for _, q := range t.queries {
+		for _, h := range t.hits[q] {
+			if !math.IsNaN(h.score) {
+				all = append(all, h.score)
+			}
+		}
+	}
+	fmt.Fprintf(w, "<h2>Score distribution</h2>\n<p><span id=\"n-scores\">%d</span> scores", len(all))
+	if t.kind != "dense" {
+		fmt.Fprintf(w, " (those the %s output holds: scores ≥ %v", t.kind, t.floor)
+		if t.kind == "top-k" {
+			fmt.Fprintf(w, ", the %d best per query", t.k)
+		}
+		fmt.Fprintf(w, ")")
+	}
+	fmt.Fprintf(w, ", self-hits included.</p>\n%s\n", histogramSVG(all, 40))
+
+	// Matches table.
+	const maxRows = 20000
+	fmt.Fprintf(w, "<h2>Top matches</h2>\n<p>Each query's best targets (runner matches --n; the query itself left out), <span id=\"shown\">%d</span> rows shown. Filter: <input id=\"filter\" oninput=\"filterMatches()\" placeholder=\"neuron id\"></p>\n", min(len(d.rows), maxRows))
+	for _, n := range d.notes {
+		fmt.Fprintf(w, "<p class=\"note\">%s</p>\n", esc(n))
+	}
+	fmt.Fprintf(w, "<table id=\"matches\"><thead><tr><th>query</th><th>rank</th><th>target</th><th>score</th></tr></thead><tbody>\n")
+	for _, r := range d.rows[:min(len(d.rows), maxRows)] {
+		fmt.Fprintf(w, "<tr><td>%s</td><td class=\"num\">%d</td><td>%s</td><td class=\"num\">%s</td></tr>\n", esc(r.query.String()), r.rank, esc(r.target.String()), formatScore(r.score))
+	}
+	fmt.Fprintf(w, "</tbody></table>\n")
+	if len(d.rows) > maxRows {
+		fmt.Fprintf(w, "<p class=\"note\">The table stops at %d of %d rows: runner matches --to FILE writes them all.</p>\n", maxRows, len(d.rows))
+	}
+	// Parameters and timing.
+	fmt.Fprintf(w, "<h2>Run</h2>\n<table class=\"kv\" id=\"params\">\n")
+	keys := make([]string, 0, len(d.params))
+	for k := range d.params {
+		if k != "queries" && k != "targets" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := d.params[k]
+		if v == nil {
+			v = "none"
+		}
+		fmt.Fprintf(w, "<tr><td>%s</td><td>%s</td></tr>\n", esc(k), esc(fmt.Sprint(v)))
+	}
+	start, end := runTimes(d)
+	if !start.IsZero() && !end.IsZero() {
+		fmt.Fprintf(w, "<tr><td>started</td><td>%s</td></tr><tr><td>finished</td><td>%s</td></tr><tr><td>wall time</td><td id=\"wall\">%s</td></tr>\n",
+			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), end.Sub(start).Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "</table>\n<p>Timing from the files' modification times (the run marker _nblast_run.json, written as the run starts, and the file written last: %s); unknown for gs:// outputs.</p>\n", esc(lastFileName(d.src)))
+	writeInputs(ctx, w, d.o.out)
+
+	fmt.Fprintf(w, "<p>Written by runner report (nblast-go).</p>\n<script>%s</script>\n</body></html>\n", reportJS)
+}
+
+func parenthesise(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+// writeInputs lists the run marker's inputs (files, neurons, points).
+func writeInputs(ctx context.Context, w *bytes.Buffer, out string) {
+	b, err := files.ReadFile(ctx, files.Join(out, "_nblast_run.json"))
+	if err != nil {
+		return
+	}
+	var doc struct {
+		Inputs map[string]map[string]struct {
+			Neurons int `json:"neurons"`
+			Points  int `json:"points"`
+		} `json:"inputs"`
+	}
+	if json.Unmarshal(b, &doc) != nil || len(doc.Inputs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "<table id=\"inputs\"><thead><tr><th>input</th><th>file</th><th>neurons</th><th>points</th></tr></thead><tbody>\n")
+	for _, role := range []string{"queries", "targets"} {
+		for p, in := range doc.Inputs[role] {
+			fmt.Fprintf(w, "<tr><td>%s</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n", role, html.EscapeString(p), in.Neurons, in.Points)
+		}
+	}
+	fmt.Fprintf(w, "</tbody></table>\n")
+}
+
+// lastFileName is the file a complete output writes last.
+func lastFileName(src *source) string {
+	if src.parts != nil {
+		return files.Join(src.parts.dir, sinks.ManifestName)
+	}
+	return files.Join(src.out, src.dense, ".zattrs")
+}
+
+// runTimes are the modification times of the run marker and of the file
+// written last (local outputs only).
+func runTimes(d reportData) (start, end time.Time) {
+	if files.IsRemote(d.o.out) {
+		return
+	}
+	if fi, err := os.Stat(files.Join(d.o.out, "_nblast_run.json")); err == nil {
+		start = fi.ModTime()
+	}
+	if fi, err := os.Stat(lastFileName(d.src)); err == nil {
+		end = fi.ModTime()
+	}
+	if end.Before(start) {
+		return time.Time{}, time.Time{}
+	}
+	return start, end
+}
+
+// colormap is viridis at 5 stops, linearly interpolated; v in [0, 1].
+func colormap(v float64) color.RGBA {
+	stops := [][3]float64{{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}}
+	v = math.Max(0, math.Min(1, v))
+	x := v * float64(len(stops)-1)
+	i := min(int(x), len(stops)-2)
+	f := x - float64(i)
+	var c [3]uint8
+	for j := range 3 {
+		c[j] = uint8(math.Round(stops[i][j]*(1-f) + stops[i+1][j]*f))
+	}
+	return color.RGBA{c[0], c[1], c[2], 255}
+}
+
+func hexColor(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+
+// histogramSVG draws the scores' histogram over [min, max] in bins bins.
+func histogramSVG(vals []float64, bins int) string {
+	if len(vals) == 0 {
+		return "<p>No scores.</p>"
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	counts := make([]int, bins)
+	for _, v := range vals {
+		counts[min(bins-1, int((v-lo)/(hi-lo)*float64(bins)))]++
+	}
+	most := 0
+	for _, c := range counts {
+		most = max(most, c)
+	}
+	const W, H, L, B = 800.0, 260.0, 70.0, 30.0
+	var s strings.Builder
+	fmt.Fprintf(&s, `<svg id="histogram" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, W, H+B)
+	bw := (W - L - 10) / float64(bins)
+	for i, c := range counts {
+		h := math.Log1p(float64(c)) / math.Log1p(float64(most)) * (H - 10)
+		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#3b528b"><title>%.3f to %.3f: %d</title></rect>`,
+			L+float64(i)*bw, H-h, math.Max(bw-1, 0.5), h, lo+float64(i)*(hi-lo)/float64(bins), lo+float64(i+1)*(hi-lo)/float64(bins), c)
+	}
+	fmt.Fprintf(&s, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#333"/>`, L, H, W-10, H)
+	fmt.Fprintf(&s, `<line x1="%g" y1="10" x2="%g" y2="%g" stroke="#333"/>`, L, L, H)
+	for i := 0; i <= 4; i++ {
+		x := L + float64(i)/4*(W-L-10)
+		fmt.Fprintf(&s, `<text x="%.1f" y="%g" text-anchor="middle">%.3g</text>`, x, H+15, lo+float64(i)/4*(hi-lo))
+	}
+	for _, c := range []int{10, 100, 1000, 10000, 100000, 1000000, 10000000} {
+		if 3*c < most {
+			y := H - math.Log1p(float64(c))/math.Log1p(float64(most))*(H-10)
+			fmt.Fprintf(&s, `<text x="%g" y="%.1f" text-anchor="end">%d</text><line x1="%g" y1="%.1f" x2="%g" y2="%.1f" stroke="#333"/>`, L-4, y+4, c, L-3, y, L, y)
+		}
+	}
+	fmt.Fprintf(&s, `<text x="%g" y="%g" text-anchor="end">%d</text><text x="%g" y="%g" text-anchor="end">0</text>`, L-4, 14.0, most, L-4, H)
+	fmt.Fprintf(&s, `<text x="12" y="%g" transform="rotate(-90 12 %g)" text-anchor="middle">count (log scale)</text>`, H/2, H/2)
+	fmt.Fprintf(&s, `<text x="%g" y="%g" text-anchor="middle">score</text></svg>`, (W+L)/2, H+28)
+	return s.String()
+}
+
+// writeHeatmap draws the queries × targets matrix (an all-by-all's
+// neurons in cluster order, or the plan order), at most maxSide a side,
+// as an inline PNG, one pixel a cell, scaled up.
+func writeHeatmap(w *bytes.Buffer, d reportData) {
+	t := d.t
+	order := append([]scoring.ID(nil), t.queries...)
+	how := "in the output's query order"
+	if d.cl != nil {
+		pos := map[string]int{}
+		for rank, leaf := range d.cl.leafRank {
+			pos[d.cl.neurons[leaf]] = rank
+		}
+		var in, out []scoring.ID
+		for _, q := range order {
+			if _, ok := pos[q.String()]; ok {
+				in = append(in, q)
+			} else {
+				out = append(out, q)
+			}
+		}
+		sort.SliceStable(in, func(a, b int) bool { return pos[in[a].String()] < pos[in[b].String()] })
+		order = append(in, out...)
+		how = "in the clustering's leaf order (" + files.Join(d.o.out, "clusters") + ")"
+		if d.cl.linkage == nil {
+			how = "by cluster (" + files.Join(d.o.out, "clusters", "clusters.csv") + ")"
+		}
+	}
+	if len(order) > d.maxSide {
+		s := make([]scoring.ID, d.maxSide)
+		for i := range s {
+			s[i] = order[i*len(order)/d.maxSide]
+		}
+		order = s
+		how += fmt.Sprintf(", sampled evenly to %d", d.maxSide)
+	}
+	n := len(order)
+	fmt.Fprintf(w, "<h2>Heatmap</h2>\n")
+	if n == 0 {
+		fmt.Fprintf(w, "<p>No queries.</p>\n")
+		return
+	}
+	idx := map[scoring.ID]int{}
+	for i, q := range order {
+		idx[q] = i
+	}
+	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	grey := color.RGBA{220, 220, 220, 255}
+	for y := range n {
+		for x := range n {
+			img.SetRGBA(x, y, grey)
+		}
+	}
+	lo, hi := -1.0, 1.0
+	if !toBool(d.params["normalized"]) {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, q := range order {
+			for _, h := range t.hits[q] {
+				if _, ok := idx[h.target]; ok {
+					lo, hi = math.Min(lo, h.score), math.Max(hi, h.score)
+				}
+			}
+		}
+		if !(hi > lo) {
+			lo, hi = lo-1, lo+1
+		}
+	}
+	cells := 0
+	for y, q := range order {
+		for _, h := range t.hits[q] {
+			if x, ok := idx[h.target]; ok {
+				img.SetRGBA(x, y, colormap((h.score-lo)/(hi-lo)))
+				cells++
+			}
+		}
+	}
+	var pngBuf bytes.Buffer
+	_ = png.Encode(&pngBuf, img)
+	side := heatmapSide(n)
+	fmt.Fprintf(w, "<p>%d × %d neurons (query rows, target columns), %s; %d cells with a score (grey: none in the output).</p>\n", n, n, html.EscapeString(how), cells)
+	if !toBool(d.params["all_by_all"]) {
+		fmt.Fprintf(w, "<p class=\"note\">Not an all-by-all run: the columns are the queries too, so only the cells of queries that are also targets have a score.</p>\n")
+	}
+	if d.cl != nil && d.cl.linkage != nil {
+		if nl := len(d.cl.neurons); nl <= 5000 {
+			aligned := "its leaves above the heatmap's columns"
+			if nl != n {
+				aligned = fmt.Sprintf("all %d leaves; the heatmap shows %d of them", nl, n)
+			}
+			fmt.Fprintf(w, "<p>Dendrogram (%s):</p>\n<div>%s</div>\n", aligned, dendrogramSVG(d.cl, float64(side)))
+		} else {
+			fmt.Fprintf(w, "<p class=\"note\">Dendrogram not drawn: %d leaves (at most 5000).</p>\n", nl)
+		}
+	}
+	fmt.Fprintf(w, "<img id=\"heatmap\" alt=\"heatmap\" width=\"%d\" height=\"%d\" src=\"data:image/png;base64,%s\">\n", side, side, base64.StdEncoding.EncodeToString(pngBuf.Bytes()))
+	// Colour bar.
+	var s strings.Builder
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="36" font-size="11">`)
+	for i := range 100 {
+		fmt.Fprintf(&s, `<rect x="%d" y="0" width="3" height="16" fill="%s"/>`, 10+3*i, hexColor(colormap(float64(i)/99)))
+	}
+	fmt.Fprintf(&s, `<text x="10" y="30">%.3g</text><text x="310" y="30" text-anchor="end">%.3g</text></svg>`, lo, hi)
+	w.WriteString("<div>" + s.String() + "</div>\n")
+	fmt.Fprintf(w, "<details><summary>Heatmap order (%d neurons)</summary><ol id=\"heatmap-order\">", n)
+	for _, q := range order {
+		fmt.Fprintf(w, "<li>%s</li>", html.EscapeString(q.String()))
+	}
+	fmt.Fprintf(w, "</ol></details>\n")
+}
+
+// heatmapSide is the heatmap's width in CSS pixels for n cells a side:
+// a whole number of pixels a cell, about 700 in all.
+func heatmapSide(n int) int { return max(n, min(700, n*max(1, 700/n))) }
+
+func toBool(v any) bool { return fmt.Sprint(v) == "true" }
+
+// dendrogramSVG draws scipy's Z: leaves left to right in leaf order,
+// merge heights by distance.
+func dendrogramSVG(c *clustering, W float64) string {
+	n := len(c.neurons)
+	const H, top, bottom = 200.0, 6.0, 16.0
+	x := make([]float64, 2*n-1)
+	y := make([]float64, 2*n-1)
+	for rank, leaf := range c.leafRank {
+		x[leaf] = 1 + (float64(rank)+0.5)*W/float64(n)
+		y[leaf] = H - bottom
+	}
+	dmax := 0.0
+	for _, r := range c.linkage {
+		dmax = math.Max(dmax, r[2])
+	}
+	if dmax <= 0 {
+		dmax = 1
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, `<svg id="dendrogram" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="10" style="display:block"><g stroke="#333" fill="none" stroke-width="1">`, W+2, H)
+	for k, r := range c.linkage {
+		a, b := int(r[0]), int(r[1])
+		node := n + k
+		y[node] = H - bottom - r[2]/dmax*(H-bottom-top)
+		x[node] = (x[a] + x[b]) / 2
+		fmt.Fprintf(&s, `<path d="M%.1f %.1fV%.1fH%.1fV%.1f"/>`, x[a], y[a], y[node], x[b], y[b])
+	}
+	fmt.Fprintf(&s, `</g><text x="2" y="%g">distance: 0 (bottom) to %.3g (top)</text></svg>`, H-3, dmax)
+	return s.String()
+}
+
+// clusterBarsSVG draws the sizes of the (at most 50) largest clusters.
+func clusterBarsSVG(ids []int, sizes map[int]int) string {
+	ids = ids[:min(len(ids), 50)]
+	if len(ids) == 0 {
+		return ""
+	}
+	most := sizes[ids[0]]
+	const W, H = 800.0, 160.0
+	bw := math.Min(40, (W-20)/float64(len(ids)))
+	var s strings.Builder
+	fmt.Fprintf(&s, `<svg id="cluster-bars" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="10">`, W, H+14)
+	for i, c := range ids {
+		h := float64(sizes[c]) / float64(most) * (H - 10)
+		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#21918c"><title>cluster %d: %d</title></rect>`, 10+float64(i)*bw, H-h, math.Max(bw-2, 0.5), h, c, sizes[c])
+		if len(ids) <= 30 {
+			fmt.Fprintf(&s, `<text x="%.1f" y="%g" text-anchor="middle">%d</text>`, 10+(float64(i)+0.5)*bw, H+12, c)
+		}
+	}
+	s.WriteString("</svg>")
+	return s.String()
+}
