@@ -350,8 +350,8 @@ func FclusterMaxclust(z []Merge, n, k int) []int {
 // which leaves a symmetric matrix as it is.
 func Condensed(n int, row func(i int) ([]float64, error)) ([]float64, error) {
 	d := make([]float64, CondensedLen(n))
-	// Pass 1: s_ij for i < j; pass 2 (row j, columns i < j): the mean.
-	// Rows are read once each when row caches; here twice.
+	// Row i stores s_ij (j > i), then turns s_ji (j < i, stored by row j)
+	// into 1 − (s_ji + s_ij)/2: each row is read once.
 	for i := 0; i < n; i++ {
 		r, err := row(i)
 		if err != nil {

@@ -10,6 +10,8 @@
 //	                                                     build a scoring matrix (navis' layout, for --smat)
 //	runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
 //	                                                     dotprops from skeletons (SWC, node tables) or points
+//	runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R]
+//	                                                     cluster the neurons (OUT/clusters/)
 package main
 
 import (
@@ -48,6 +50,7 @@ var commands = map[string]func([]string) error{
 	"synth":    synthMain,
 	"smat":     smatMain,
 	"dotprops": dotpropsMain,
+	"cluster":  clusterMain,
 }
 
 // addBeamFlags makes a command's flag set accept Beam's and its runners'
@@ -243,6 +246,7 @@ func usage() {
        runner synth --n 10000 --out neurons.parquet [--seed S]
        runner smat --in neurons.parquet --matches groups.csv --out smat.csv [--pairs pairs.csv] [--use_alpha] [--seed S] (see runner smat --help)
        runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
+       runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,
