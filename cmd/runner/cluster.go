@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"time"
@@ -148,6 +149,9 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 		if kind != "dense" {
 			return fmt.Errorf("hierarchical clustering needs the dense matrix (OUT/scores); %s holds %s: use --method graph", o.out, o.describe())
 		}
+		// The condensed matrix is most of the heap (8·n(n−1)/2 bytes): a
+		// low GC target keeps the peak near it rather than twice it.
+		defer debug.SetGCPercent(debug.SetGCPercent(10))
 		var d []float64
 		if ids, d, err = denseCondensed(ctx, src); err != nil {
 			return err
