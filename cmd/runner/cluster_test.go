@@ -319,8 +319,8 @@ func ariAgainstTypes(t *testing.T, c clusterFiles, types map[string]string) floa
 }
 
 // TestClusterGraphRecoversTypes: Louvain on the synthetic brain's top-10
-// graph is deterministic for a seed (the same files twice, and from a
-// second process-independent graph build) and recovers the cell types:
+// graph is deterministic for a seed (the same clusters.csv on four runs,
+// each building its graph afresh) and recovers the cell types:
 // the adjusted Rand index against runner synth's types is high. The
 // hierarchical clustering of the dense scores, cut at the number of types,
 // is scored the same way.
