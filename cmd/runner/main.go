@@ -13,6 +13,8 @@
 //	runner matches --out OUT [--n 10 | --threshold T | --percentage P] [--ids a,b] [--self] [--to FILE.parquet|FILE.csv]
 //	                                                     each query's best targets (navis' extract_matches)
 //	runner report --out OUT [--to OUT/report.html]       a self-contained HTML report of a result
+//	runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R]
+//	                                                     cluster the neurons (OUT/clusters/)
 package main
 
 import (
@@ -53,6 +55,7 @@ var commands = map[string]func([]string) error{
 	"dotprops": dotpropsMain,
 	"matches":  matchesMain,
 	"report":   reportMain,
+	"cluster":  clusterMain,
 }
 
 // addBeamFlags makes a command's flag set accept Beam's and its runners'
@@ -250,6 +253,7 @@ func usage() {
        runner dotprops --in IN --out neurons.parquet [--k 20] [--resample R] [--units U | --scale S]
        runner matches --out OUT [--n 10 | --threshold T | --percentage P] [--ids id1,id2] [--self] [--to FILE.parquet|FILE.csv]
        runner report --out OUT [--to OUT/report.html]
+       runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R]
 
 NBLAST every query neuron against every target neuron (navis semantics) as an
 Apache Beam pipeline. Local runs use prism on all cores; --runner=direct,

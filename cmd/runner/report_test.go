@@ -48,11 +48,11 @@ func chromium(t *testing.T, bin, page string, extra ...string) string {
 	return stdout.String()
 }
 
-// writeClusters writes OUT/clusters as runner cluster does (the
+// writeTestClusters writes OUT/clusters as runner cluster does (the
 // contract in README): the neurons (leaf i = row i) in the output's query
 // order, a chain linkage merging them in the order perm, and three
 // clusters along perm of sizes 6, 6 and the rest.
-func writeClusters(t *testing.T, out string, ids []string, perm []int) (clusterOf []int) {
+func writeTestClusters(t *testing.T, out string, ids []string, perm []int) (clusterOf []int) {
 	t.Helper()
 	dir := filepath.Join(out, "clusters")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -125,7 +125,7 @@ func TestReportInChromium(t *testing.T) {
 	for i := range perm {
 		perm[i] = i * 7 % len(ids)
 	}
-	writeClusters(t, out, ids, perm)
+	writeTestClusters(t, out, ids, perm)
 	if msg, err := report(t, "--out", out); err != nil {
 		t.Fatal(err)
 	} else if !strings.Contains(msg, "report.html") {
