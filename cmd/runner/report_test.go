@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,8 +112,7 @@ func spanText(t *testing.T, dom, id string) string {
 // chromium: the numbers it shows are the output's (neurons, scores,
 // clusters, a top match), the heatmap follows the dendrogram's leaves,
 // the filter works, nothing is loaded from the network, and the
-// screenshot is not blank. NBLAST_WRITE_DOCS=1 saves it (1200 px wide)
-// as docs/report.png.
+// screenshot is not blank.
 func TestReportInChromium(t *testing.T) {
 	bin := requireChromium(t)
 	out := copyOutput(t, fixture(t, "dense"))
@@ -205,11 +205,6 @@ func TestReportInChromium(t *testing.T) {
 	if v := pixelVariance(img); v < 100 {
 		t.Errorf("screenshot %dx%d looks blank: pixel variance %.1f", img.Bounds().Dx(), img.Bounds().Dy(), v)
 	}
-	if os.Getenv("NBLAST_WRITE_DOCS") == "1" {
-		if err := os.WriteFile("../../docs/report.png", b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // pixelVariance is the variance of the pixels' grey levels (0-255).
@@ -263,5 +258,82 @@ func TestReportOutputsAndErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(out, "clusters", "linkage.csv"), []byte("a,b,distance,size\n0,5,1,2\n"), 0o644)
 	if _, err := report(t, "--out", out); err == nil || !strings.Contains(err.Error(), "is not a leaf (< 2) or an earlier cluster") {
 		t.Errorf("bad linkage: %v", err)
+	}
+}
+
+// The report of a real runner cluster output (hierarchical, average, 3
+// clusters) of a real dense output, in headless chromium: it shows the
+// clusters runner cluster found, and its heatmap follows the dendrogram
+// of linkage.csv (scipy's leaf order: a merge's first child, then its
+// second). NBLAST_WRITE_DOCS=1 saves its screenshot as docs/report.png.
+func TestReportOfRunnerCluster(t *testing.T) {
+	bin := requireChromium(t)
+	out := copyOutput(t, fixture(t, "dense"))
+	var stderr bytes.Buffer
+	if err := runCluster(context.Background(), []string{"--out", out, "--linkage", "average", "--n_clusters", "3"}, &stderr); err != nil {
+		t.Fatalf("runner cluster: %v\n%s", err, stderr.String())
+	}
+	if _, err := report(t, "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	recs := func(name string) [][]string {
+		b, err := os.ReadFile(filepath.Join(out, "clusters", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows [][]string
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+			rows = append(rows, strings.Split(line, ","))
+		}
+		return rows
+	}
+	leaves := recs("clusters.csv")
+	z := recs("linkage.csv")
+	n := len(leaves)
+	var walk func(node int) []string
+	walk = func(node int) []string {
+		if node < n {
+			return []string{leaves[node][0]}
+		}
+		row := z[node-n]
+		a, _ := strconv.ParseFloat(row[0], 64)
+		b, _ := strconv.ParseFloat(row[1], 64)
+		return append(walk(int(a)), walk(int(b))...)
+	}
+	want := walk(2*n - 2)
+	distinct := map[string]bool{}
+	for _, r := range leaves {
+		distinct[r[1]] = true
+	}
+
+	page := filepath.Join(out, "report.html")
+	dom := chromium(t, bin, "file://"+page, "--dump-dom")
+	if got := spanText(t, dom, "n-clusters"); got != strconv.Itoa(len(distinct)) || len(distinct) != 3 {
+		t.Errorf("clusters shown: %s; clusters.csv has %d, asked for 3", got, len(distinct))
+	}
+	var order []string
+	for _, m := range heatmapItem.FindAllStringSubmatch(dom, -1) {
+		order = append(order, m[1])
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("heatmap order %v, want the dendrogram's leaves %v", order, want)
+	}
+	shot := filepath.Join(t.TempDir(), "report.png")
+	chromium(t, bin, "file://"+page, "--screenshot="+shot)
+	b, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := pixelVariance(img); v < 100 {
+		t.Errorf("screenshot looks blank: pixel variance %.1f", v)
+	}
+	if os.Getenv("NBLAST_WRITE_DOCS") == "1" {
+		if err := os.WriteFile("../../docs/report.png", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
