@@ -213,11 +213,7 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 func denseCondensed(ctx context.Context, src *source) ([]scoring.ID, []float64, error) {
 	z := src.z
 	path := files.Join(src.out, src.dense)
-	queries, err := attrIDs(z.Attrs["queries"], path, "queries")
-	if err != nil {
-		return nil, nil, err
-	}
-	targets, err := attrIDs(z.Attrs["targets"], path, "targets")
+	queries, targets, err := src.denseIDs()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -270,11 +266,7 @@ func scoreGraph(ctx context.Context, src *source) ([]scoring.ID, *cluster.Edges,
 	if src.parts == nil {
 		z := src.z
 		path := files.Join(src.out, src.dense)
-		queries, err := attrIDs(z.Attrs["queries"], path, "queries")
-		if err != nil {
-			return nil, nil, err
-		}
-		targets, err := attrIDs(z.Attrs["targets"], path, "targets")
+		queries, targets, err := src.denseIDs()
 		if err != nil {
 			return nil, nil, err
 		}

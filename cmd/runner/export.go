@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -138,6 +139,23 @@ type source struct {
 	parts *partsOut // sparse or top-k
 	dense string    // or a Zarr array name
 	z     *sinks.ZarrReader
+}
+
+// denseIDs returns the dense array's query and target ids (its
+// attributes), checked against its shape. s.z must be open.
+func (s *source) denseIDs() (queries, targets []scoring.ID, err error) {
+	z := s.z
+	path := files.Join(s.out, s.dense)
+	if queries, err = attrIDs(z.Attrs["queries"], path, "queries"); err != nil {
+		return nil, nil, err
+	}
+	if targets, err = attrIDs(z.Attrs["targets"], path, "targets"); err != nil {
+		return nil, nil, err
+	}
+	if len(queries) != z.Shape[0] || len(targets) != z.Shape[1] {
+		return nil, nil, fmt.Errorf("%s/.zattrs: %d queries and %d targets for shape %v", path, len(queries), len(targets), z.Shape)
+	}
+	return queries, targets, nil
 }
 
 func (s *source) name() string {
@@ -265,17 +283,9 @@ func (s *source) write(ctx context.Context, cw *csv.Writer) (int64, error) {
 // array are skipped.
 func (s *source) writeDense(ctx context.Context, cw *csv.Writer) (int64, error) {
 	z := s.z
-	path := files.Join(s.out, s.dense)
-	queries, err := attrIDs(z.Attrs["queries"], path, "queries")
+	queries, targets, err := s.denseIDs()
 	if err != nil {
 		return 0, err
-	}
-	targets, err := attrIDs(z.Attrs["targets"], path, "targets")
-	if err != nil {
-		return 0, err
-	}
-	if len(queries) != z.Shape[0] || len(targets) != z.Shape[1] {
-		return 0, fmt.Errorf("%s/.zattrs: %d queries and %d targets for shape %v", path, len(queries), len(targets), z.Shape)
 	}
 	var written map[[2]int]bool
 	if !z.Complete() {

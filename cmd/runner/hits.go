@@ -68,17 +68,9 @@ func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hi
 			}
 			src.z = z
 		}
-		path := files.Join(src.out, src.dense)
-		queries, err := attrIDs(z.Attrs["queries"], path, "queries")
+		queries, targets, err := src.denseIDs()
 		if err != nil {
 			return nil, err
-		}
-		targets, err := attrIDs(z.Attrs["targets"], path, "targets")
-		if err != nil {
-			return nil, err
-		}
-		if len(queries) != z.Shape[0] || len(targets) != z.Shape[1] {
-			return nil, fmt.Errorf("%s/.zattrs: %d queries and %d targets for shape %v", path, len(queries), len(targets), z.Shape)
 		}
 		t.targets = len(targets)
 		if z.DType == "float64" {

@@ -185,7 +185,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var params map[string]any
 	sampled := false
 	if src.parts == nil {
-		queries, err := attrIDs(src.z.Attrs["queries"], files.Join(src.out, src.dense), "queries")
+		queries, _, err := src.denseIDs()
 		if err != nil {
 			return err
 		}

@@ -192,6 +192,13 @@ func TestReportInChromium(t *testing.T) {
 		t.Errorf("filter %s: %d rows hidden, want %d", ids[3], hidden, len(all)-with)
 	}
 
+	screenshot(t, bin, page)
+}
+
+// screenshot takes chromium's screenshot of page, checks that it is not
+// blank and returns the PNG.
+func screenshot(t *testing.T, bin, page string) []byte {
+	t.Helper()
 	shot := filepath.Join(t.TempDir(), "report.png")
 	chromium(t, bin, "file://"+page, "--screenshot="+shot)
 	b, err := os.ReadFile(shot)
@@ -205,6 +212,7 @@ func TestReportInChromium(t *testing.T) {
 	if v := pixelVariance(img); v < 100 {
 		t.Errorf("screenshot %dx%d looks blank: pixel variance %.1f", img.Bounds().Dx(), img.Bounds().Dy(), v)
 	}
+	return b
 }
 
 // pixelVariance is the variance of the pixels' grey levels (0-255).
@@ -318,19 +326,7 @@ func TestReportOfRunnerCluster(t *testing.T) {
 	if !slices.Equal(order, want) {
 		t.Errorf("heatmap order %v, want the dendrogram's leaves %v", order, want)
 	}
-	shot := filepath.Join(t.TempDir(), "report.png")
-	chromium(t, bin, "file://"+page, "--screenshot="+shot)
-	b, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := pixelVariance(img); v < 100 {
-		t.Errorf("screenshot looks blank: pixel variance %.1f", v)
-	}
+	b := screenshot(t, bin, page)
 	if os.Getenv("NBLAST_WRITE_DOCS") == "1" {
 		if err := os.WriteFile("../../docs/report.png", b, 0o644); err != nil {
 			t.Fatal(err)
