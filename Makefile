@@ -4,7 +4,7 @@ GO ?= go
 DEMO_OUT ?= demo-out
 DEMO_ID ?= 720575940693177896
 
-.PHONY: build demo test bench bench-dense bench-scale clean
+.PHONY: build demo test bench bench-dense bench-scale bench-peers clean
 
 build:
 	$(GO) build -o bin/runner ./cmd/runner
@@ -41,6 +41,15 @@ bench-dense:
 # $(BENCH_DIR)/figures.txt (see README, Sizing).
 bench-scale: build
 	N=$(or $(N),100000) BENCH_SECONDS=$(or $(BENCH_SECONDS),300) scripts/bench-scale.sh
+
+# The peers side by side: this build against navis-fastcore (navis 2.0's
+# Rust backend) and navis 1.12 from ../shared/anchors, whole process, same
+# neurons: dense all-by-all at 300 (1 and 2 cores) and 1,000 neurons (2
+# cores), and the k-NN graph at 3,000 and 10,000 neurons; prints the table
+# (also in $(BENCH_DIR)/figures.txt). About 25 minutes on 2 cores. See
+# scripts/bench-peers.sh for DENSE=, KNN=, ROUNDS=, NAVIS=.
+bench-peers:
+	scripts/bench-peers.sh
 
 clean:
 	rm -rf bin $(DEMO_OUT)

@@ -25,8 +25,9 @@ import (
 func init() {
 	register.Function2x1[string, int64, partCount](countPart)
 	register.Combiner1[partCount](&sumPartCountsFn{})
-	register.DoFn3x1[context.Context, []byte, func(*partCount) bool, error](&finalizeManifestFn{})
-	register.Iter1[partCount]()
+	register.DoFn2x1[context.Context, partCount, error](&finalizeManifestFn{})
+	register.Function2x0[[]byte, func(partCount)](noParts)
+	register.Emitter1[partCount]()
 	beam.RegisterType(reflect.TypeOf((*partCount)(nil)).Elem())
 }
 
@@ -61,11 +62,16 @@ type manifestConfig struct {
 // duplicated element rewrote the same bytes) counts once.
 func writeManifest(s beam.Scope, written beam.PCollection, cfg manifestConfig) {
 	distinct := stats.MaxPerKey(s, written)
-	total := beam.Combine(s, &sumPartCountsFn{}, beam.ParDo(s, countPart, distinct))
-	// The finaliser runs once, after the last file: its side input is
-	// ready only when every file is counted (and is empty for none).
-	beam.ParDo0(s, &finalizeManifestFn{Config: cfg}, beam.Impulse(s), beam.SideInput{Input: total})
+	// One zero count joins the files' so that the total exists when there
+	// are none. The finaliser runs once, on the total, after the last file
+	// (its main input, not a side input: prism's scheduler polls a stage
+	// waiting on a side input without pause, as long as scoring lasts).
+	counts := beam.Flatten(s, beam.ParDo(s, countPart, distinct), beam.ParDo(s, noParts, beam.Impulse(s)))
+	beam.ParDo0(s, &finalizeManifestFn{Config: cfg}, beam.Combine(s, &sumPartCountsFn{}, counts))
 }
+
+// noParts is the zero count writeManifest adds to the files' counts.
+func noParts(_ []byte, emit func(partCount)) { emit(partCount{}) }
 
 // manifestParameters validates and compacts the caller's JSON ("" → {}).
 func manifestParameters(doc string) (json.RawMessage, error) {
@@ -96,13 +102,8 @@ type finalizeManifestFn struct {
 	Config manifestConfig
 }
 
-func (f *finalizeManifestFn) ProcessElement(ctx context.Context, _ []byte, totals func(*partCount) bool) error {
+func (f *finalizeManifestFn) ProcessElement(ctx context.Context, sum partCount) error {
 	cfg := f.Config
-	var sum, c partCount
-	for totals(&c) {
-		sum.Parts += c.Parts
-		sum.Rows += c.Rows
-	}
 	if sum.Parts != int64(cfg.Expected) {
 		return fmt.Errorf("%s: %d of %d %s written; %s not written, so the output is not marked complete", cfg.Dir, sum.Parts, cfg.Expected, cfg.What, ManifestName)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -16,10 +17,11 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, []byte, func(*string) bool, func(int), error](&itemsFn{})
+	register.DoFn3x1[context.Context, int, func(int), error](&itemsFn{})
+	register.Function2x0[[]byte, func(string)](noPath)
+	register.Combiner3[[]string, string, int](&distinctPathsFn{})
 	register.DoFn3x1[context.Context, int, func(Chunk), error](&scoreFn{})
 	register.Emitter1[Chunk]()
-	register.Iter1[string]()
 	beam.RegisterType(reflect.TypeOf((*Chunk)(nil)).Elem())
 }
 
@@ -95,34 +97,59 @@ func (c ScoreConfig) Matrix(ctx context.Context) (*scoring.Matrix, error) {
 
 // WorkItems emits the query blocks of the layout's Todo (each the work
 // element of one worker call, see Score) once the staged blocks are
-// complete: the staged collection is a side input, so nothing is scored
-// before every block is written, and the blocks are counted against the
-// plan's.
+// complete: the distinct staged paths are counted (one count, also for
+// none) and the count, checked against the plan's blocks, is the main
+// input of the step that emits the work, so nothing is scored before
+// every block is written. (Not a side input: prism's scheduler polls a
+// stage that waits on a side input without pause, a core's worth of CPU
+// on a one-core run, for as long as staging lasts.)
 func WorkItems(s beam.Scope, st Staging, staged beam.PCollection) beam.PCollection {
 	s = s.Scope("WorkItems")
-	return beam.ParDo(s, &itemsFn{Staging: st}, beam.Impulse(s), beam.SideInput{Input: staged})
+	all := beam.Flatten(s, staged, beam.ParDo(s, noPath, beam.Impulse(s)))
+	return beam.ParDo(s, &itemsFn{Staging: st}, beam.Combine(s, &distinctPathsFn{}, all))
+}
+
+// noPath is the one element WorkItems adds to the staged paths, so that
+// their count exists when there are none; it is not counted.
+func noPath(_ []byte, emit func(string)) { emit("") }
+
+// distinctPathsFn counts distinct non-empty paths.
+type distinctPathsFn struct{}
+
+func (distinctPathsFn) CreateAccumulator() []string { return nil }
+
+func (distinctPathsFn) AddInput(acc []string, p string) []string {
+	if p == "" {
+		return acc
+	}
+	return append(acc, p)
+}
+
+func (distinctPathsFn) MergeAccumulators(a, b []string) []string {
+	m := append(a, b...)
+	slices.Sort(m)
+	return slices.Compact(m)
+}
+
+func (f distinctPathsFn) ExtractOutput(acc []string) int {
+	return len(f.MergeAccumulators(acc, nil))
 }
 
 type itemsFn struct {
 	Staging Staging
 }
 
-func (f *itemsFn) ProcessElement(ctx context.Context, _ []byte, staged func(*string) bool, emit func(int)) error {
+func (f *itemsFn) ProcessElement(ctx context.Context, staged int, emit func(int)) error {
 	l, err := f.Staging.layout(ctx)
 	if err != nil {
 		return err
-	}
-	seen := map[string]bool{}
-	var path string
-	for staged(&path) {
-		seen[path] = true
 	}
 	want := l.Plan.QueryBlocks()
 	if !l.Plan.AllByAll {
 		want += l.Plan.TargetBlocks()
 	}
-	if len(seen) != want {
-		return fmt.Errorf("staging wrote %d of the plan's %d blocks under %s: an input lost neurons between planning and staging (rerun with --exists overwrite)", len(seen), want, f.Staging.Dir)
+	if staged != want {
+		return fmt.Errorf("staging wrote %d of the plan's %d blocks under %s: an input lost neurons between planning and staging (rerun with --exists overwrite)", staged, want, f.Staging.Dir)
 	}
 	for _, w := range l.Todo {
 		emit(w.QB)
