@@ -55,6 +55,12 @@ type DotpropsWriter struct {
 // written. The Parquet magic is written to w at once; Close writes the
 // footer. w is not closed.
 func NewDotpropsWriter(w io.Writer, strIDs, hasAlpha bool) (*DotpropsWriter, error) {
+	return newDotpropsWriter(w, strIDs, hasAlpha, compress.Codecs.Zstd)
+}
+
+// newDotpropsWriter is NewDotpropsWriter with the columns compressed by
+// codec.
+func newDotpropsWriter(w io.Writer, strIDs, hasAlpha bool, codec compress.Compression) (*DotpropsWriter, error) {
 	floatCols := []string{colX, colY, colZ, colVX, colVY, colVZ}
 	if hasAlpha {
 		floatCols = append(floatCols, colAlpha)
@@ -73,7 +79,7 @@ func NewDotpropsWriter(w io.Writer, strIDs, hasAlpha bool) (*DotpropsWriter, err
 	mem := memory.NewGoAllocator()
 	props := parquet.NewWriterProperties(
 		parquet.WithAllocator(mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompression(codec),
 		parquet.WithMaxRowGroupLength(WriteRowGroupRows),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithDictionaryFor(colNeuron, true),

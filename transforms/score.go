@@ -18,7 +18,6 @@ import (
 
 func init() {
 	register.DoFn3x1[context.Context, int, func(int), error](&itemsFn{})
-	register.Function2x0[[]byte, func(string)](noPath)
 	register.Combiner3[[]string, string, int](&distinctPathsFn{})
 	register.DoFn3x1[context.Context, int, func(Chunk), error](&scoreFn{})
 	register.Emitter1[Chunk]()
@@ -97,33 +96,23 @@ func (c ScoreConfig) Matrix(ctx context.Context) (*scoring.Matrix, error) {
 
 // WorkItems emits the query blocks of the layout's Todo (each the work
 // element of one worker call, see Score) once the staged blocks are
-// complete: the distinct staged paths are counted (one count, also for
-// none) and the count, checked against the plan's blocks, is the main
-// input of the step that emits the work, so nothing is scored before
-// every block is written. (Not a side input: prism's scheduler polls a
-// stage that waits on a side input without pause, a core's worth of CPU
-// on a one-core run, for as long as staging lasts.)
+// complete: the distinct staged paths are counted, and the count, checked
+// against the plan's blocks, is the main input of the step that emits the
+// work, so nothing is scored before every block is written. A plan has at
+// least one block, so staging emits at least one path (or fails). Not a
+// side input: prism polls a stage that waits on one without pause, a
+// core's worth of CPU for as long as staging lasts.
 func WorkItems(s beam.Scope, st Staging, staged beam.PCollection) beam.PCollection {
 	s = s.Scope("WorkItems")
-	all := beam.Flatten(s, staged, beam.ParDo(s, noPath, beam.Impulse(s)))
-	return beam.ParDo(s, &itemsFn{Staging: st}, beam.Combine(s, &distinctPathsFn{}, all))
+	return beam.ParDo(s, &itemsFn{Staging: st}, beam.Combine(s, &distinctPathsFn{}, staged))
 }
 
-// noPath is the one element WorkItems adds to the staged paths, so that
-// their count exists when there are none; it is not counted.
-func noPath(_ []byte, emit func(string)) { emit("") }
-
-// distinctPathsFn counts distinct non-empty paths.
+// distinctPathsFn counts distinct paths.
 type distinctPathsFn struct{}
 
 func (distinctPathsFn) CreateAccumulator() []string { return nil }
 
-func (distinctPathsFn) AddInput(acc []string, p string) []string {
-	if p == "" {
-		return acc
-	}
-	return append(acc, p)
-}
+func (distinctPathsFn) AddInput(acc []string, p string) []string { return append(acc, p) }
 
 func (distinctPathsFn) MergeAccumulators(a, b []string) []string {
 	m := append(a, b...)

@@ -174,7 +174,7 @@ func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(st
 	sort.Strings(keys)
 	for _, key := range keys {
 		var buf bytes.Buffer
-		if err := WriteDotpropsParquet(&buf, byKey[key]); err != nil {
+		if err := writeStagedParquet(&buf, byKey[key]); err != nil {
 			return fmt.Errorf("staging %s (row groups %d-%d): %w", sp.Path, sp.RowGroup, sp.RowGroup+sp.RowGroups-1, err)
 		}
 		if err := files.WriteFile(ctx, st.fragmentPath(key, split), buf.Bytes()); err != nil {
@@ -257,7 +257,7 @@ func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*
 			dps[k] = cs[0].d
 		}
 		var buf bytes.Buffer
-		if err := WriteDotpropsParquet(&buf, dps); err != nil {
+		if err := writeStagedParquet(&buf, dps); err != nil {
 			return fmt.Errorf("staging %s: %w", st.BlockPath(side, b), err)
 		}
 		if err := files.WriteFile(ctx, st.BlockPath(side, b), buf.Bytes()); err != nil {
