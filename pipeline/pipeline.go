@@ -10,12 +10,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
@@ -504,11 +504,11 @@ func (j *Job) missingParts(ctx context.Context, all []transforms.WorkItem) ([]tr
 	return missing, nil
 }
 
-// parallel calls f(0), ..., f(n-1) on all cores.
+// parallel calls f(0), ..., f(n-1) on all cores (cores.N).
 func parallel(n int, f func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
+	for range cores.N() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -171,12 +171,34 @@ for n in $KNN; do
 	KROWS+=("| top-$K k-NN graph, $n neurons, 2 cores | $(fig "$DIR/knn$n-fc.times") | $(fig "$DIR/knn$n-ours.times") | $(awk -v a="$fcc" -v b="$oc" 'BEGIN {printf "%.2f", a/b}') | $rec |")
 done
 
-say ""
-say "Dense: whole process, median of $ROUNDS alternating rounds (wall; CPU seconds user + sys beside it). Command: make bench-peers"
-say ""
-say "| job | navis 1.12 builtin | fastcore 0.11 | this build | fastcore / ours (wall) | navis / ours (wall) |"
-say "|---|---|---|---|---|---|"
-for r in "${ROWS[@]}"; do say "$r"; done
+# 3. Where the runner's CPU goes, dense all-by-all at each N:CORES of
+# PROFILE (default "300:1 3000:2"): a CPU profile of the whole process
+# (--cpuprofile; prism's workers run in it), split into the kernel
+# (scoring.ScoreBlock: the searches and sums), preparing neurons
+# (scoring.NewNeuron: trees, once per neuron and process) and the rest
+# (engine, staging, output, GC).
+PROFILE=${PROFILE-300:1 3000:2}
+PROWS=()
+for spec in $PROFILE; do
+	n=${spec%%:*} c=${spec##*:}
+	synth "$n"
+	GOMAXPROCS=$c /usr/bin/time -o "$DIR/prof$n-c$c.time" -f '%e %U %S %M' "$DIR/runner-bin" --queries "$DIR/syn$n.parquet" --out "$DIR/prof-out" --exists overwrite \
+		--cpuprofile "$DIR/prof$n-c$c.pprof" > /dev/null 2>&1
+	go tool pprof -top -cum -nodecount 100000 "$DIR/runner-bin" "$DIR/prof$n-c$c.pprof" 2> /dev/null > "$DIR/prof$n-c$c.top"
+	share() { awk -v pat="$1" '/Total samples/ {for (i=1;i<=NF;i++) if ($i=="=") {t=$(i+1); sub("s","",t)}}
+		index($0, pat) && !done {c=$4; sub("s","",c); if ($4 ~ /ms$/) c/=1000; done=1} END {printf "%.1f", 100*c/t}' "$DIR/prof$n-c$c.top"; }
+	k=$(share 'scoring.ScoreBlock[') p=$(share 'scoring.NewNeuron')
+	PROWS+=("| dense all-by-all, $n neurons, $c core(s) | $(awk '{printf "%.2f", $2+$3}' "$DIR/prof$n-c$c.time") | $k% | $p% | $(awk -v k="$k" -v p="$p" 'BEGIN {printf "%.1f", 100-k-p}')% |")
+done
+
+if [ ${#ROWS[@]} -gt 0 ]; then
+	say ""
+	say "Dense: whole process, median of $ROUNDS alternating rounds (wall; CPU seconds user + sys beside it). Command: make bench-peers"
+	say ""
+	say "| job | navis 1.12 builtin | fastcore 0.11 | this build | fastcore / ours (wall) | navis / ours (wall) |"
+	say "|---|---|---|---|---|---|"
+	for r in "${ROWS[@]}"; do say "$r"; done
+fi
 if [ ${#KROWS[@]} -gt 0 ]; then
 	say ""
 	say "k-NN: ours exact (--sink topk --topk $K --scores mean --threshold=-Inf), fastcore approximate (nblast_knn, k=$K, mean, 200 candidates); median of $KNN_ROUNDS round(s)"
@@ -184,4 +206,12 @@ if [ ${#KROWS[@]} -gt 0 ]; then
 	say "| job | fastcore (approximate) | ours (exact) | fastcore CPU / ours | fastcore's recall of our $((K - 1)) nearest |"
 	say "|---|---|---|---|---|"
 	for r in "${KROWS[@]}"; do say "$r"; done
+fi
+if [ ${#PROWS[@]} -gt 0 ]; then
+	say ""
+	say "Where this build's CPU goes (one profiled run each, go tool pprof -top -cum on $DIR/prof*.pprof)"
+	say ""
+	say "| job | CPU s | kernel (ScoreBlock) | preparing neurons (NewNeuron) | everything else |"
+	say "|---|---|---|---|---|"
+	for r in "${PROWS[@]}"; do say "$r"; done
 fi

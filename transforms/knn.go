@@ -5,11 +5,11 @@ import (
 	"container/heap"
 	"context"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -277,10 +277,10 @@ func knnBlockOrder(p Plan, qb int, tbs []int32) []int {
 	return order
 }
 
-// forEach calls fn(0..n-1) on GOMAXPROCS goroutines and returns the first
+// forEach calls fn(0..n-1) on cores.N() goroutines and returns the first
 // error by index.
 func forEach(n int, fn func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
+	workers := min(cores.N(), n)
 	errs := make([]error, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup

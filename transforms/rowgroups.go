@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
+	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -510,9 +510,9 @@ func (g *rowGroup) release() {
 }
 
 // decodeAhead is how many row groups scan decodes ahead of its visitor,
-// each in its own goroutine: one per usable CPU.
+// each in its own goroutine: one per usable core (cores.N).
 func decodeAhead() int {
-	return max(1, runtime.GOMAXPROCS(0))
+	return cores.N()
 }
 
 // scan decodes the columns of row groups [first, first+n) and calls visit

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
@@ -75,7 +76,7 @@ func (c ScoreConfig) Scorer(ctx context.Context) (*scoring.Scorer, scoring.Mode,
 		return nil, 0, err
 	}
 	s, err := scoring.NewScorer(scoring.Options{Matrix: m, UseAlpha: c.UseAlpha, MaxDist: c.MaxDist, Normalized: c.Normalized, AllByAll: c.AllByAll,
-		Prune: c.Prune, Threshold: c.Threshold})
+		Prune: c.Prune, Threshold: c.Threshold, Workers: cores.N()})
 	return s, mode, err
 }
 

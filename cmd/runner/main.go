@@ -41,6 +41,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
+	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -126,6 +127,9 @@ func main() {
 	level := slog.LevelInfo
 	if isLocal() {
 		level = slog.LevelError + 4
+		// The job computes on GOMAXPROCS cores; prism's scheduler gets a
+		// P of its own even on one (see internal/cores).
+		cores.AtLeastTwoPs()
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	if f := flag.Lookup("dry_run"); f != nil && f.Value.String() == "true" {
