@@ -19,11 +19,21 @@ import "math"
 // ScoreBlock's value.
 func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok bool) {
 	same := s.opt.AllByAll && q.ID == t.ID
+	rb := math.NaN() // forwardBound(t, q, true), once known
 	if mode == Both || thr <= -math.MaxFloat64 || math.IsNaN(thr) { // -MaxFloat64: -Inf as JSON carries it
 		thr = math.Inf(-1)
-	} else if !same && (s.ExtentBound(mode, q.Extent(), t.Extent()) < thr ||
-		s.GroupBound(mode, q, t) < thr || s.UpperBound(mode, q, t) < thr) {
-		return math.NaN(), false
+	} else if !same {
+		if s.ExtentBound(mode, q.Extent(), t.Extent()) < thr || s.GroupBound(mode, q, t) < thr {
+			return math.NaN(), false
+		}
+		// UpperBound, keeping its reverse half for Mean below.
+		f := s.forwardBound(q, t, true)
+		if mode != Forward {
+			rb = s.forwardBound(t, q, true)
+		}
+		if combineBounds(mode, f, rb) < thr {
+			return math.NaN(), false
+		}
 	}
 	switch mode {
 	case Forward, Both:
@@ -51,7 +61,9 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 		// f < thr <= r: the maximum is r.
 		return r, true
 	default: // Mean: f + r must reach 2·thr
-		rb := s.forwardBound(t, q, true)
+		if math.IsNaN(rb) {
+			rb = s.forwardBound(t, q, true)
+		}
 		f, gaveUp := s.forwardAtLeast(q, t, qSelf, meanCut(thr, rb))
 		if gaveUp {
 			return math.NaN(), false

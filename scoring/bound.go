@@ -151,12 +151,13 @@ func (s *Scorer) forwardBound(q, t *Neuron, fine bool) float64 {
 		g := &q.groups[gi]
 		lb := g.dist(&t.box) // no target group is nearer than t's box
 		if fine {
-			lb = math.Inf(1)
+			lb2 := math.Inf(1)
 			for hi := range t.groups {
-				if lb = math.Min(lb, g.dist(&t.groups[hi].box)); lb == 0 {
+				if lb2 = math.Min(lb2, g.dist2(&t.groups[hi].box)); lb2 == 0 {
 					break
 				}
 			}
+			lb = math.Sqrt(lb2)
 		}
 		b := s.beyondAt(lb)
 		sum += float64(g.n) * b

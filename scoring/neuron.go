@@ -85,7 +85,13 @@ func boundingBox(pts [][3]float64) box {
 
 // dist returns the smallest Euclidean distance between any point of a and
 // any point of c (0 when they overlap).
-func (a *box) dist(c *box) float64 {
+func (a *box) dist(c *box) float64 { return math.Sqrt(a.dist2(c)) }
+
+// dist2 is the square of dist before its square root: the nearest of
+// several boxes by dist2 is the nearest by dist, and the square root of
+// the least dist2 is the least dist, to the bit (the square root is
+// correctly rounded, hence monotone).
+func (a *box) dist2(c *box) float64 {
 	var s float64
 	for k := 0; k < 3; k++ {
 		var g float64
@@ -96,5 +102,5 @@ func (a *box) dist(c *box) float64 {
 		}
 		s += g * g
 	}
-	return math.Sqrt(s)
+	return s
 }
