@@ -90,6 +90,10 @@ type Scorer struct {
 	// magnitude.
 	maxAbsCell float64
 	far        farTable // farRaw's sums
+	// cells is the matrix for the vectorised scoring of a group
+	// (cells.go); cellsOK: it applies (no alpha, a matrix it can count).
+	cells   cellTable
+	cellsOK bool
 }
 
 // NewScorer checks the options and prepares the lookups.
@@ -122,6 +126,9 @@ func NewScorer(opt Options) (*Scorer, error) {
 	}
 	for _, c := range m.Cells {
 		s.maxAbsCell = math.Max(s.maxAbsCell, math.Abs(c))
+	}
+	if !opt.UseAlpha {
+		s.cells, s.cellsOK = newCellTable(m, s.noneCell)
 	}
 	return s, nil
 }
@@ -289,6 +296,15 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		}
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
+		if useAVX2 && hint < 0 && len(tt.wide) > 0 {
+			// No hint yet (the first group, or the first after far
+			// leaves): a target point near the first point (seed)
+			// makes one, and the group is searched within its reach
+			// as a far group. Left to the default radius, a group far
+			// from t would settle none of its points and search each
+			// alone, the first from the root.
+			hint, grouped = tt.seed(&qs[0]), false
+		}
 		if !grouped && useAVX2 && hint >= 0 {
 			// A far group: search it as a group within the hint's
 			// reach, which settles every point (hintReach).
@@ -327,7 +343,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 				hint = j
 			}
 		}
-		sum = s.scoreGroup(sum, q, t, n.start, near[:len(qs)], dist2[:len(qs)])
+		sum = s.scoreLeaf(sum, q, t, n.start, len(qs), &near, &dist2)
 		rr := math.Sqrt(worst) + groupSlack
 		r2 = rr * rr
 	}
@@ -420,6 +436,22 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 		}
 		dot := absDot(&qv[k], &tv[j])
 		sum += cells[dist2.binFast(d2[k])*nDot+dotb.binFast(dot)]
+	}
+	return sum
+}
+
+// scoreLeaf is scoreGroup for the n <= blockSize points of a query leaf,
+// near[:n] and d2[:n], with their cells computed 8 at a time by the
+// AVX-512 kernel where it runs (cells.go); the sum is taken point by point
+// in order either way.
+func (s *Scorer) scoreLeaf(sum float64, q, t *Neuron, start int32, n int, near *[blockSize]int32, d2 *[blockSize]float64) float64 {
+	if !useAVX512 || !s.cellsOK || len(t.vecs) == 0 {
+		return s.scoreGroup(sum, q, t, start, near[:n], d2[:n])
+	}
+	var c [blockSize]float64
+	cells8(q.vecs[start:], n, t.vecs, near, d2, &s.cells, &c)
+	for _, v := range c[:n] {
+		sum += v
 	}
 	return sum
 }

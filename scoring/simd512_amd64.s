@@ -418,3 +418,106 @@ bdone:
 	MOVQ R9, ret1+40(FP)
 	VZEROUPPER
 	RET
+
+DATA q3idx<>+0(SB)/4, $0
+DATA q3idx<>+4(SB)/4, $3
+DATA q3idx<>+8(SB)/4, $6
+DATA q3idx<>+12(SB)/4, $9
+DATA q3idx<>+16(SB)/4, $12
+DATA q3idx<>+20(SB)/4, $15
+DATA q3idx<>+24(SB)/4, $18
+DATA q3idx<>+28(SB)/4, $21
+GLOBL q3idx<>(SB), RODATA|NOPTR, $32
+DATA absmask<>+0(SB)/8, $0x7fffffffffffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $8
+DATA one64<>+0(SB)/8, $1
+GLOBL one64<>(SB), RODATA|NOPTR, $8
+
+// CELLEDGES adds, in each lane of Z8 whose value in zv exceeds an edge,
+// zstep once per edge: R11 points at the edges (padded to a multiple of
+// 4 with +Inf), R12 counts them; K4 is scratch.
+#define CELLEDGES(zv, zstep, lloop, ldone) \
+lloop:                                   \
+	TESTQ R12, R12                       \
+	JZ    ldone                          \
+	VCMPPD.BCST $0x1e, 0(R11), zv, K4    \
+	VPADDQ zstep, Z8, K4, Z8             \
+	VCMPPD.BCST $0x1e, 8(R11), zv, K4    \
+	VPADDQ zstep, Z8, K4, Z8             \
+	VCMPPD.BCST $0x1e, 16(R11), zv, K4   \
+	VPADDQ zstep, Z8, K4, Z8             \
+	VCMPPD.BCST $0x1e, 24(R11), zv, K4   \
+	VPADDQ zstep, Z8, K4, Z8             \
+	ADDQ  $32, R11                       \
+	SUBQ  $4, R12                        \
+	JMP   lloop                          \
+ldone:
+
+// func cells8AVX512(qv *[3]float64, n int, tv *[3]float64, near *[8]int32, d2 *[8]float64, tab *cellTable, out *[8]float64)
+//
+// cells8Go, 8 lanes at once: |dot| = |(qx*tx + qy*ty) + qz*tz| (each
+// product rounded, as absDot), the cell index counted edge by edge
+// (nDot per squared-distance edge below d2, 1 per |dot| edge below
+// |dot|), the cells gathered, tab.none where near < 0 or in lanes >= n.
+// Gathers read only the lanes below n with near >= 0.
+TEXT ·cells8AVX512(SB), NOSPLIT, $0-56
+	MOVQ qv+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ tv+16(FP), R8
+	MOVQ near+24(FP), R9
+	MOVQ d2+32(FP), R10
+	MOVQ tab+40(FP), DI
+	MOVQ out+48(FP), DX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1               // lanes < n
+	VMOVDQU32 0(R9), Y0        // near
+	VPXORD Y1, Y1, Y1
+	VPCMPD $5, Y1, Y0, K1, K2  // lanes < n with near >= 0
+	// The query tangents (x, y, z at 0, 8, 16 of 24-byte elements).
+	VMOVDQU32 q3idx<>(SB), Y2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	KMOVW K1, K3
+	VGATHERDPD 0(SI)(Y2*8), K3, Z3
+	KMOVW K1, K3
+	VGATHERDPD 8(SI)(Y2*8), K3, Z4
+	KMOVW K1, K3
+	VGATHERDPD 16(SI)(Y2*8), K3, Z5
+	// The target tangents, at 3*near.
+	VPADDD Y0, Y0, Y6
+	VPADDD Y0, Y6, Y6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z11, Z11, Z11
+	KMOVW K2, K3
+	VGATHERDPD 0(R8)(Y6*8), K3, Z9
+	KMOVW K2, K3
+	VGATHERDPD 8(R8)(Y6*8), K3, Z10
+	KMOVW K2, K3
+	VGATHERDPD 16(R8)(Y6*8), K3, Z11
+	VMULPD Z9, Z3, Z3
+	VMULPD Z10, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VMULPD Z11, Z5, Z5
+	VADDPD Z5, Z3, Z3
+	VPANDQ.BCST absmask<>(SB), Z3, Z3 // |dot|
+	VMOVUPD 0(R10), Z7         // d2
+	VPXORQ Z8, Z8, Z8          // the cell index
+	VPBROADCASTQ cellTable_nDot(DI), Z12
+	VPBROADCASTQ one64<>(SB), Z13
+	MOVQ cellTable_dist2(DI), R11
+	MOVQ cellTable_dist2+8(DI), R12
+	CELLEDGES(Z7, Z12, dloop, ddone)
+	MOVQ cellTable_dot(DI), R11
+	MOVQ cellTable_dot+8(DI), R12
+	CELLEDGES(Z3, Z13, tloop, tdone)
+	MOVQ cellTable_cells(DI), R11
+	VBROADCASTSD cellTable_none(DI), Z14
+	KMOVW K2, K3
+	VGATHERQPD 0(R11)(Z8*8), K3, Z14 // none where masked off
+	VMOVUPD Z14, 0(DX)
+	VZEROUPPER
+	RET

@@ -126,3 +126,15 @@ func searchGroupF32(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int3
 		}
 	}
 }
+
+//go:noescape
+func cells8AVX512(qv *[3]float64, n int, tv *[3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64)
+
+// cells8 is cells8Go, by the AVX-512 kernel where it runs.
+func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64) {
+	if useAVX512 {
+		cells8AVX512(&qv[0], n, &tv[0], near, d2, tab, out)
+		return
+	}
+	cells8Go(qv, n, tv, near, d2, tab, out)
+}

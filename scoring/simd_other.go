@@ -20,3 +20,7 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
 	searchGroupGo(qs, t, cands, hits)
 }
+
+func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64) {
+	cells8Go(qv, n, tv, near, d2, tab, out)
+}
