@@ -419,35 +419,58 @@ bdone:
 	VZEROUPPER
 	RET
 
-DATA q3idx<>+0(SB)/4, $0
-DATA q3idx<>+4(SB)/4, $3
-DATA q3idx<>+8(SB)/4, $6
-DATA q3idx<>+12(SB)/4, $9
-DATA q3idx<>+16(SB)/4, $12
-DATA q3idx<>+20(SB)/4, $15
-DATA q3idx<>+24(SB)/4, $18
-DATA q3idx<>+28(SB)/4, $21
-GLOBL q3idx<>(SB), RODATA|NOPTR, $32
+// Index vectors that split 8 tangents stored x, y, z, x, ... in Z3
+// (elements 0-7), Z4 (8-15) and Z5 (16-23) into their x, y and z: a
+// VPERMT2PD of Z3 and Z4 gives lanes 0-5 (0-4 for z), a masked VPERMPD of
+// Z5 the rest.
+DATA aosx<>+0(SB)/8, $0
+DATA aosx<>+8(SB)/8, $3
+DATA aosx<>+16(SB)/8, $6
+DATA aosx<>+24(SB)/8, $9
+DATA aosx<>+32(SB)/8, $12
+DATA aosx<>+40(SB)/8, $15
+DATA aosx<>+48(SB)/8, $2
+DATA aosx<>+56(SB)/8, $5
+GLOBL aosx<>(SB), RODATA|NOPTR, $64
+DATA aosy<>+0(SB)/8, $1
+DATA aosy<>+8(SB)/8, $4
+DATA aosy<>+16(SB)/8, $7
+DATA aosy<>+24(SB)/8, $10
+DATA aosy<>+32(SB)/8, $13
+DATA aosy<>+40(SB)/8, $0
+DATA aosy<>+48(SB)/8, $3
+DATA aosy<>+56(SB)/8, $6
+GLOBL aosy<>(SB), RODATA|NOPTR, $64
+DATA aosz<>+0(SB)/8, $2
+DATA aosz<>+8(SB)/8, $5
+DATA aosz<>+16(SB)/8, $8
+DATA aosz<>+24(SB)/8, $11
+DATA aosz<>+32(SB)/8, $14
+DATA aosz<>+40(SB)/8, $1
+DATA aosz<>+48(SB)/8, $4
+DATA aosz<>+56(SB)/8, $7
+GLOBL aosz<>(SB), RODATA|NOPTR, $64
 DATA absmask<>+0(SB)/8, $0x7fffffffffffffff
 GLOBL absmask<>(SB), RODATA|NOPTR, $8
 DATA one64<>+0(SB)/8, $1
 GLOBL one64<>(SB), RODATA|NOPTR, $8
 
-// CELLEDGES adds, in each lane of Z8 whose value in zv exceeds an edge,
-// zstep once per edge: R11 points at the edges (padded to a multiple of
-// 4 with +Inf), R12 counts them; K4 is scratch.
-#define CELLEDGES(zv, zstep, lloop, ldone) \
+// CELLEDGES adds, in each lane of za (even edges) or zb (odd edges) whose
+// value in zv exceeds an edge, zstep once per edge: R11 points at the
+// edges (padded to a multiple of 4 with +Inf), R12 counts them; K4 and K5
+// are scratch.
+#define CELLEDGES(zv, zstep, za, zb, lloop, ldone) \
 lloop:                                   \
 	TESTQ R12, R12                       \
 	JZ    ldone                          \
 	VCMPPD.BCST $0x1e, 0(R11), zv, K4    \
-	VPADDQ zstep, Z8, K4, Z8             \
-	VCMPPD.BCST $0x1e, 8(R11), zv, K4    \
-	VPADDQ zstep, Z8, K4, Z8             \
+	VCMPPD.BCST $0x1e, 8(R11), zv, K5    \
+	VPADDQ zstep, za, K4, za             \
+	VPADDQ zstep, zb, K5, zb             \
 	VCMPPD.BCST $0x1e, 16(R11), zv, K4   \
-	VPADDQ zstep, Z8, K4, Z8             \
-	VCMPPD.BCST $0x1e, 24(R11), zv, K4   \
-	VPADDQ zstep, Z8, K4, Z8             \
+	VCMPPD.BCST $0x1e, 24(R11), zv, K5   \
+	VPADDQ zstep, za, K4, za             \
+	VPADDQ zstep, zb, K5, zb             \
 	ADDQ  $32, R11                       \
 	SUBQ  $4, R12                        \
 	JMP   lloop                          \
@@ -459,7 +482,8 @@ ldone:
 // product rounded, as absDot), the cell index counted edge by edge
 // (nDot per squared-distance edge below d2, 1 per |dot| edge below
 // |dot|), the cells gathered, tab.none where near < 0 or in lanes >= n.
-// Gathers read only the lanes below n with near >= 0.
+// Loads and gathers read only the tangents of the n points and of the
+// targets near >= 0 of lanes below n.
 TEXT ·cells8AVX512(SB), NOSPLIT, $0-56
 	MOVQ qv+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -475,17 +499,35 @@ TEXT ·cells8AVX512(SB), NOSPLIT, $0-56
 	VMOVDQU32 0(R9), Y0        // near
 	VPXORD Y1, Y1, Y1
 	VPCMPD $5, Y1, Y0, K1, K2  // lanes < n with near >= 0
-	// The query tangents (x, y, z at 0, 8, 16 of 24-byte elements).
-	VMOVDQU32 q3idx<>(SB), Y2
-	VPXORQ Z3, Z3, Z3
-	VPXORQ Z4, Z4, Z4
-	VPXORQ Z5, Z5, Z5
-	KMOVW K1, K3
-	VGATHERDPD 0(SI)(Y2*8), K3, Z3
-	KMOVW K1, K3
-	VGATHERDPD 8(SI)(Y2*8), K3, Z4
-	KMOVW K1, K3
-	VGATHERDPD 16(SI)(Y2*8), K3, Z5
+	// The query tangents: the 3n words from SI, split by axis.
+	LEAQ (CX)(CX*2), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX                    // 3n ones
+	KMOVW AX, K3
+	VMOVUPD.Z 0(SI), K3, Z3
+	SHRL $8, AX
+	KMOVW AX, K3
+	VMOVUPD.Z 64(SI), K3, Z4
+	SHRL $8, AX
+	KMOVW AX, K3
+	VMOVUPD.Z 128(SI), K3, Z5
+	MOVL $0xc0, AX
+	KMOVW AX, K5               // lanes 6, 7
+	MOVL $0xe0, AX
+	KMOVW AX, K6               // lanes 5-7
+	VMOVDQU64 aosx<>(SB), Z15
+	VMOVDQU64 Z15, Z16
+	VPERMI2PD Z4, Z3, Z15
+	VPERMPD Z5, Z16, K5, Z15   // qx
+	VMOVDQU64 aosy<>(SB), Z17
+	VMOVDQU64 Z17, Z18
+	VPERMI2PD Z4, Z3, Z17
+	VPERMPD Z5, Z18, K6, Z17   // qy
+	VMOVDQU64 aosz<>(SB), Z19
+	VMOVDQU64 Z19, Z20
+	VPERMI2PD Z4, Z3, Z19
+	VPERMPD Z5, Z20, K6, Z19   // qz
 	// The target tangents, at 3*near.
 	VPADDD Y0, Y0, Y6
 	VPADDD Y0, Y6, Y6
@@ -498,22 +540,28 @@ TEXT ·cells8AVX512(SB), NOSPLIT, $0-56
 	VGATHERDPD 8(R8)(Y6*8), K3, Z10
 	KMOVW K2, K3
 	VGATHERDPD 16(R8)(Y6*8), K3, Z11
-	VMULPD Z9, Z3, Z3
-	VMULPD Z10, Z4, Z4
+	VMULPD Z9, Z15, Z3
+	VMULPD Z10, Z17, Z4
 	VADDPD Z4, Z3, Z3
-	VMULPD Z11, Z5, Z5
+	VMULPD Z11, Z19, Z5
 	VADDPD Z5, Z3, Z3
 	VPANDQ.BCST absmask<>(SB), Z3, Z3 // |dot|
 	VMOVUPD 0(R10), Z7         // d2
-	VPXORQ Z8, Z8, Z8          // the cell index
+	VPXORQ Z8, Z8, Z8          // the cell index, in four parts
+	VPXORQ Z16, Z16, Z16
+	VPXORQ Z18, Z18, Z18
+	VPXORQ Z20, Z20, Z20
 	VPBROADCASTQ cellTable_nDot(DI), Z12
 	VPBROADCASTQ one64<>(SB), Z13
 	MOVQ cellTable_dist2(DI), R11
 	MOVQ cellTable_dist2+8(DI), R12
-	CELLEDGES(Z7, Z12, dloop, ddone)
+	CELLEDGES(Z7, Z12, Z8, Z16, dloop, ddone)
 	MOVQ cellTable_dot(DI), R11
 	MOVQ cellTable_dot+8(DI), R12
-	CELLEDGES(Z3, Z13, tloop, tdone)
+	CELLEDGES(Z3, Z13, Z18, Z20, tloop, tdone)
+	VPADDQ Z16, Z8, Z8
+	VPADDQ Z20, Z18, Z18
+	VPADDQ Z18, Z8, Z8
 	MOVQ cellTable_cells(DI), R11
 	VBROADCASTSD cellTable_none(DI), Z14
 	KMOVW K2, K3
