@@ -6,25 +6,6 @@
 // the group search filters in float32, 16 lanes at once. Every routine ends
 // with VZEROUPPER.
 
-DATA rev64<>+0(SB)/8, $7
-DATA rev64<>+8(SB)/8, $6
-DATA rev64<>+16(SB)/8, $5
-DATA rev64<>+24(SB)/8, $4
-DATA rev64<>+32(SB)/8, $3
-DATA rev64<>+40(SB)/8, $2
-DATA rev64<>+48(SB)/8, $1
-DATA rev64<>+56(SB)/8, $0
-GLOBL rev64<>(SB), RODATA|NOPTR, $64
-DATA rev32<>+0(SB)/4, $7
-DATA rev32<>+4(SB)/4, $6
-DATA rev32<>+8(SB)/4, $5
-DATA rev32<>+12(SB)/4, $4
-DATA rev32<>+16(SB)/4, $3
-DATA rev32<>+20(SB)/4, $2
-DATA rev32<>+24(SB)/4, $1
-DATA rev32<>+28(SB)/4, $0
-GLOBL rev32<>(SB), RODATA|NOPTR, $32
-
 // GAP8 computes the squared gaps ((gx*gx + gy*gy) + gz*gz), gk = max(lo_k
 // - hk, lk - hi_k, 0), of the 8 children of the wide node at DI (lo[k] at
 // 64*k, hi[k] at 192 + 64*k) into Z3, with the lower corner of what is
@@ -59,11 +40,15 @@ GLOBL rev32<>(SB), RODATA|NOPTR, $32
 
 // func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
-// gatherAVX2 with one test for a node's 8 children, and their numbers
-// written by one compress: a bottom node's near blocks to out, an upper
-// node's near children, reversed, to the stack. out must have room for
-// every block and 8 more, stack for 8 entries per level and 16 more (the
-// compressed vectors are stored whole).
+// gatherAVX2 with one test for a node's 8 children: a bottom node's near
+// blocks written to out by one compress, an upper node pushed on the
+// stack with the mask of its near children, which are then visited in
+// order (lowest first), one popped bit at a time. The stack holds scalar
+// (node address, mask) pairs, so a pop reads what a scalar store wrote
+// (no reload of a part of a vector store, which a pushed vector of
+// children cost: 10% more time on recorded gathers). out must have room
+// for every block and 8 more (the compressed vector is stored whole),
+// stack for 4 int32 per level below the root.
 TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
 	MOVQ wide+0(FP), R12
 	MOVQ gb+8(FP), SI
@@ -78,50 +63,51 @@ TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD 40(SI), Z10
 	VPXORQ Z14, Z14, Z14
 	VPTERNLOGD $0xff, Y13, Y13, Y13 // all ones
-	VMOVDQU64 rev64<>(SB), Z12
-	VMOVDQU32 rev32<>(SB), Y11
 	XORQ R9, R9                // blocks written
-	MOVL $0, (R13)             // the root
-	MOVQ $1, R10               // stack depth
+	XORQ R10, R10              // stack bytes: (node address, child mask) pairs
+	XORQ AX, AX                // the root
 
-node:
-	TESTQ R10, R10
-	JZ   done
-	DECQ R10
-	MOVLQSX (R13)(R10*4), AX
+gavisit:
 	IMUL3Q $wideNode__size, AX, DI
 	ADDQ R12, DI
 	GAPBOX8
 	VCMPPD $0x12, Z15, Z3, K1  // gap2 <= r2
-	KMOVW K1, AX
-	MOVBLZX wideNode_bottom(DI), BX
+	KMOVW K1, BX
+	CMPB wideNode_bottom(DI), $0
+	JNE  gablocks
 	TESTQ BX, BX
-	JNZ  blocks
+	JZ   gapop
+	MOVQ DI, 0(R13)(R10*1)
+	MOVQ BX, 8(R13)(R10*1)
+	ADDQ $16, R10
+	JMP  gapop
 
-push:
-	// The near children, last first, onto the stack at once (so that
-	// they pop in order; the whole vector is stored).
-	VPERMPD Z3, Z12, Z4        // gaps, reversed
-	VCMPPD $0x12, Z15, Z4, K2
-	VMOVDQU32 wideNode_child(DI), Y5
-	VPERMD Y5, Y11, Y5         // children, reversed
-	VPCOMPRESSD Y5, K2, Y6
-	VMOVDQU32 Y6, (R13)(R10*4)
-	KMOVW K2, AX
-	POPCNTL AX, AX
-	ADDQ AX, R10
-	JMP  node
-
-blocks:
+gablocks:
 	VMOVDQU32 wideNode_child(DI), Y3
 	VPXORD Y13, Y3, Y3         // ^child: the block numbers
 	VPCOMPRESSD Y3, K1, Y4
 	VMOVDQU32 Y4, (R8)(R9*4)
-	POPCNTL AX, AX
-	ADDQ AX, R9
-	JMP  node
+	POPCNTL BX, BX
+	ADDQ BX, R9
 
-done:
+gapop:
+	TESTQ R10, R10
+	JZ   gadone
+	MOVQ -8(R13)(R10*1), BX
+	TESTQ BX, BX
+	JNZ  ganext
+	SUBQ $16, R10
+	JMP  gapop
+
+ganext:
+	MOVQ -16(R13)(R10*1), DI
+	TZCNTQ BX, CX
+	BLSRQ BX, BX
+	MOVQ BX, -8(R13)(R10*1)
+	MOVLQSX wideNode_child(DI)(CX*4), AX
+	JMP  gavisit
+
+gadone:
 	MOVQ R9, ret+40(FP)
 	VZEROUPPER
 	RET
