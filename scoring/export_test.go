@@ -23,11 +23,18 @@ func SetFarLeaves(on bool) bool {
 	return was
 }
 
-// FarLeaves is the number of q's leaves that farLeaf proves far from t.
+// FarLeaves is the number of q's leaves that farLeaf proves far from t; it
+// panics when the gather and the tree walk disagree.
 func FarLeaves(s *Scorer, q, t *Neuron) int {
+	var sc groupScratch
 	far := 0
 	for _, ni := range q.tree.blockNode {
-		if s.farLeaf(&q.tree.nodes[ni].box, t) {
+		b := &q.tree.nodes[ni].box
+		f := s.farLeaf(b, t, nil)
+		if f != s.farLeaf(b, t, &sc) {
+			panic("farLeaf: the gather and the tree walk disagree")
+		}
+		if f {
 			far++
 		}
 	}
