@@ -225,8 +225,11 @@ func (c cutoff) below(upper float64) bool { return upper/c.self < c.thr }
 // tree, from the previous point's neighbour. A group whose r would be too
 // large to pay (a far group) is searched with the radius the previous
 // point's neighbour proves instead (hintReach), which settles all its
-// points. Without SIMD kernels every point is searched alone: brute force
-// over a group's candidates is what SIMD makes cheap.
+// points; so is a group with no previous neighbour (the first), from a
+// target point found cheaply (seed), and, under MaxDist, a group that
+// leaves two or more points unsettled (searched again). Without SIMD
+// kernels every point is searched alone: brute force over a group's
+// candidates is what SIMD makes cheap.
 //
 // Ties: among equidistant target points, a point settled by a group search
 // gets the lowest slot (tree position), one searched alone the first its
@@ -285,7 +288,12 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 			// to hint from (with gr2 < MaxDist² none at all; with gr2
 			// = MaxDist² every point is settled or "nothing within"),
 			// and nearest finds nothing; r2: worst stays 0, and
-			// (sqrt(0)+groupSlack)² is groupSlack², exactly.
+			// (sqrt(0)+groupSlack)² is groupSlack², exactly. One
+			// difference: with no hint yet, the code below would
+			// seed one (a point of t beyond MaxDist), which only
+			// steers later searches (no score depends on where a
+			// search starts, but for an exact tie between points
+			// that a search alone must choose from).
 			var near [blockSize]int32
 			for k := range qs {
 				near[k] = -1
