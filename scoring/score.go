@@ -317,7 +317,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		if !grouped && useAVX2 && hint >= 0 {
 			// A far group: search it as a group within the hint's
 			// reach, which settles every point (hintReach).
-			gr2, grouped, far = min(hintReach(qs, &tt.pts[hint]), s.bound2), true, true
+			gr2, grouped, far = min(hintReachLeaf(&q.tree, qb, qs, &tt.pts[hint]), s.bound2), true, true
 		}
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
@@ -333,7 +333,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 				// time). Unbounded, the searches alone cost less
 				// (BenchmarkForwardExamples: 3% more time with
 				// the group search).
-				gr2 = min(hintReach(qs, &tt.pts[hint]), s.bound2)
+				gr2 = min(hintReachLeaf(&q.tree, qb, qs, &tt.pts[hint]), s.bound2)
 				sc.gather(tt, &n.box, gr2)
 				searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
 			}

@@ -555,3 +555,41 @@ TEXT ·cells8AVX512(SB), NOSPLIT, $0-56
 	VMOVUPD Z14, 0(DX)
 	VZEROUPPER
 	RET
+
+// func hintReachAVX512(q64 *[24]float64, m int, p *[3]float64) float64
+//
+// hintReach for the m query points of a float64 block (8 x, 8 y, 8 z):
+// sqDist from each to p, 8 lanes at once, as sqDist sums them, and the
+// largest of the first m (distances are >= 0: the other lanes count as 0).
+TEXT ·hintReachAVX512(SB), NOSPLIT, $0-32
+	MOVQ q64+0(FP), SI
+	MOVQ m+8(FP), CX
+	MOVQ p+16(FP), DI
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VBROADCASTSD 0(DI), Z0
+	VBROADCASTSD 8(DI), Z1
+	VBROADCASTSD 16(DI), Z2
+	VMOVUPD 0(SI), Z3
+	VSUBPD Z0, Z3, Z3
+	VMULPD Z3, Z3, Z3
+	VMOVUPD 64(SI), Z4
+	VSUBPD Z1, Z4, Z4
+	VMULPD Z4, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VMOVUPD 128(SI), Z4
+	VSUBPD Z2, Z4, Z4
+	VMULPD Z4, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VMOVAPD.Z Z3, K1, Z3
+	VEXTRACTF64X4 $1, Z3, Y4
+	VMAXPD Y4, Y3, Y3
+	VEXTRACTF128 $1, Y3, X4
+	VMAXPD X4, X3, X3
+	VPERMILPD $1, X3, X4
+	VMAXSD X4, X3, X3
+	VMOVSD X3, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -138,3 +138,14 @@ func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d
 	}
 	cells8Go(qv, n, tv, near, d2, tab, out)
 }
+
+//go:noescape
+func hintReachAVX512(q64 *[blockWords]float64, m int, p *[3]float64) float64
+
+// hintReachLeaf is hintReach for the points qs of block qb of tree qt.
+func hintReachLeaf(qt *kdTree, qb int, qs [][3]float64, p *[3]float64) float64 {
+	if useAVX512 {
+		return hintReachAVX512((*[blockWords]float64)(qt.blocks[qb*blockWords:]), len(qs), p)
+	}
+	return hintReach(qs, p)
+}

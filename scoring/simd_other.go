@@ -24,3 +24,7 @@ func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands [
 func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64) {
 	cells8Go(qv, n, tv, near, d2, tab, out)
 }
+
+func hintReachLeaf(qt *kdTree, qb int, qs [][3]float64, p *[3]float64) float64 {
+	return hintReach(qs, p)
+}
