@@ -321,7 +321,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		}
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
-			searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
+			searchGroup(&q.tree, qb, qs, tt, sc.cands, gr2, &sc.hits)
 			if !far && hint >= 0 && s.Bounded() && gr2 < s.bound2 && unsettled(sc.hits[:len(qs)], gr2) >= 2 {
 				// Under MaxDist, a group that left the target's
 				// vicinity is searched again as a far group
@@ -335,13 +335,29 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 				// the group search).
 				gr2 = min(hintReachLeaf(&q.tree, qb, qs, &tt.pts[hint]), s.bound2)
 				sc.gather(tt, &n.box, gr2)
-				searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
+				searchGroup(&q.tree, qb, qs, tt, sc.cands, gr2, &sc.hits)
 			}
 		}
 		// Each point's nearest neighbour (-1: none within MaxDist).
 		var near [blockSize]int32
 		var dist2 [blockSize]float64
 		worst := 0.0
+		if far && !s.Bounded() {
+			// Unbounded, a far group settles every point
+			// (hintReach): the loop below without its cases.
+			for k := range qs {
+				h := &sc.hits[k]
+				near[k], dist2[k] = tt.slotPos[h.slot], h.d2
+				if h.d2 > worst {
+					worst = h.d2
+				}
+			}
+			hint = near[len(qs)-1]
+			sum = s.scoreLeaf(sum, q, t, n.start, len(qs), &near, &dist2)
+			rr := math.Sqrt(worst) + groupSlack
+			r2 = rr * rr
+			continue
+		}
 		for k := range qs {
 			var j int32
 			var d2 float64

@@ -17,7 +17,7 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 	return len(t.gatherGo(0, g, r2, out[:0]))
 }
 
-func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
+func searchGroup(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
 	searchGroupGo(qs, t, cands, hits)
 }
 
