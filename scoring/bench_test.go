@@ -82,6 +82,17 @@ func BenchmarkForwardSynthetic300(b *testing.B) {
 // with navis' max_dist="auto" (42 µm for FCWB): most pairs are far apart
 // (no search), the rest mostly far leaves.
 func BenchmarkForwardSynthetic1000Auto(b *testing.B) {
+	benchForwardOpt(b, synth1000(b), scoring.Options{Normalized: true, Workers: 1, MaxDist: scoring.FCWB().AutoMaxDist()})
+}
+
+// BenchmarkForwardSynthetic1000Exact is the same with the exact, unbounded
+// search, for the ratio of the two (about 20 s per iteration).
+func BenchmarkForwardSynthetic1000Exact(b *testing.B) {
+	benchForwardOpt(b, synth1000(b), scoring.Options{Normalized: true, Workers: 1})
+}
+
+// synth1000 prepares the first 1,000 neurons of synth.Generate(1500, 1).
+func synth1000(b *testing.B) []*scoring.Neuron {
 	brain := synth.Generate(1500, 1)[:1000]
 	ns := make([]*scoring.Neuron, len(brain))
 	for i, d := range brain {
@@ -90,7 +101,7 @@ func BenchmarkForwardSynthetic1000Auto(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	benchForwardOpt(b, ns, scoring.Options{Normalized: true, Workers: 1, MaxDist: scoring.FCWB().AutoMaxDist()})
+	return ns
 }
 
 // BenchmarkForwardGolden is the same over the 17 golden synthetic neurons.
