@@ -21,7 +21,12 @@ func benchForward(b *testing.B, set reference.Set, workers int) {
 
 // benchForwardOn is benchForward on prepared neurons.
 func benchForwardOn(b *testing.B, ns []*scoring.Neuron, workers int) {
-	s, err := scoring.NewScorer(scoring.Options{Normalized: true, Workers: workers})
+	benchForwardOpt(b, ns, scoring.Options{Normalized: true, Workers: workers})
+}
+
+// benchForwardOpt is benchForwardOn under opt.
+func benchForwardOpt(b *testing.B, ns []*scoring.Neuron, opt scoring.Options) {
+	s, err := scoring.NewScorer(opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,6 +75,33 @@ func BenchmarkForwardSynthetic300(b *testing.B) {
 		}
 	}
 	benchForwardOn(b, ns, 1)
+}
+
+// BenchmarkForwardSynthetic1000Auto is a dense forward all-by-all of the
+// first 1,000 neurons of synth.Generate(1500, 1), one core, normalised,
+// with navis' max_dist="auto" (42 µm for FCWB): most pairs are far apart
+// (no search), the rest mostly far leaves.
+func BenchmarkForwardSynthetic1000Auto(b *testing.B) {
+	benchForwardOpt(b, synth1000(b), scoring.Options{Normalized: true, Workers: 1, MaxDist: scoring.FCWB().AutoMaxDist()})
+}
+
+// BenchmarkForwardSynthetic1000Exact is the same with the exact, unbounded
+// search, for the ratio of the two (about 20 s per iteration).
+func BenchmarkForwardSynthetic1000Exact(b *testing.B) {
+	benchForwardOpt(b, synth1000(b), scoring.Options{Normalized: true, Workers: 1})
+}
+
+// synth1000 prepares the first 1,000 neurons of synth.Generate(1500, 1).
+func synth1000(b *testing.B) []*scoring.Neuron {
+	brain := synth.Generate(1500, 1)[:1000]
+	ns := make([]*scoring.Neuron, len(brain))
+	for i, d := range brain {
+		var err error
+		if ns[i], err = scoring.NewNeuron(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ns
 }
 
 // BenchmarkForwardGolden is the same over the 17 golden synthetic neurons.

@@ -23,13 +23,41 @@ func SetFarLeaves(on bool) bool {
 	return was
 }
 
-// FarLeaves is the number of q's leaves that farLeaf proves far from t.
+// FarLeaves is the number of q's leaves that farLeaf proves far from t; it
+// panics when the gather and the tree walk disagree.
 func FarLeaves(s *Scorer, q, t *Neuron) int {
+	var sc groupScratch
 	far := 0
 	for _, ni := range q.tree.blockNode {
-		if s.farLeaf(&q.tree.nodes[ni].box, t) {
+		b := &q.tree.nodes[ni].box
+		f := s.farLeaf(b, t, nil)
+		if f != s.farLeaf(b, t, &sc) {
+			panic("farLeaf: the gather and the tree walk disagree")
+		}
+		if f {
 			far++
 		}
 	}
 	return far
+}
+
+// BruteForward is q→t raw by brute force: each query point's nearest
+// target point by plain loops over all of them (the lowest tree position
+// among equals), its cell by Matrix.Score, summed in the order forwardRaw
+// sums (q's tree order).
+func BruteForward(s *Scorer, q, t *Neuron) float64 {
+	var sum float64
+	for i := range q.pts {
+		j, d2 := bruteNearest(t.pts, q.pts[i], s.bound2)
+		if j < 0 {
+			sum += s.m.Score(s.opt.MaxDist, 0)
+			continue
+		}
+		dot := absDot(&q.vecs[i], &t.vecs[j])
+		if s.opt.UseAlpha {
+			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
+		}
+		sum += s.m.Score(math.Sqrt(d2), dot)
+	}
+	return sum
 }

@@ -133,11 +133,14 @@ var farLeaves = true
 // farLeaf reports whether, under a bounded search, no point of t lies
 // within MaxDist of any point in box g: no block of t has a box gap below
 // MaxDist² from g. forwardRaw then scores each point of a query leaf in g
-// as smat(MaxDist, 0) without a search. The test walks t's wide tree from
-// the root and stops at the first block near enough; the whole box is
-// tried first. Box gaps round monotonically (childGapsBoxGo), never above
-// a true squared point distance, so "far" is exact.
-func (s *Scorer) farLeaf(g *box, t *Neuron) bool {
+// as smat(MaxDist, 0) without a search. The whole box is tried first;
+// then, with the SIMD kernels and scratch sc, the gather (group.go) must
+// find no block; otherwise the test walks t's wide tree from the root and
+// stops at the first block near enough (the same blocks: TestKernelsMatchGo
+// compares the gathers with gatherGo, which tests childGapsBoxGo's gaps).
+// Box gaps round monotonically (childGapsBoxGo), never above a true
+// squared point distance, so "far" is exact.
+func (s *Scorer) farLeaf(g *box, t *Neuron, sc *groupScratch) bool {
 	if !farLeaves || !s.Bounded() {
 		return false
 	}
@@ -148,7 +151,14 @@ func (s *Scorer) farLeaf(g *box, t *Neuron) bool {
 		return true
 	}
 	// gap2 <= below ⟺ gap2 < bound2.
-	return !t.tree.anyBlockWithin(0, g, math.Nextafter(s.bound2, 0))
+	below := math.Nextafter(s.bound2, 0)
+	if useAVX2 && sc != nil {
+		// Eight children at a time, with no early exit: less time
+		// than the scalar walk (BenchmarkForwardSynthetic1000Auto).
+		sc.gather(&t.tree, g, below)
+		return len(sc.cands) == 0
+	}
+	return !t.tree.anyBlockWithin(0, g, below)
 }
 
 // anyBlockWithin reports whether some block under wide node wi has a box

@@ -75,7 +75,7 @@ func TestKernelsMatchGo(t *testing.T) {
 			// searchGroup is exact for the points whose nearest candidate
 			// is within r2, and reports no other point as within it.
 			var hits [blockSize]groupHit
-			searchGroup(&c.qtree, 0, c.qs, &c.box, &c.tree, s.cands, c.r2, &hits)
+			searchGroup(&c.qtree, 0, c.qs, &c.tree, s.cands, c.r2, &hits)
 			for k := range c.qs {
 				if w.hits[k].d2 <= c.r2 && hits[k] != w.hits[k] || w.hits[k].d2 > c.r2 && hits[k].d2 <= c.r2 {
 					t.Fatalf("case %d point %d (r² %v): searchGroup = %+v, want %+v", i, k, c.r2, hits[k], w.hits[k])

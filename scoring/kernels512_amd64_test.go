@@ -206,3 +206,27 @@ func TestF32FilterKernelEdges(t *testing.T) {
 		t.Errorf("rival just beyond the threshold: %+v, want slot 0", h)
 	}
 }
+
+// The AVX-512 hintReach gives hintReach's bits on every leaf of random
+// clouds (ties and grids included), against target points near and far.
+func TestHintReachKernelMatchesGo(t *testing.T) {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL {
+		t.Skip("this CPU has no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for trial := range 60 {
+		tree, _ := buildKDTree(testCloud(rng, trial, 1+rng.IntN(300)))
+		for qb, ni := range tree.blockNode {
+			n := &tree.nodes[ni]
+			qs := tree.pts[n.start:n.end]
+			p := [3]float64{rng.Float64()*100 - 50, rng.Float64()*100 - 50, rng.Float64()*100 - 50}
+			if rng.IntN(3) == 0 {
+				p = qs[rng.IntN(len(qs))]
+			}
+			got := hintReachAVX512((*[blockWords]float64)(tree.blocks[qb*blockWords:]), len(qs), &p)
+			if want := hintReach(qs, &p); got != want {
+				t.Fatalf("trial %d leaf %d: %v, want %v", trial, qb, got, want)
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package scoring
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // nearest returns the tree position of the point nearest to q and its squared
 // distance, among points with squared distance < bound2 (use +Inf for an
@@ -43,6 +46,29 @@ func (t *kdTree) nearest(q *[3]float64, hint int32, bound2 float64) (int32, floa
 		w = p
 	}
 	return s.best, s.best2
+}
+
+// seed returns the tree position of a point of t near q, cheaply: the
+// nearest point of the bottom node reached by stepping, from the root, to
+// the child whose box is nearest to q. It is a hint for a search, not the
+// nearest point. t must have points and the SIMD kernels must run.
+func (t *kdTree) seed(q *[3]float64) int32 {
+	inf := math.Inf(1)
+	var gaps [wideFan]float64
+	w := int32(0)
+	for !t.wide[w].bottom {
+		n := &t.wide[w]
+		childGaps(q, n, inf, &gaps)
+		c := 0 // child 0 always exists; missing children are +Inf away
+		for k := 1; k < wideFan; k++ {
+			if gaps[k] < gaps[c] {
+				c = k
+			}
+		}
+		w = n.child[c]
+	}
+	_, slot := searchBottom(q, &t.wide[w], t.blocks, inf)
+	return t.slotPos[slot]
 }
 
 // nnSearch is the state of one nearest-neighbour search.

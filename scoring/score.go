@@ -90,6 +90,10 @@ type Scorer struct {
 	// magnitude.
 	maxAbsCell float64
 	far        farTable // farRaw's sums
+	// cells is the matrix for the vectorised scoring of a group
+	// (cells.go); cellsOK: it applies (no alpha, a matrix it can count).
+	cells   cellTable
+	cellsOK bool
 }
 
 // NewScorer checks the options and prepares the lookups.
@@ -122,6 +126,9 @@ func NewScorer(opt Options) (*Scorer, error) {
 	}
 	for _, c := range m.Cells {
 		s.maxAbsCell = math.Max(s.maxAbsCell, math.Abs(c))
+	}
+	if !opt.UseAlpha {
+		s.cells, s.cellsOK = newCellTable(m, s.noneCell)
 	}
 	return s, nil
 }
@@ -218,8 +225,11 @@ func (c cutoff) below(upper float64) bool { return upper/c.self < c.thr }
 // tree, from the previous point's neighbour. A group whose r would be too
 // large to pay (a far group) is searched with the radius the previous
 // point's neighbour proves instead (hintReach), which settles all its
-// points. Without SIMD kernels every point is searched alone: brute force
-// over a group's candidates is what SIMD makes cheap.
+// points; so is a group with no previous neighbour (the first), from a
+// target point found cheaply (seed), and, under MaxDist, a group that
+// leaves two or more points unsettled (searched again). Without SIMD
+// kernels every point is searched alone: brute force over a group's
+// candidates is what SIMD makes cheap.
 //
 // Ties: among equidistant target points, a point settled by a group search
 // gets the lowest slot (tree position), one searched alone the first its
@@ -270,7 +280,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		// The far test is skipped when the last neighbour found lies
 		// within MaxDist of the leaf's first point: then the leaf is not
 		// far (and the test, a shortcut only, would say so).
-		if !(hint >= 0 && sqDist(&qs[0], &tt.pts[hint]) < s.bound2) && s.farLeaf(&n.box, t) {
+		if !(hint >= 0 && sqDist(&qs[0], &tt.pts[hint]) < s.bound2) && s.farLeaf(&n.box, t, sc) {
 			// No point of t within MaxDist: the code below would give
 			// every point j = -1 too, and leave the state it carries
 			// as here. hint: the gather finds no block with a gap
@@ -278,7 +288,12 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 			// to hint from (with gr2 < MaxDist² none at all; with gr2
 			// = MaxDist² every point is settled or "nothing within"),
 			// and nearest finds nothing; r2: worst stays 0, and
-			// (sqrt(0)+groupSlack)² is groupSlack², exactly.
+			// (sqrt(0)+groupSlack)² is groupSlack², exactly. One
+			// difference: with no hint yet, the code below would
+			// seed one (a point of t beyond MaxDist), which only
+			// steers later searches (no score depends on where a
+			// search starts, but for an exact tie between points
+			// that a search alone must choose from).
 			var near [blockSize]int32
 			for k := range qs {
 				near[k] = -1
@@ -289,19 +304,60 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 		}
 		gr2 := min(r2, s.bound2)
 		grouped := useAVX2 && gr2 <= groupMaxRadius*groupMaxRadius
+		if useAVX2 && hint < 0 && len(tt.wide) > 0 {
+			// No hint yet (the first group, or the first after far
+			// leaves): a target point near the first point (seed)
+			// makes one, and the group is searched within its reach
+			// as a far group. Left to the default radius, a group far
+			// from t would settle none of its points and search each
+			// alone, the first from the root.
+			hint, grouped = tt.seed(&qs[0]), false
+		}
+		far := false
 		if !grouped && useAVX2 && hint >= 0 {
 			// A far group: search it as a group within the hint's
 			// reach, which settles every point (hintReach).
-			gr2, grouped = min(hintReach(qs, &tt.pts[hint]), s.bound2), true
+			gr2, grouped, far = min(hintReachLeaf(&q.tree, qb, qs, &tt.pts[hint]), s.bound2), true, true
 		}
 		if grouped {
 			sc.gather(tt, &n.box, gr2)
-			searchGroup(&q.tree, qb, qs, &n.box, tt, sc.cands, gr2, &sc.hits)
+			searchGroup(&q.tree, qb, qs, tt, sc.cands, gr2, &sc.hits)
+			if !far && hint >= 0 && s.Bounded() && gr2 < s.bound2 && unsettled(sc.hits[:len(qs)], gr2) >= 2 {
+				// Under MaxDist, a group that left the target's
+				// vicinity is searched again as a far group
+				// (settling every point) rather than its points
+				// alone: a search alone for a point with no target
+				// point within MaxDist must prove that, which
+				// costs more than the group search
+				// (BenchmarkForwardSynthetic1000Auto: 11% less
+				// time). Unbounded, the searches alone cost less
+				// (BenchmarkForwardExamples: 3% more time with
+				// the group search).
+				gr2 = min(hintReachLeaf(&q.tree, qb, qs, &tt.pts[hint]), s.bound2)
+				sc.gather(tt, &n.box, gr2)
+				searchGroup(&q.tree, qb, qs, tt, sc.cands, gr2, &sc.hits)
+			}
 		}
 		// Each point's nearest neighbour (-1: none within MaxDist).
 		var near [blockSize]int32
 		var dist2 [blockSize]float64
 		worst := 0.0
+		if far && !s.Bounded() {
+			// Unbounded, a far group settles every point
+			// (hintReach): the loop below without its cases.
+			for k := range qs {
+				h := &sc.hits[k]
+				near[k], dist2[k] = tt.slotPos[h.slot], h.d2
+				if h.d2 > worst {
+					worst = h.d2
+				}
+			}
+			hint = near[len(qs)-1]
+			sum = s.scoreLeaf(sum, q, t, n.start, len(qs), &near, &dist2)
+			rr := math.Sqrt(worst) + groupSlack
+			r2 = rr * rr
+			continue
+		}
 		for k := range qs {
 			var j int32
 			var d2 float64
@@ -327,11 +383,23 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 				hint = j
 			}
 		}
-		sum = s.scoreGroup(sum, q, t, n.start, near[:len(qs)], dist2[:len(qs)])
+		sum = s.scoreLeaf(sum, q, t, n.start, len(qs), &near, &dist2)
 		rr := math.Sqrt(worst) + groupSlack
 		r2 = rr * rr
 	}
 	return sum, false
+}
+
+// unsettled is the number of hits farther than r2 (no candidate within
+// it).
+func unsettled(hits []groupHit, r2 float64) int {
+	n := 0
+	for i := range hits {
+		if !(hits[i].d2 <= r2) {
+			n++
+		}
+	}
+	return n
 }
 
 // hintReach is the largest squared distance (sqDist) from a point of qs
@@ -420,6 +488,22 @@ func (s *Scorer) scoreGroup(sum float64, q, t *Neuron, start int32, near []int32
 		}
 		dot := absDot(&qv[k], &tv[j])
 		sum += cells[dist2.binFast(d2[k])*nDot+dotb.binFast(dot)]
+	}
+	return sum
+}
+
+// scoreLeaf is scoreGroup for the n <= blockSize points of a query leaf,
+// near[:n] and d2[:n], with their cells computed 8 at a time by the
+// AVX-512 kernel where it runs (cells.go); the sum is taken point by point
+// in order either way.
+func (s *Scorer) scoreLeaf(sum float64, q, t *Neuron, start int32, n int, near *[blockSize]int32, d2 *[blockSize]float64) float64 {
+	if !useAVX512 || !s.cellsOK || len(t.vecs) == 0 {
+		return s.scoreGroup(sum, q, t, start, near[:n], d2[:n])
+	}
+	var c [blockSize]float64
+	cells8(q.vecs[start:], n, t.vecs, near, d2, &s.cells, &c)
+	for _, v := range c[:n] {
+		sum += v
 	}
 	return sum
 }

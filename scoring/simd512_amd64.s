@@ -6,25 +6,6 @@
 // the group search filters in float32, 16 lanes at once. Every routine ends
 // with VZEROUPPER.
 
-DATA rev64<>+0(SB)/8, $7
-DATA rev64<>+8(SB)/8, $6
-DATA rev64<>+16(SB)/8, $5
-DATA rev64<>+24(SB)/8, $4
-DATA rev64<>+32(SB)/8, $3
-DATA rev64<>+40(SB)/8, $2
-DATA rev64<>+48(SB)/8, $1
-DATA rev64<>+56(SB)/8, $0
-GLOBL rev64<>(SB), RODATA|NOPTR, $64
-DATA rev32<>+0(SB)/4, $7
-DATA rev32<>+4(SB)/4, $6
-DATA rev32<>+8(SB)/4, $5
-DATA rev32<>+12(SB)/4, $4
-DATA rev32<>+16(SB)/4, $3
-DATA rev32<>+20(SB)/4, $2
-DATA rev32<>+24(SB)/4, $1
-DATA rev32<>+28(SB)/4, $0
-GLOBL rev32<>(SB), RODATA|NOPTR, $32
-
 // GAP8 computes the squared gaps ((gx*gx + gy*gy) + gz*gz), gk = max(lo_k
 // - hk, lk - hi_k, 0), of the 8 children of the wide node at DI (lo[k] at
 // 64*k, hi[k] at 192 + 64*k) into Z3, with the lower corner of what is
@@ -59,11 +40,15 @@ GLOBL rev32<>(SB), RODATA|NOPTR, $32
 
 // func gatherAVX512(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
-// gatherAVX2 with one test for a node's 8 children, and their numbers
-// written by one compress: a bottom node's near blocks to out, an upper
-// node's near children, reversed, to the stack. out must have room for
-// every block and 8 more, stack for 8 entries per level and 16 more (the
-// compressed vectors are stored whole).
+// gatherAVX2 with one test for a node's 8 children: a bottom node's near
+// blocks written to out by one compress, an upper node pushed on the
+// stack with the mask of its near children, which are then visited in
+// order (lowest first), one popped bit at a time. The stack holds scalar
+// (node address, mask) pairs, so a pop reads what a scalar store wrote
+// (no reload of a part of a vector store, which a pushed vector of
+// children cost: 10% more time on recorded gathers). out must have room
+// for every block and 8 more (the compressed vector is stored whole),
+// stack for 4 int32 per level below the root.
 TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
 	MOVQ wide+0(FP), R12
 	MOVQ gb+8(FP), SI
@@ -78,50 +63,51 @@ TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD 40(SI), Z10
 	VPXORQ Z14, Z14, Z14
 	VPTERNLOGD $0xff, Y13, Y13, Y13 // all ones
-	VMOVDQU64 rev64<>(SB), Z12
-	VMOVDQU32 rev32<>(SB), Y11
 	XORQ R9, R9                // blocks written
-	MOVL $0, (R13)             // the root
-	MOVQ $1, R10               // stack depth
+	XORQ R10, R10              // stack bytes: (node address, child mask) pairs
+	XORQ AX, AX                // the root
 
-node:
-	TESTQ R10, R10
-	JZ   done
-	DECQ R10
-	MOVLQSX (R13)(R10*4), AX
+gavisit:
 	IMUL3Q $wideNode__size, AX, DI
 	ADDQ R12, DI
 	GAPBOX8
 	VCMPPD $0x12, Z15, Z3, K1  // gap2 <= r2
-	KMOVW K1, AX
-	MOVBLZX wideNode_bottom(DI), BX
+	KMOVW K1, BX
+	CMPB wideNode_bottom(DI), $0
+	JNE  gablocks
 	TESTQ BX, BX
-	JNZ  blocks
+	JZ   gapop
+	MOVQ DI, 0(R13)(R10*1)
+	MOVQ BX, 8(R13)(R10*1)
+	ADDQ $16, R10
+	JMP  gapop
 
-push:
-	// The near children, last first, onto the stack at once (so that
-	// they pop in order; the whole vector is stored).
-	VPERMPD Z3, Z12, Z4        // gaps, reversed
-	VCMPPD $0x12, Z15, Z4, K2
-	VMOVDQU32 wideNode_child(DI), Y5
-	VPERMD Y5, Y11, Y5         // children, reversed
-	VPCOMPRESSD Y5, K2, Y6
-	VMOVDQU32 Y6, (R13)(R10*4)
-	KMOVW K2, AX
-	POPCNTL AX, AX
-	ADDQ AX, R10
-	JMP  node
-
-blocks:
+gablocks:
 	VMOVDQU32 wideNode_child(DI), Y3
 	VPXORD Y13, Y3, Y3         // ^child: the block numbers
 	VPCOMPRESSD Y3, K1, Y4
 	VMOVDQU32 Y4, (R8)(R9*4)
-	POPCNTL AX, AX
-	ADDQ AX, R9
-	JMP  node
+	POPCNTL BX, BX
+	ADDQ BX, R9
 
-done:
+gapop:
+	TESTQ R10, R10
+	JZ   gadone
+	MOVQ -8(R13)(R10*1), BX
+	TESTQ BX, BX
+	JNZ  ganext
+	SUBQ $16, R10
+	JMP  gapop
+
+ganext:
+	MOVQ -16(R13)(R10*1), DI
+	TZCNTQ BX, CX
+	BLSRQ BX, BX
+	MOVQ BX, -8(R13)(R10*1)
+	MOVLQSX wideNode_child(DI)(CX*4), AX
+	JMP  gavisit
+
+gadone:
 	MOVQ R9, ret+40(FP)
 	VZEROUPPER
 	RET
@@ -416,5 +402,194 @@ bnext:
 bdone:
 	VMOVSD X15, ret+32(FP)
 	MOVQ R9, ret1+40(FP)
+	VZEROUPPER
+	RET
+
+// Index vectors that split 8 tangents stored x, y, z, x, ... in Z3
+// (elements 0-7), Z4 (8-15) and Z5 (16-23) into their x, y and z: a
+// VPERMT2PD of Z3 and Z4 gives lanes 0-5 (0-4 for z), a masked VPERMPD of
+// Z5 the rest.
+DATA aosx<>+0(SB)/8, $0
+DATA aosx<>+8(SB)/8, $3
+DATA aosx<>+16(SB)/8, $6
+DATA aosx<>+24(SB)/8, $9
+DATA aosx<>+32(SB)/8, $12
+DATA aosx<>+40(SB)/8, $15
+DATA aosx<>+48(SB)/8, $2
+DATA aosx<>+56(SB)/8, $5
+GLOBL aosx<>(SB), RODATA|NOPTR, $64
+DATA aosy<>+0(SB)/8, $1
+DATA aosy<>+8(SB)/8, $4
+DATA aosy<>+16(SB)/8, $7
+DATA aosy<>+24(SB)/8, $10
+DATA aosy<>+32(SB)/8, $13
+DATA aosy<>+40(SB)/8, $0
+DATA aosy<>+48(SB)/8, $3
+DATA aosy<>+56(SB)/8, $6
+GLOBL aosy<>(SB), RODATA|NOPTR, $64
+DATA aosz<>+0(SB)/8, $2
+DATA aosz<>+8(SB)/8, $5
+DATA aosz<>+16(SB)/8, $8
+DATA aosz<>+24(SB)/8, $11
+DATA aosz<>+32(SB)/8, $14
+DATA aosz<>+40(SB)/8, $1
+DATA aosz<>+48(SB)/8, $4
+DATA aosz<>+56(SB)/8, $7
+GLOBL aosz<>(SB), RODATA|NOPTR, $64
+DATA absmask<>+0(SB)/8, $0x7fffffffffffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $8
+DATA one64<>+0(SB)/8, $1
+GLOBL one64<>(SB), RODATA|NOPTR, $8
+
+// CELLEDGES adds, in each lane of za (even edges) or zb (odd edges) whose
+// value in zv exceeds an edge, zstep once per edge: R11 points at the
+// edges (padded to a multiple of 4 with +Inf), R12 counts them; K4 and K5
+// are scratch.
+#define CELLEDGES(zv, zstep, za, zb, lloop, ldone) \
+lloop:                                   \
+	TESTQ R12, R12                       \
+	JZ    ldone                          \
+	VCMPPD.BCST $0x1e, 0(R11), zv, K4    \
+	VCMPPD.BCST $0x1e, 8(R11), zv, K5    \
+	VPADDQ zstep, za, K4, za             \
+	VPADDQ zstep, zb, K5, zb             \
+	VCMPPD.BCST $0x1e, 16(R11), zv, K4   \
+	VCMPPD.BCST $0x1e, 24(R11), zv, K5   \
+	VPADDQ zstep, za, K4, za             \
+	VPADDQ zstep, zb, K5, zb             \
+	ADDQ  $32, R11                       \
+	SUBQ  $4, R12                        \
+	JMP   lloop                          \
+ldone:
+
+// func cells8AVX512(qv *[3]float64, n int, tv *[3]float64, near *[8]int32, d2 *[8]float64, tab *cellTable, out *[8]float64)
+//
+// cells8Go, 8 lanes at once: |dot| = |(qx*tx + qy*ty) + qz*tz| (each
+// product rounded, as absDot), the cell index counted edge by edge
+// (nDot per squared-distance edge below d2, 1 per |dot| edge below
+// |dot|), the cells gathered, tab.none where near < 0 or in lanes >= n.
+// Loads and gathers read only the tangents of the n points and of the
+// targets near >= 0 of lanes below n.
+TEXT ·cells8AVX512(SB), NOSPLIT, $0-56
+	MOVQ qv+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ tv+16(FP), R8
+	MOVQ near+24(FP), R9
+	MOVQ d2+32(FP), R10
+	MOVQ tab+40(FP), DI
+	MOVQ out+48(FP), DX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1               // lanes < n
+	VMOVDQU32 0(R9), Y0        // near
+	VPXORD Y1, Y1, Y1
+	VPCMPD $5, Y1, Y0, K1, K2  // lanes < n with near >= 0
+	// The query tangents: the 3n words from SI, split by axis.
+	LEAQ (CX)(CX*2), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX                    // 3n ones
+	KMOVW AX, K3
+	VMOVUPD.Z 0(SI), K3, Z3
+	SHRL $8, AX
+	KMOVW AX, K3
+	VMOVUPD.Z 64(SI), K3, Z4
+	SHRL $8, AX
+	KMOVW AX, K3
+	VMOVUPD.Z 128(SI), K3, Z5
+	MOVL $0xc0, AX
+	KMOVW AX, K5               // lanes 6, 7
+	MOVL $0xe0, AX
+	KMOVW AX, K6               // lanes 5-7
+	VMOVDQU64 aosx<>(SB), Z15
+	VMOVDQU64 Z15, Z16
+	VPERMI2PD Z4, Z3, Z15
+	VPERMPD Z5, Z16, K5, Z15   // qx
+	VMOVDQU64 aosy<>(SB), Z17
+	VMOVDQU64 Z17, Z18
+	VPERMI2PD Z4, Z3, Z17
+	VPERMPD Z5, Z18, K6, Z17   // qy
+	VMOVDQU64 aosz<>(SB), Z19
+	VMOVDQU64 Z19, Z20
+	VPERMI2PD Z4, Z3, Z19
+	VPERMPD Z5, Z20, K6, Z19   // qz
+	// The target tangents, at 3*near.
+	VPADDD Y0, Y0, Y6
+	VPADDD Y0, Y6, Y6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z11, Z11, Z11
+	KMOVW K2, K3
+	VGATHERDPD 0(R8)(Y6*8), K3, Z9
+	KMOVW K2, K3
+	VGATHERDPD 8(R8)(Y6*8), K3, Z10
+	KMOVW K2, K3
+	VGATHERDPD 16(R8)(Y6*8), K3, Z11
+	VMULPD Z9, Z15, Z3
+	VMULPD Z10, Z17, Z4
+	VADDPD Z4, Z3, Z3
+	VMULPD Z11, Z19, Z5
+	VADDPD Z5, Z3, Z3
+	VPANDQ.BCST absmask<>(SB), Z3, Z3 // |dot|
+	VMOVUPD 0(R10), Z7         // d2
+	VPXORQ Z8, Z8, Z8          // the cell index, in four parts
+	VPXORQ Z16, Z16, Z16
+	VPXORQ Z18, Z18, Z18
+	VPXORQ Z20, Z20, Z20
+	VPBROADCASTQ cellTable_nDot(DI), Z12
+	VPBROADCASTQ one64<>(SB), Z13
+	MOVQ cellTable_dist2(DI), R11
+	MOVQ cellTable_dist2+8(DI), R12
+	CELLEDGES(Z7, Z12, Z8, Z16, dloop, ddone)
+	MOVQ cellTable_dot(DI), R11
+	MOVQ cellTable_dot+8(DI), R12
+	CELLEDGES(Z3, Z13, Z18, Z20, tloop, tdone)
+	VPADDQ Z16, Z8, Z8
+	VPADDQ Z20, Z18, Z18
+	VPADDQ Z18, Z8, Z8
+	MOVQ cellTable_cells(DI), R11
+	VBROADCASTSD cellTable_none(DI), Z14
+	KMOVW K2, K3
+	VGATHERQPD 0(R11)(Z8*8), K3, Z14 // none where masked off
+	VMOVUPD Z14, 0(DX)
+	VZEROUPPER
+	RET
+
+// func hintReachAVX512(q64 *[24]float64, m int, p *[3]float64) float64
+//
+// hintReach for the m query points of a float64 block (8 x, 8 y, 8 z):
+// sqDist from each to p, 8 lanes at once, as sqDist sums them, and the
+// largest of the first m (distances are >= 0: the other lanes count as 0).
+TEXT ·hintReachAVX512(SB), NOSPLIT, $0-32
+	MOVQ q64+0(FP), SI
+	MOVQ m+8(FP), CX
+	MOVQ p+16(FP), DI
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VBROADCASTSD 0(DI), Z0
+	VBROADCASTSD 8(DI), Z1
+	VBROADCASTSD 16(DI), Z2
+	VMOVUPD 0(SI), Z3
+	VSUBPD Z0, Z3, Z3
+	VMULPD Z3, Z3, Z3
+	VMOVUPD 64(SI), Z4
+	VSUBPD Z1, Z4, Z4
+	VMULPD Z4, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VMOVUPD 128(SI), Z4
+	VSUBPD Z2, Z4, Z4
+	VMULPD Z4, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VMOVAPD.Z Z3, K1, Z3
+	VEXTRACTF64X4 $1, Z3, Y4
+	VMAXPD Y4, Y3, Y3
+	VEXTRACTF128 $1, Y3, X4
+	VMAXPD X4, X3, X3
+	VPERMILPD $1, X3, X4
+	VMAXSD X4, X3, X3
+	VMOVSD X3, ret+24(FP)
 	VZEROUPPER
 	RET

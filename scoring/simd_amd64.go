@@ -74,15 +74,15 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 }
 
 // searchGroup is searchGroupGo, vectorised where the CPU allows, for the
-// query points qs of block qb of tree qt, inside box g. It is exact for the
+// query points qs of block qb of tree qt. It is exact for the
 // points whose nearest candidate is within r2, and reports no other point
 // as within r2.
-func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
+func searchGroup(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
 	switch {
 	case len(cands) == 0 || !useAVX2:
 		searchGroupGo(qs, t, cands, hits)
 	case useAVX512:
-		searchGroupF32(qt, qb, qs, t, cands, r2, g, hits)
+		searchGroupF32(qt, qb, qs, t, cands, r2, hits)
 	default:
 		searchGroupF32x8(qs, t, cands, r2, max(qt.maxAbs, t.maxAbs), hits)
 	}
@@ -108,11 +108,15 @@ func searchGroupF32x8(qs [][3]float64, t *kdTree, cands []int32, r2, maxAbs floa
 }
 
 // searchGroupF32 runs the float32 filter kernel, which settles most points
-// (f32Margin), and searches the others exactly.
-func searchGroupF32(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int32, r2 float64, g *box, hits *[blockSize]groupHit) {
+// (f32Margin), and searches the others exactly. The margin is for the
+// largest coordinate of either tree (the leaf's box would give a margin a
+// little smaller, at the cost of six float max per group: 2% of the time
+// of BenchmarkForwardSynthetic300); a settled point is the exact nearest
+// with either.
+func searchGroupF32(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
 	m := t.maxAbs
-	for k := range 3 {
-		m = max(m, -g.lo[k], g.hi[k])
+	if qt.maxAbs > m {
+		m = qt.maxAbs
 	}
 	pairs := cands
 	if len(pairs)%2 != 0 {
@@ -125,4 +129,27 @@ func searchGroupF32(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int3
 			searchGroupAVX2(&qs[i], 1, &cands[0], len(cands), &t.blocks[0], &hits[i])
 		}
 	}
+}
+
+//go:noescape
+func cells8AVX512(qv *[3]float64, n int, tv *[3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64)
+
+// cells8 is cells8Go, by the AVX-512 kernel where it runs.
+func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64) {
+	if useAVX512 {
+		cells8AVX512(&qv[0], n, &tv[0], near, d2, tab, out)
+		return
+	}
+	cells8Go(qv, n, tv, near, d2, tab, out)
+}
+
+//go:noescape
+func hintReachAVX512(q64 *[blockWords]float64, m int, p *[3]float64) float64
+
+// hintReachLeaf is hintReach for the points qs of block qb of tree qt.
+func hintReachLeaf(qt *kdTree, qb int, qs [][3]float64, p *[3]float64) float64 {
+	if useAVX512 {
+		return hintReachAVX512((*[blockWords]float64)(qt.blocks[qb*blockWords:]), len(qs), p)
+	}
+	return hintReach(qs, p)
 }

@@ -17,6 +17,14 @@ func (t *kdTree) gather(g *box, r2 float64, out, stack []int32) int {
 	return len(t.gatherGo(0, g, r2, out[:0]))
 }
 
-func searchGroup(qt *kdTree, qb int, qs [][3]float64, g *box, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
+func searchGroup(qt *kdTree, qb int, qs [][3]float64, t *kdTree, cands []int32, r2 float64, hits *[blockSize]groupHit) {
 	searchGroupGo(qs, t, cands, hits)
+}
+
+func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d2 *[blockSize]float64, tab *cellTable, out *[blockSize]float64) {
+	cells8Go(qv, n, tv, near, d2, tab, out)
+}
+
+func hintReachLeaf(qt *kdTree, qb int, qs [][3]float64, p *[3]float64) float64 {
+	return hintReach(qs, p)
 }
