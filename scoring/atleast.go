@@ -1,6 +1,9 @@
 package scoring
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // PairAtLeast scores the pair q, t under mode when its score may be at
 // least thr, and otherwise proves it below thr and returns ok = false. A
@@ -20,16 +23,25 @@ import "math"
 func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok bool) {
 	same := s.opt.AllByAll && q.ID == t.ID
 	rb := math.NaN() // forwardBound(t, q, true), once known
+	// The groups' cells of the fine bounds, q→t and t→q, kept for the
+	// searches (nil until computed).
+	var qc, tc []float64
+	sc := cellsPool.Get().(*pairCells)
+	defer cellsPool.Put(sc)
 	if mode == Both || thr <= -math.MaxFloat64 || math.IsNaN(thr) { // -MaxFloat64: -Inf as JSON carries it
 		thr = math.Inf(-1)
 	} else if !same {
 		if s.ExtentBound(mode, q.Extent(), t.Extent()) < thr || s.GroupBound(mode, q, t) < thr {
 			return math.NaN(), false
 		}
-		// UpperBound, keeping its reverse half for Mean below.
-		f := s.forwardBound(q, t, true)
+		// UpperBound, keeping its reverse half for Mean below and the
+		// groups' cells for the searches.
+		qc, tc = sc.grow(len(q.groups), len(t.groups))
+		f := s.forwardBoundCells(q, t, qc)
 		if mode != Forward {
-			rb = s.forwardBound(t, q, true)
+			rb = s.forwardBoundCells(t, q, tc)
+		} else {
+			tc = nil
 		}
 		if combineBounds(mode, f, rb) < thr {
 			return math.NaN(), false
@@ -37,20 +49,20 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 	}
 	switch mode {
 	case Forward, Both:
-		f, gaveUp := s.forwardAtLeast(q, t, qSelf, thr)
+		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
 		return f, !gaveUp
 	case Min: // both directions must reach thr
-		f, gaveUp := s.forwardAtLeast(q, t, qSelf, thr)
+		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
 		if gaveUp {
 			return math.NaN(), false
 		}
-		r, gaveUp := s.forwardAtLeast(t, q, tSelf, thr)
+		r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, thr, tc)
 		if gaveUp {
 			return math.NaN(), false
 		}
 		return math.Min(f, r), true
 	case Max: // one direction must reach thr
-		f, fLow := s.forwardAtLeast(q, t, qSelf, thr)
+		f, fLow := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
 		r := s.forward(t, q, tSelf)
 		if !fLow {
 			return math.Max(f, r), true
@@ -64,11 +76,11 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 		if math.IsNaN(rb) {
 			rb = s.forwardBound(t, q, true)
 		}
-		f, gaveUp := s.forwardAtLeast(q, t, qSelf, meanCut(thr, rb))
+		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, meanCut(thr, rb), qc)
 		if gaveUp {
 			return math.NaN(), false
 		}
-		r, gaveUp := s.forwardAtLeast(t, q, tSelf, meanCut(thr, f))
+		r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, meanCut(thr, f), tc)
 		if gaveUp {
 			return math.NaN(), false
 		}
@@ -84,3 +96,19 @@ func meanCut(thr, other float64) float64 {
 	c := 2*thr - other
 	return c - (math.Abs(thr)+math.Abs(other)+math.Abs(c))*1e-12 - 1e-300
 }
+
+// pairCells is PairAtLeast's scratch for the groups' cells of a pair.
+type pairCells struct{ q, t []float64 }
+
+// grow returns the scratch as nq and nt cells.
+func (c *pairCells) grow(nq, nt int) ([]float64, []float64) {
+	if cap(c.q) < nq {
+		c.q = make([]float64, nq)
+	}
+	if cap(c.t) < nt {
+		c.t = make([]float64, nt)
+	}
+	return c.q[:nq], c.t[:nt]
+}
+
+var cellsPool = sync.Pool{New: func() any { return new(pairCells) }}

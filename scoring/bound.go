@@ -149,21 +149,54 @@ func (s *Scorer) forwardBound(q, t *Neuron, fine bool) float64 {
 	var sum, abs float64
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		lb := g.dist(&t.box) // no target group is nearer than t's box
+		var b float64
 		if fine {
-			lb2 := math.Inf(1)
-			for hi := range t.groups {
-				if lb2 = math.Min(lb2, g.dist2(&t.groups[hi].box)); lb2 == 0 {
-					break
-				}
-			}
-			lb = math.Sqrt(lb2)
+			b = s.groupCell(g, t)
+		} else {
+			b = s.beyondAt(g.dist(&t.box)) // no target group is nearer than t's box
 		}
-		b := s.beyondAt(lb)
 		sum += float64(g.n) * b
 		abs += float64(g.n) * math.Abs(b)
 	}
 	return s.normaliseBound(q, sum+abs*1e-9+1e-300)
+}
+
+// forwardBoundCells is forwardBound(q, t, true) that also leaves q's
+// groupCells against t in cells (len(q.groups) of them), for the search
+// that follows (forwardAtLeastCells).
+func (s *Scorer) forwardBoundCells(q, t *Neuron, cells []float64) float64 {
+	s.groupCells(q, t, cells)
+	if s.opt.AllByAll && q.ID == t.ID {
+		return s.forwardBound(q, t, true)
+	}
+	var sum, abs float64
+	for gi, b := range cells {
+		n := float64(q.groups[gi].n)
+		sum += n * b
+		abs += n * math.Abs(b)
+	}
+	return s.normaliseBound(q, sum+abs*1e-9+1e-300)
+}
+
+// groupCells sets cells[gi] to groupCell of q's group gi against t.
+func (s *Scorer) groupCells(q, t *Neuron, cells []float64) {
+	for gi := range q.groups {
+		cells[gi] = s.groupCell(&q.groups[gi], t)
+	}
+}
+
+// groupCell is the best cell any point of group g can score against t:
+// beyondAt of the least gap from g's box to t's groups' boxes (their
+// squared gaps compared, one square root: the same bits as the least of
+// the gaps).
+func (s *Scorer) groupCell(g *group, t *Neuron) float64 {
+	lb2 := math.Inf(1)
+	for hi := range t.groups {
+		if lb2 = math.Min(lb2, g.dist2(&t.groups[hi].box)); lb2 == 0 {
+			break
+		}
+	}
+	return s.beyondAt(math.Sqrt(lb2))
 }
 
 // normaliseBound turns a bound raw on q's raw forward score into one on

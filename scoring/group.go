@@ -29,6 +29,7 @@ type groupScratch struct {
 	stack []int32 // the kernels' walk
 	hits  [blockSize]groupHit
 	rest  []groupRest // forwardRaw's bounds on the points not yet scored
+	cells []float64   // restBounds' groupCells when the caller has none
 }
 
 // gather sets s.cands to every block of t whose box is within squared

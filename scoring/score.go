@@ -183,13 +183,19 @@ func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
 // it scores in full has forward's value to the bit. thr = -Inf never gives
 // up.
 func (s *Scorer) forwardAtLeast(q, t *Neuron, selfHit, thr float64) (float64, bool) {
+	return s.forwardAtLeastCells(q, t, selfHit, thr, nil)
+}
+
+// forwardAtLeastCells is forwardAtLeast given q's groupCells against t
+// (nil: not known yet).
+func (s *Scorer) forwardAtLeastCells(q, t *Neuron, selfHit, thr float64, cells []float64) (float64, bool) {
 	var raw float64
 	if s.opt.AllByAll && q.ID == t.ID {
 		raw = selfHit
 	} else if s.farBoxes(&q.box, &t.box) {
 		raw = s.farRaw(len(q.pts)) // no search finds a point: see far.go
 	} else {
-		cut := cutoff{thr: thr, self: 1}
+		cut := cutoff{thr: thr, self: 1, cells: cells}
 		if s.opt.Normalized {
 			cut.self = selfHit
 		}
@@ -208,7 +214,13 @@ func (s *Scorer) forwardAtLeast(q, t *Neuron, selfHit, thr float64) (float64, bo
 // compared with raw/self (self = 1 for raw scores). Division by the same
 // positive self-hit is monotone, so a raw bound whose quotient is below thr
 // proves the score's is too.
-type cutoff struct{ thr, self float64 }
+//
+// cells, when not nil, are q's groupCells against t, which the caller
+// already computed for its own bounds (forwardRaw then does not again).
+type cutoff struct {
+	thr, self float64
+	cells     []float64
+}
 
 // active reports whether the cutoff can ever give up.
 func (c cutoff) active() bool { return !math.IsInf(c.thr, -1) && c.self > 0 }
@@ -256,7 +268,7 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 	check := cut.active()
 	var rest []groupRest
 	if check {
-		rest = s.restBounds(q, t, sc)
+		rest = s.restBounds(q, t, sc, cut.cells)
 	}
 	gi, groupEnd := -1, int32(0)
 	for qb, ni := range q.tree.blockNode {
@@ -429,21 +441,22 @@ func hintReach(qs [][3]float64, p *[3]float64) float64 {
 type groupRest struct{ cell, after, afterAbs float64 }
 
 // restBounds returns q's groups' groupRest against t, in sc's scratch: the
-// same cells as UpperBound's (each group's box against t's groups' boxes).
-func (s *Scorer) restBounds(q, t *Neuron, sc *groupScratch) []groupRest {
+// same cells as UpperBound's (groupCells), taken from cells when the
+// caller has them.
+func (s *Scorer) restBounds(q, t *Neuron, sc *groupScratch, cells []float64) []groupRest {
 	if cap(sc.rest) < len(q.groups) {
 		sc.rest = make([]groupRest, len(q.groups))
 	}
 	rest := sc.rest[:len(q.groups)]
-	for gi := range q.groups {
-		g := &q.groups[gi]
-		lb := math.Inf(1)
-		for hi := range t.groups {
-			if lb = math.Min(lb, g.dist(&t.groups[hi].box)); lb == 0 {
-				break
-			}
+	if len(cells) != len(q.groups) {
+		if cap(sc.cells) < len(q.groups) {
+			sc.cells = make([]float64, len(q.groups))
 		}
-		rest[gi].cell = s.beyondAt(lb)
+		cells = sc.cells[:len(q.groups)]
+		s.groupCells(q, t, cells)
+	}
+	for gi := range rest {
+		rest[gi].cell = cells[gi]
 	}
 	var after, abs float64
 	for gi := len(rest) - 1; gi >= 0; gi-- {
