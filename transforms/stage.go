@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -173,12 +172,8 @@ func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(st
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		var buf bytes.Buffer
-		if err := writeStagedParquet(&buf, byKey[key]); err != nil {
+		if err := writeStagedParquet(ctx, st.fragmentPath(key, split), byKey[key]); err != nil {
 			return fmt.Errorf("staging %s (row groups %d-%d): %w", sp.Path, sp.RowGroup, sp.RowGroup+sp.RowGroups-1, err)
-		}
-		if err := files.WriteFile(ctx, st.fragmentPath(key, split), buf.Bytes()); err != nil {
-			return err
 		}
 		emit(key, split)
 	}
@@ -256,12 +251,8 @@ func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*
 			}
 			dps[k] = cs[0].d
 		}
-		var buf bytes.Buffer
-		if err := writeStagedParquet(&buf, dps); err != nil {
+		if err := writeStagedParquet(ctx, st.BlockPath(side, b), dps); err != nil {
 			return fmt.Errorf("staging %s: %w", st.BlockPath(side, b), err)
-		}
-		if err := files.WriteFile(ctx, st.BlockPath(side, b), buf.Bytes()); err != nil {
-			return err
 		}
 		blocksStaged.Inc(ctx, 1)
 		Progress.Blocks.Add(1)
