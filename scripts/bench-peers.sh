@@ -184,7 +184,7 @@ for spec in $PROFILE; do
 	synth "$n"
 	GOMAXPROCS=$c /usr/bin/time -o "$DIR/prof$n-c$c.time" -f '%e %U %S %M' "$DIR/runner-bin" --queries "$DIR/syn$n.parquet" --out "$DIR/prof-out" --exists overwrite \
 		--cpuprofile "$DIR/prof$n-c$c.pprof" > /dev/null 2>&1
-	go tool pprof -top -cum -nodecount 100000 "$DIR/runner-bin" "$DIR/prof$n-c$c.pprof" 2> /dev/null > "$DIR/prof$n-c$c.top"
+	go tool pprof -top -cum -nodecount 100000 -nodefraction 0 -edgefraction 0 "$DIR/runner-bin" "$DIR/prof$n-c$c.pprof" 2> /dev/null > "$DIR/prof$n-c$c.top"
 	share() { awk -v pat="$1" '/Total samples/ {for (i=1;i<=NF;i++) if ($i=="=") {t=$(i+1); sub("s","",t)}}
 		index($0, pat) && !done {c=$4; sub("s","",c); if ($4 ~ /ms$/) c/=1000; done=1} END {printf "%.1f", 100*c/t}' "$DIR/prof$n-c$c.top"; }
 	k=$(share 'scoring.ScoreBlock[') p=$(share 'scoring.NewNeuron')

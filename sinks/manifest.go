@@ -63,9 +63,10 @@ type manifestConfig struct {
 func writeManifest(s beam.Scope, written beam.PCollection, cfg manifestConfig) {
 	distinct := stats.MaxPerKey(s, written)
 	// One zero count joins the files' so that the total exists when there
-	// are none. The finaliser runs once, on the total, after the last file
-	// (its main input, not a side input: prism's scheduler polls a stage
-	// waiting on a side input without pause, as long as scoring lasts).
+	// are none. The finaliser runs once, on the total, after the last file.
+	// The total is its main input, not a side input: prism's scheduler
+	// polled a stage waiting on a side input without pause (seen on
+	// transforms.WorkItems, then fed the same way: a core's worth of CPU).
 	counts := beam.Flatten(s, beam.ParDo(s, countPart, distinct), beam.ParDo(s, noParts, beam.Impulse(s)))
 	beam.ParDo0(s, &finalizeManifestFn{Config: cfg}, beam.Combine(s, &sumPartCountsFn{}, counts))
 }
