@@ -187,16 +187,10 @@ func (s *Scorer) groupCells(q, t *Neuron, cells []float64) {
 
 // groupCell is the best cell any point of group g can score against t:
 // beyondAt of the least gap from g's box to t's groups' boxes (their
-// squared gaps compared, one square root: the same bits as the least of
-// the gaps).
+// squared gaps compared, minGap2, then one square root: the same bits as
+// the least of the gaps, the square root being monotone).
 func (s *Scorer) groupCell(g *group, t *Neuron) float64 {
-	lb2 := math.Inf(1)
-	for hi := range t.groups {
-		if lb2 = math.Min(lb2, g.dist2(&t.groups[hi].box)); lb2 == 0 {
-			break
-		}
-	}
-	return s.beyondAt(math.Sqrt(lb2))
+	return s.beyondAt(math.Sqrt(minGap2(&g.box, t.gboxes)))
 }
 
 // normaliseBound turns a bound raw on q's raw forward score into one on

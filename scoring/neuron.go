@@ -16,8 +16,9 @@ type Neuron struct {
 	alpha []float64    // tree order; nil without alpha
 	tree  kdTree
 
-	box    box     // bounding box of all points
-	groups []group // disjoint point groups (kd subtrees) with their boxes
+	box    box      // bounding box of all points
+	groups []group  // disjoint point groups (kd subtrees) with their boxes
+	gboxes []boxes8 // the groups' boxes again, by axis (groupgap.go)
 }
 
 // box is an axis-aligned bounding box in µm.
@@ -52,6 +53,7 @@ func NewNeuron(d *Dotprops) (*Neuron, error) {
 	}
 	nr.box = boundingBox(pts)
 	nr.collectGroups(0)
+	nr.gboxes = groupBoxes(nr.groups)
 	return nr, nil
 }
 

@@ -153,3 +153,6 @@ func hintReachLeaf(qt *kdTree, qb int, qs [][3]float64, p *[3]float64) float64 {
 	}
 	return hintReach(qs, p)
 }
+
+//go:noescape
+func minGap2AVX2(gb *box, bs *boxes8, n int) float64

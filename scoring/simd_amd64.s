@@ -503,3 +503,40 @@ fnext:
 fdone:
 	VZEROUPPER
 	RET
+
+// func minGap2AVX2(gb *box, bs *boxes8, n int) float64
+// The least ((gx*gx + gy*gy) + gz*gz) from box gb to the n*8 boxes at bs
+// (GAPBOX4 four at a time, as the gather measures children): minGap2Go's
+// value.
+TEXT ·minGap2AVX2(SB), NOSPLIT, $0-32
+	MOVQ gb+0(FP), SI
+	MOVQ bs+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD 0(SI), Y0
+	VBROADCASTSD 8(SI), Y1
+	VBROADCASTSD 16(SI), Y2
+	VBROADCASTSD 24(SI), Y8
+	VBROADCASTSD 32(SI), Y9
+	VBROADCASTSD 40(SI), Y10
+	VXORPD Y14, Y14, Y14
+	MOVQ $0x7FF0000000000000, AX // +Inf
+	MOVQ AX, X13
+	VBROADCASTSD X13, Y13        // the least so far
+mgloop:
+	TESTQ CX, CX
+	JZ   mgdone
+	GAPBOX4(0)
+	VMINPD Y3, Y13, Y13
+	GAPBOX4(32)
+	VMINPD Y3, Y13, Y13
+	ADDQ $384, DI
+	DECQ CX
+	JMP  mgloop
+mgdone:
+	VEXTRACTF128 $1, Y13, X12
+	VMINPD X12, X13, X13
+	VPERMILPD $1, X13, X12
+	VMINSD X12, X13, X13
+	VMOVSD X13, ret+24(FP)
+	VZEROUPPER
+	RET

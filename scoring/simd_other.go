@@ -28,3 +28,5 @@ func cells8(qv []([3]float64), n int, tv [][3]float64, near *[blockSize]int32, d
 func hintReachLeaf(qt *kdTree, qb int, qs [][3]float64, p *[3]float64) float64 {
 	return hintReach(qs, p)
 }
+
+func minGap2AVX2(gb *box, bs *boxes8, n int) float64 { panic("no AVX2") }
