@@ -134,7 +134,11 @@ func (s *Scorer) beyondAt(lb float64) float64 {
 	}
 	// Shrink lb so that rounding in the box distance can never put it in a
 	// higher distance bin than a true point distance.
-	return s.beyond[s.m.DistBin(lb*(1-1e-9))]
+	d := lb * (1 - 1e-9)
+	if s.m.fast && d >= 0 { // binFast is bin there
+		return s.beyond[s.m.dist.binFast(d)]
+	}
+	return s.beyond[s.m.DistBin(d)]
 }
 
 // forwardBound bounds q→t from q's groups against t's groups (fine) or
