@@ -191,27 +191,23 @@ for spec in $PROFILE; do
 	PROWS+=("| dense all-by-all, $n neurons, $c core(s) | $(awk '{printf "%.2f", $2+$3}' "$DIR/prof$n-c$c.time") | $k% | $p% | $(awk -v k="$k" -v p="$p" 'BEGIN {printf "%.1f", 100-k-p}')% |")
 done
 
-if [ ${#ROWS[@]} -gt 0 ]; then
+# table CAPTION HEADER ROW...: a Markdown table under its caption, when
+# there are rows.
+table() {
+	local caption=$1 header=$2
+	shift 2
+	[ $# -gt 0 ] || return 0
 	say ""
-	say "Dense: whole process, median of $ROUNDS alternating rounds (wall; CPU seconds user + sys beside it). Command: make bench-peers"
+	say "$caption"
 	say ""
-	say "| job | navis 1.12 builtin | fastcore 0.11 | this build | fastcore / ours (wall) | navis / ours (wall) |"
-	say "|---|---|---|---|---|---|"
-	for r in "${ROWS[@]}"; do say "$r"; done
-fi
-if [ ${#KROWS[@]} -gt 0 ]; then
-	say ""
-	say "k-NN: ours exact (--sink topk --topk $K --scores mean --threshold=-Inf), fastcore approximate (nblast_knn, k=$K, mean, 200 candidates); median of $KNN_ROUNDS round(s)"
-	say ""
-	say "| job | fastcore (approximate) | ours (exact) | fastcore CPU / ours | fastcore's recall of our $((K - 1)) nearest |"
-	say "|---|---|---|---|---|"
-	for r in "${KROWS[@]}"; do say "$r"; done
-fi
-if [ ${#PROWS[@]} -gt 0 ]; then
-	say ""
-	say "Where this build's CPU goes (one profiled run each, go tool pprof -top -cum on $DIR/prof*.pprof)"
-	say ""
-	say "| job | CPU s | kernel (ScoreBlock) | preparing neurons (NewNeuron) | everything else |"
-	say "|---|---|---|---|---|"
-	for r in "${PROWS[@]}"; do say "$r"; done
-fi
+	say "$header"
+	say "$(sed 's/[^|]*|/---|/g; s/^---//' <<< "$header")"
+	local r
+	for r in "$@"; do say "$r"; done
+}
+table "Dense: whole process, median of $ROUNDS alternating rounds (wall; CPU seconds user + sys beside it). Command: make bench-peers" \
+	"| job | navis 1.12 builtin | fastcore 0.11 | this build | fastcore / ours (wall) | navis / ours (wall) |" "${ROWS[@]}"
+table "k-NN: ours exact (--sink topk --topk $K --scores mean --threshold=-Inf), fastcore approximate (nblast_knn, k=$K, mean, 200 candidates); median of $KNN_ROUNDS round(s)" \
+	"| job | fastcore (approximate) | ours (exact) | fastcore CPU / ours | fastcore's recall of our $((K - 1)) nearest |" "${KROWS[@]}"
+table "Where this build's CPU goes (one profiled run each, go tool pprof -top -cum on $DIR/prof*.pprof)" \
+	"| job | CPU s | kernel (ScoreBlock) | preparing neurons (NewNeuron) | everything else |" "${PROWS[@]}"
