@@ -22,7 +22,7 @@ import (
 // ScoreBlock's value.
 func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok bool) {
 	same := s.opt.AllByAll && q.ID == t.ID
-	rb := math.NaN() // forwardBound(t, q, true), once known
+	fb, rb := math.NaN(), math.NaN() // forwardBound(q, t, true) and (t, q, true), once known
 	// The groups' cells of the fine bounds, q→t and t→q, kept for the
 	// searches (nil until computed).
 	var qc, tc []float64
@@ -37,13 +37,13 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 		// UpperBound, keeping its reverse half for Mean below and the
 		// groups' cells for the searches.
 		qc, tc = sc.grow(len(q.groups), len(t.groups))
-		f := s.forwardBoundCells(q, t, qc)
+		fb = s.forwardBoundCells(q, t, qc)
 		if mode != Forward {
 			rb = s.forwardBoundCells(t, q, tc)
 		} else {
 			tc = nil
 		}
-		if combineBounds(mode, f, rb) < thr {
+		if combineBounds(mode, fb, rb) < thr {
 			return math.NaN(), false
 		}
 	}
@@ -73,6 +73,23 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 		// f < thr <= r: the maximum is r.
 		return r, true
 	default: // Mean: f + r must reach 2·thr
+		// The smaller neuron's search first: it is the cheaper, and its
+		// exact score then cuts the other's. Either order gives the same
+		// f and r, and drops only pairs below thr.
+		if len(t.pts) < len(q.pts) {
+			if math.IsNaN(fb) {
+				fb = s.forwardBound(q, t, true)
+			}
+			r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, meanCut(thr, fb), tc)
+			if gaveUp {
+				return math.NaN(), false
+			}
+			f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, meanCut(thr, r), qc)
+			if gaveUp {
+				return math.NaN(), false
+			}
+			return (f + r) / 2, true
+		}
 		if math.IsNaN(rb) {
 			rb = s.forwardBound(t, q, true)
 		}
