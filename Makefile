@@ -46,7 +46,7 @@ bench-scale: build
 # Rust backend) and navis 1.12 from ../shared/anchors, whole process, same
 # neurons: dense all-by-all at 300 (1 and 2 cores) and 1,000 neurons (2
 # cores), and the k-NN graph at 3,000 and 10,000 neurons; prints the table
-# (also in $(BENCH_DIR)/figures.txt). About 25 minutes on 2 cores. See
+# (also in $(BENCH_DIR)/figures.txt). About 15 minutes on 2 cores. See
 # scripts/bench-peers.sh for DENSE=, KNN=, ROUNDS=, NAVIS=.
 bench-peers:
 	scripts/bench-peers.sh
