@@ -80,12 +80,8 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 			if math.IsNaN(fb) {
 				fb = s.forwardBound(q, t, true)
 			}
-			r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, meanCut(thr, fb), tc)
-			if gaveUp {
-				return math.NaN(), false
-			}
-			f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, meanCut(thr, r), qc)
-			if gaveUp {
+			r, f, ok := s.meanSearches(t, q, tSelf, qSelf, fb, thr, tc, qc)
+			if !ok {
 				return math.NaN(), false
 			}
 			return (f + r) / 2, true
@@ -93,16 +89,28 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 		if math.IsNaN(rb) {
 			rb = s.forwardBound(t, q, true)
 		}
-		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, meanCut(thr, rb), qc)
-		if gaveUp {
-			return math.NaN(), false
-		}
-		r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, meanCut(thr, f), tc)
-		if gaveUp {
+		f, r, ok := s.meanSearches(q, t, qSelf, tSelf, rb, thr, qc, tc)
+		if !ok {
 			return math.NaN(), false
 		}
 		return (f + r) / 2, true
 	}
+}
+
+// meanSearches scores a→b, cut by what it must reach given baBound (a
+// bound on b→a), then b→a, cut by what it must reach given a→b's exact
+// score; ok is false as soon as either proves the pair's mean below thr.
+// ac and bc are a's and b's groupCells against the other (nil: unknown).
+func (s *Scorer) meanSearches(a, b *Neuron, aSelf, bSelf, baBound, thr float64, ac, bc []float64) (ab, ba float64, ok bool) {
+	ab, gaveUp := s.forwardAtLeastCells(a, b, aSelf, meanCut(thr, baBound), ac)
+	if gaveUp {
+		return 0, 0, false
+	}
+	ba, gaveUp = s.forwardAtLeastCells(b, a, bSelf, meanCut(thr, ab), bc)
+	if gaveUp {
+		return 0, 0, false
+	}
+	return ab, ba, true
 }
 
 // meanCut is the least one direction of a mean score must reach when the

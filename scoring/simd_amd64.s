@@ -152,8 +152,18 @@ DATA slots<>+56(SB)/8, $7.0
 GLOBL slots<>(SB), RODATA|NOPTR, $64
 
 // GAPBOX4 is GAP4 for a box g, with glo broadcast in Y0-Y2 and ghi in
-// Y8-Y10.
+// Y8-Y10 (BOXSETUP), and Y14 zero.
 #define GAPBOX4(off) GAP4(off, Y0, Y1, Y2, Y8, Y9, Y10)
+
+// BOXSETUP broadcasts the box at SI for GAPBOX4 and zeroes Y14.
+#define BOXSETUP \
+	VBROADCASTSD 0(SI), Y0  \
+	VBROADCASTSD 8(SI), Y1  \
+	VBROADCASTSD 16(SI), Y2 \
+	VBROADCASTSD 24(SI), Y8 \
+	VBROADCASTSD 32(SI), Y9 \
+	VBROADCASTSD 40(SI), Y10 \
+	VXORPD Y14, Y14, Y14
 
 // func gatherAVX2(wide *wideNode, gb *box, r2 float64, out *int32, stack *int32) int
 //
@@ -167,13 +177,7 @@ TEXT ·gatherAVX2(SB), NOSPLIT, $0-48
 	VBROADCASTSD r2+16(FP), Y15
 	MOVQ out+24(FP), R8
 	MOVQ stack+32(FP), R13
-	VBROADCASTSD 0(SI), Y0
-	VBROADCASTSD 8(SI), Y1
-	VBROADCASTSD 16(SI), Y2
-	VBROADCASTSD 24(SI), Y8
-	VBROADCASTSD 32(SI), Y9
-	VBROADCASTSD 40(SI), Y10
-	VXORPD Y14, Y14, Y14
+	BOXSETUP
 	XORQ R9, R9                // blocks written
 	MOVL $0, (R13)             // the root
 	MOVQ $1, R10               // stack depth
@@ -512,13 +516,7 @@ TEXT ·minGap2AVX2(SB), NOSPLIT, $0-32
 	MOVQ gb+0(FP), SI
 	MOVQ bs+8(FP), DI
 	MOVQ n+16(FP), CX
-	VBROADCASTSD 0(SI), Y0
-	VBROADCASTSD 8(SI), Y1
-	VBROADCASTSD 16(SI), Y2
-	VBROADCASTSD 24(SI), Y8
-	VBROADCASTSD 32(SI), Y9
-	VBROADCASTSD 40(SI), Y10
-	VXORPD Y14, Y14, Y14
+	BOXSETUP
 	MOVQ $0x7FF0000000000000, AX // +Inf
 	MOVQ AX, X13
 	VBROADCASTSD X13, Y13        // the least so far

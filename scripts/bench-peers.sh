@@ -80,6 +80,19 @@ DUCK="$ROOT/sinks/testdata/duckdb"
 [ -d "$DUCK/node_modules/@duckdb/node-api" ] || npm ci --prefix "$DUCK" --no-audit --no-fund --silent >&2
 say "bench-peers: this build $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!*.md' || echo ' (modified)'), fastcore $FC, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(date -u +%F)"
 
+# Figures from the timing and profile files.
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "nan"}'; }
+cpu_median() { awk '{print $2+$3}' "$1" | median; } # a /usr/bin/time -f '%e %U %S %M' log
+fig() { # fig LOG: median CPU s, wall s, peak RSS GB
+	printf '%s CPU s, %s s wall, %s GB' "$(cpu_median "$1")" "$(awk '{print $1}' "$1" | median)" "$(awk '{printf "%.2f\n", $4/1048576}' "$1" | median)"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "") print "—"; else printf "%.2f", a/b}'; }
+med() { sed -n "s/.*[ :]$1 \([0-9.]*\)s.*/\1/p" <<< "$2"; } # med TOOL LINE: its median in three_way.sh's line
+share() { # share PATTERN TOP: the cum % of the first node matching PATTERN in go tool pprof -top -cum output
+	awk -v pat="$1" '/Total samples/ {for (i=1;i<=NF;i++) if ($i=="=") {t=$(i+1); sub("s","",t)}}
+		index($0, pat) && !done {c=$4; sub("s","",c); if ($4 ~ /ms$/) c/=1000; done=1} END {printf "%.1f", 100*c/t}' "$2"
+}
+
 # synth N: the neurons of N, as Parquet (ours) and CSV (the peers'), in $DIR.
 synth() {
 	local n=$1
@@ -111,8 +124,6 @@ cat > "$W/fastcore" <<EOF
 exec /usr/bin/time -a -o "$W/cpu-fastcore.log" -f '%e %U %S %M' "$FC" "\$@"
 EOF
 chmod +x "$W/runner" "$W/fastcore"
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "nan"}'; }
-cpu_median() { awk '{print $2+$3}' "$1" | median; }
 ROWS=()
 for spec in $DENSE; do
 	n=${spec%%:*} c=${spec##*:}
@@ -124,10 +135,8 @@ for spec in $DENSE; do
 	case " $NAVIS " in *" $spec "*) skip= ;; esac
 	line=$(SKIP_NAVIS=$skip MAIN="$ROOT" WORK="$W" bash "$ANCHORS/three_way.sh" "$PYLIB" "$W/fastcore" "$n" "$ROUNDS" "$c" 2>&1 | tail -1)
 	say "three_way.sh: $line"
-	med() { sed -n "s/.*[ :]$1 \([0-9.]*\)s.*/\1/p" <<< "$line"; }
-	nav=$(med navis) fc=$(med fastcore) rn=$(med runner)
+	nav=$(med navis "$line") fc=$(med fastcore "$line") rn=$(med runner "$line")
 	fcc=$(cpu_median "$W/cpu-fastcore.log") rnc=$(cpu_median "$W/cpu-runner.log")
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "") print "—"; else printf "%.2f", a/b}'; }
 	ROWS+=("| dense all-by-all, $n neurons, $c core(s) | ${nav:-—}${nav:+ s} | $fc s ($fcc CPU s) | $rn s ($rnc CPU s) | $(ratio "$fc" "$rn") | $(ratio "$nav" "$rn") |")
 done
 
@@ -163,12 +172,7 @@ for n in $KNN; do
 	done
 	"$DIR/runner-bin" export --out "$DIR/knn$n-out" --what topk --to "$DIR/knn$n-ours.csv"
 	rec=$(/usr/bin/python3 -c "$RECALL" "$DIR/knn$n-ours.csv" "$DIR/knn$n-fc.csv" "$K")
-	fig() { # fig FILE: median CPU s, wall s, peak RSS GB
-		awk '{print $2+$3}' "$1" | median | tr -d '\n'
-		printf ' CPU s, %s s wall, %s GB' "$(awk '{print $1}' "$1" | median)" "$(awk '{printf "%.2f\n", $4/1048576}' "$1" | median)"
-	}
-	oc=$(awk '{print $2+$3}' "$DIR/knn$n-ours.times" | median) fcc=$(awk '{print $2+$3}' "$DIR/knn$n-fc.times" | median)
-	KROWS+=("| top-$K k-NN graph, $n neurons, 2 cores | $(fig "$DIR/knn$n-fc.times") | $(fig "$DIR/knn$n-ours.times") | $(awk -v a="$fcc" -v b="$oc" 'BEGIN {printf "%.2f", a/b}') | $rec |")
+	KROWS+=("| top-$K k-NN graph, $n neurons, 2 cores | $(fig "$DIR/knn$n-fc.times") | $(fig "$DIR/knn$n-ours.times") | $(ratio "$(cpu_median "$DIR/knn$n-fc.times")" "$(cpu_median "$DIR/knn$n-ours.times")") | $rec |")
 done
 
 # 3. Where the runner's CPU goes, dense all-by-all at each N:CORES of
@@ -185,9 +189,7 @@ for spec in $PROFILE; do
 	GOMAXPROCS=$c /usr/bin/time -o "$DIR/prof$n-c$c.time" -f '%e %U %S %M' "$DIR/runner-bin" --queries "$DIR/syn$n.parquet" --out "$DIR/prof-out" --exists overwrite \
 		--cpuprofile "$DIR/prof$n-c$c.pprof" > /dev/null 2>&1
 	go tool pprof -top -cum -nodecount 100000 -nodefraction 0 -edgefraction 0 "$DIR/runner-bin" "$DIR/prof$n-c$c.pprof" 2> /dev/null > "$DIR/prof$n-c$c.top"
-	share() { awk -v pat="$1" '/Total samples/ {for (i=1;i<=NF;i++) if ($i=="=") {t=$(i+1); sub("s","",t)}}
-		index($0, pat) && !done {c=$4; sub("s","",c); if ($4 ~ /ms$/) c/=1000; done=1} END {printf "%.1f", 100*c/t}' "$DIR/prof$n-c$c.top"; }
-	k=$(share 'scoring.ScoreBlock[') p=$(share 'scoring.NewNeuron')
+	k=$(share 'scoring.ScoreBlock[' "$DIR/prof$n-c$c.top") p=$(share 'scoring.NewNeuron' "$DIR/prof$n-c$c.top")
 	PROWS+=("| dense all-by-all, $n neurons, $c core(s) | $(awk '{printf "%.2f", $2+$3}' "$DIR/prof$n-c$c.time") | $k% | $p% | $(awk -v k="$k" -v p="$p" 'BEGIN {printf "%.1f", 100-k-p}')% |")
 done
 
