@@ -43,6 +43,14 @@ type Options struct {
 	// which prints the job instead of submitting it. Items are planned as
 	// for a fresh run.
 	DryRun bool
+	// Memory bounds each worker process (a local run: this one): its
+	// block cache, tiles and the Go runtime's soft limit; a size such as
+	// "4GiB" (transforms.ParseMemory), "" for transforms.DefaultMemory.
+	Memory string
+	// TileBlocks, when > 0, sets how many query blocks a tile holds
+	// (transforms.TileBlocks chooses otherwise): for tests and
+	// measurements; the output does not depend on it.
+	TileBlocks int
 
 	scale float64 // µm per input unit, from Units or Scale (0: µm)
 }
@@ -69,6 +77,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--scores: %w", err)
 	}
 	if _, err := o.maxDist(); err != nil {
+		return err
+	}
+	if _, err := o.memory(); err != nil {
 		return err
 	}
 	switch o.DType {
@@ -163,4 +174,12 @@ func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" && !o.Smart
 // ±MaxFloat64 with the same effect.
 func (o Options) threshold() float64 {
 	return max(-math.MaxFloat64, min(math.MaxFloat64, o.Threshold))
+}
+
+// memory is --memory in bytes; 0 when not given (transforms.DefaultMemory).
+func (o Options) memory() (int64, error) {
+	if o.Memory == "" {
+		return 0, nil
+	}
+	return transforms.ParseMemory(o.Memory)
 }

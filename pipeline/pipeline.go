@@ -26,18 +26,21 @@ const Version = "nblast-go 0.1.0"
 
 // Job is a prepared run: its plan, the work still to do and the Beam graph.
 type Job struct {
-	Options  Options
-	Score    transforms.ScoreConfig
-	Plan     transforms.Plan
-	Items    []transforms.WorkItem // the work items this run scores
-	Total    int                   // all work items of the plan
-	Skipped  int                   // work items skipped by pruning
-	Done     int                   // work items already written (resume)
-	Splits   int                   // input splits staging reads
-	Blocks   int                   // blocks staging writes
-	Arrays   []sinks.ArraySpec
-	Staging  transforms.Staging
-	Pipeline *beam.Pipeline
+	Options Options
+	Score   transforms.ScoreConfig
+	Plan    transforms.Plan
+	Items   []transforms.WorkItem // the work items this run scores
+	Total   int                   // all work items of the plan
+	Skipped int                   // work items skipped by pruning
+	Done    int                   // work items already written (resume)
+	Splits  int                   // input splits staging reads
+	Blocks  int                   // blocks staging writes
+	// Tiles are the work elements of scoring, each TileBlocks query
+	// blocks (transforms.TileBlocks).
+	Tiles, TileBlocks int
+	Arrays            []sinks.ArraySpec
+	Staging           transforms.Staging
+	Pipeline          *beam.Pipeline
 
 	// Claim is this run's ownership of Options.Out (nil for a dry run);
 	// Release gives it up.
@@ -178,6 +181,11 @@ func (j *Job) stage(ctx context.Context, inputs []transforms.InputFile, todo []t
 		j.Blocks += j.Plan.TargetBlocks()
 	}
 	l := transforms.NewLayout(j.Plan, splits, work)
+	l.TileBlocks = transforms.TileBlocks(j.Plan.QueryBlocks(), j.Plan.MeanQueryBlockPoints(), j.Score.Memory, cores.N())
+	if o.TileBlocks > 0 {
+		l.TileBlocks = o.TileBlocks
+	}
+	j.Tiles, j.TileBlocks = l.Tiles(), l.TileBlocks
 	data, digest, err := l.Encode()
 	if err != nil {
 		return err
@@ -219,6 +227,7 @@ func (j *Job) resolveScoring(ctx context.Context) error {
 	md, _ := o.maxDist()
 	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll(),
 		Threshold: o.threshold(), Prune: o.Pruning()}
+	j.Score.Memory, _ = o.memory() // validated
 	if o.Smart {
 		// As navis.nblast_smart, which scores the diagonal by a search
 		// in both passes, all-by-all or not.

@@ -47,9 +47,12 @@ import (
 // min-heap) and every pair it scored.
 type knnQuery struct {
 	info NeuronInfo
+	blk  int // its query block's position in the tile
+	at   int // its position in that block
 	n    *scoring.Neuron
 	self float64   // the query's self-hit
-	bb   []float64 // bound on every pair with target block tbs[x]
+	in   []bool    // whether its block is scored against the tile's target block x
+	bb   []float64 // bound on every pair with the tile's target block x
 	best minHeap
 	seed map[int]bool // columns scored as seeds
 	cols []int        // columns (Plan.Targets positions) scored
@@ -76,33 +79,49 @@ func (q *knnQuery) add(col int, v, floor float64, k int) {
 	}
 }
 
-// knnRow runs the search for query block qb against the target blocks tbs
-// and returns each query's scored pairs and how many pairs it scored.
-func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int32, qblock *preparedBlock) ([]*knnQuery, int64, error) {
+// knnRow runs the search for the query blocks of a tile (qblocks, loaded)
+// against their target blocks and returns every query's scored pairs. The
+// tile's queries share the visits: each target block is loaded once for
+// the tile, in one order (knnBlockOrder).
+func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork, qblocks []*preparedBlock) ([]*knnQuery, error) {
 	p, s, mode := l.Plan, f.scorer, f.mode
-	qinfo := p.QueryBlock(qb)
 	k, floor := f.Config.TopK, f.Config.Threshold
-	qs := make([]*knnQuery, len(qinfo))
-	err := forEach(len(qinfo), func(i int) error {
-		n, err := neuronAt(qblock, i, qinfo)
+	tbs, _ := tileTargets(tile)
+	pos := make(map[int32]int, len(tbs)) // target block → position in tbs
+	for x, tb := range tbs {
+		pos[tb] = x
+	}
+	var qs []*knnQuery
+	for a, w := range tile {
+		for i, info := range p.QueryBlock(w.QB) {
+			qs = append(qs, &knnQuery{info: info, blk: a, at: i, in: make([]bool, len(tbs)), bb: make([]float64, len(tbs)), seed: map[int]bool{}})
+		}
+	}
+	err := forEach(len(qs), func(i int) error {
+		q := qs[i]
+		w := tile[q.blk]
+		n, err := neuronAt(qblocks[q.blk], q.at, p.QueryBlock(w.QB))
 		if err != nil {
 			return err
 		}
-		q := &knnQuery{info: qinfo[i], n: n, self: s.SelfHit(n), bb: make([]float64, len(tbs)), seed: map[int]bool{}}
+		q.n, q.self = n, s.SelfHit(n)
 		qe := q.info.Extent()
-		for x, tb := range tbs {
+		for x := range q.bb {
+			q.bb[x] = math.Inf(-1)
+		}
+		for _, tb := range w.TBs {
+			x := pos[tb]
+			q.in[x] = true
 			q.bb[x] = blockBound(s, mode, qe, l.targetExtents[tb])
-			if p.AllByAll && int(tb) == qb {
+			if p.AllByAll && int(tb) == w.QB {
 				q.bb[x] = math.Inf(1) // holds the self-hit, whatever the bound
 			}
 		}
-		qs[i] = q
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	var scored atomic.Int64
 	// score scores query q against target j of block tb at the query's
 	// threshold.
 	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, tb, j int) error {
@@ -112,7 +131,6 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int
 		}
 		v, ok := s.PairAtLeast(mode, q.n, tn, q.self, s.SelfHit(tn), q.threshold(floor, k))
 		if ok {
-			scored.Add(1)
 			q.add(tb*p.BlockSize+j, v, floor, k)
 		}
 		return nil
@@ -130,7 +148,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	for x, tb := range tbs {
 		var need []int
@@ -150,16 +168,20 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int
 			return nil
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
 
 	// 2 and 3. Every target block once, nearest first.
-	for _, x := range knnBlockOrder(p, qb, tbs) {
+	qbs := make([]int, len(tile))
+	for a, w := range tile {
+		qbs[a] = w.QB
+	}
+	for _, x := range knnBlockOrder(p, qbs, tbs) {
 		tb := int(tbs[x])
 		var need []int
 		for i, q := range qs {
-			if q.bb[x] >= q.threshold(floor, k) {
+			if q.in[x] && q.bb[x] >= q.threshold(floor, k) {
 				need = append(need, i)
 			}
 		}
@@ -184,10 +206,10 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, qb int, tbs []int
 			return nil
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
-	return qs, scored.Load(), nil
+	return qs, nil
 }
 
 // knnVisit loads target block tb, if any query needs it, and calls visit
@@ -201,6 +223,7 @@ func (f *scoreFn) knnVisit(ctx context.Context, p Plan, tb int, need []int, visi
 	if err != nil {
 		return err
 	}
+	defer f.release("t", tb)
 	return forEach(len(need), func(a int) error { return visit(need[a], tblock, tinfo) })
 }
 
@@ -216,7 +239,7 @@ type knnSeed struct {
 func nearestCentroids(p Plan, tbs []int32, q *knnQuery, floor float64, k int) []knnSeed {
 	near := &farthestFirst{} // the k nearest so far, the farthest on top
 	for x, tb := range tbs {
-		if q.bb[x] < floor {
+		if !q.in[x] || q.bb[x] < floor {
 			continue
 		}
 		for j, t := range p.TargetBlock(int(tb)) {
@@ -247,10 +270,12 @@ func (h *farthestFirst) Pop() any {
 	return x
 }
 
-// knnBlockOrder is the order in which a query block visits the target
-// blocks tbs (as positions in tbs): its own block first, then by the
-// distance between the blocks' mean centroids.
-func knnBlockOrder(p Plan, qb int, tbs []int32) []int {
+// knnBlockOrder is the order in which a tile of query blocks qbs visits
+// the target blocks tbs (as positions in tbs): the tile's own blocks
+// first (all-by-all), then by the distance from the nearest of the query
+// blocks, between the blocks' mean centroids. With one query block this
+// is its own block, then its nearest.
+func knnBlockOrder(p Plan, qbs []int, tbs []int32) []int {
 	centre := func(ns []NeuronInfo) [3]float64 {
 		var c [3]float64
 		for _, n := range ns {
@@ -263,13 +288,22 @@ func knnBlockOrder(p Plan, qb int, tbs []int32) []int {
 		}
 		return c
 	}
-	qc := centre(p.QueryBlock(qb))
+	qc := make([][3]float64, len(qbs))
+	own := map[int]bool{}
+	for a, qb := range qbs {
+		qc[a] = centre(p.QueryBlock(qb))
+		own[qb] = true
+	}
 	d := make([]float64, len(tbs))
 	order := make([]int, len(tbs))
 	for x, tb := range tbs {
 		order[x] = x
-		d[x] = centroidDist2(qc, centre(p.TargetBlock(int(tb))))
-		if p.AllByAll && int(tb) == qb {
+		tc := centre(p.TargetBlock(int(tb)))
+		d[x] = math.Inf(1)
+		for _, c := range qc {
+			d[x] = min(d[x], centroidDist2(c, tc))
+		}
+		if p.AllByAll && own[int(tb)] {
 			d[x] = -1
 		}
 	}

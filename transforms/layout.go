@@ -36,6 +36,10 @@ type Layout struct {
 	// left (all skipped by pruning) is still listed when its output
 	// (a sparse part, a top-k file) is to be written.
 	Todo []QueryWork
+	// TileBlocks is how many consecutive entries of Todo make one work
+	// element, a tile (see TileBlocks): its query blocks are scored
+	// together, each target block loaded once for the tile.
+	TileBlocks int
 }
 
 // QueryWork is one query block and the target blocks it is scored
@@ -78,6 +82,21 @@ func NewLayout(p Plan, splits []Split, todo []QueryWork) Layout {
 		l.BucketBlocks = max(1, BucketPoints/mean)
 	}
 	return l
+}
+
+// Tiles is the number of work elements: Todo in tiles of TileBlocks.
+func (l *Layout) Tiles() int {
+	g := max(1, l.TileBlocks)
+	return (len(l.Todo) + g - 1) / g
+}
+
+// tile returns the entries of Todo that work element t scores.
+func (l *Layout) tile(t int) ([]QueryWork, error) {
+	g := max(1, l.TileBlocks)
+	if t < 0 || t*g >= len(l.Todo) {
+		return nil, fmt.Errorf("work element %d is not in the run's layout (%d tiles)", t, l.Tiles())
+	}
+	return l.Todo[t*g : min(len(l.Todo), (t+1)*g)], nil
 }
 
 // Items counts the work items of the layout's Todo.

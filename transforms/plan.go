@@ -221,6 +221,14 @@ func (p Plan) QueryBlocks() int { return (len(p.Queries) + p.BlockSize - 1) / p.
 // TargetBlocks is the number of target blocks.
 func (p Plan) TargetBlocks() int { return (len(p.Targets) + p.BlockSize - 1) / p.BlockSize }
 
+// MeanQueryBlockPoints is the mean number of points of a query block.
+func (p Plan) MeanQueryBlockPoints() int {
+	if nb := p.QueryBlocks(); nb > 0 {
+		return points(p.Queries) / nb
+	}
+	return 0
+}
+
 // QueryBlock returns the neurons of query block b.
 func (p Plan) QueryBlock(b int) []NeuronInfo { return blockOf(p.Queries, b, p.BlockSize) }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -158,7 +159,8 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 30 {
-				b, err := c.get(ctx, paths[(i+r)%len(paths)])
+				path := paths[(i+r)%len(paths)]
+				b, err := c.get(ctx, path)
 				if err != nil || b.Len() != 3 {
 					t.Errorf("get: %v", err)
 					continue
@@ -166,30 +168,85 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 				if n, err := b.Neuron(i % 3); err != nil || n.Len() != 10 {
 					t.Errorf("neuron %d: %v", i%3, err)
 				}
+				c.release(path)
 			}
 		}()
 	}
 	wg.Wait()
-	if c.held > 70+30 {
-		t.Errorf("cache holds %d points, budget 70", c.held)
+	// Four callers pin at most four 30-point blocks at once; unpinned,
+	// the cache keeps to its budget.
+	if c.peak > 70+4*30 {
+		t.Errorf("cache held %d points at its peak, budget 70 and four pinned blocks", c.peak)
+	}
+	if c.held > 70 {
+		t.Errorf("cache holds %d points once no block is pinned, budget 70", c.held)
 	}
 }
 
-func TestCacheBudget(t *testing.T) {
+func TestParseMemory(t *testing.T) {
 	for _, c := range []struct {
-		mem  uint64
-		want int
+		in   string
+		want int64
+		err  string
 	}{
-		{0, MinCacheBudget},                        // unknown
-		{1 << 30, MinCacheBudget},                  // small worker: the minimum
-		{24 << 30, 24 << 30 / 2 / cachePointBytes}, // this workstation: ~64M points, 12 GiB
-		{1 << 62, 1 << 40},                         // no overflow
+		{"4GiB", 4 << 30, ""},
+		{"3.5GB", 3500000000, ""},
+		{"512MiB", 512 << 20, ""},
+		{" 2 gib ", 2 << 30, ""},
+		{"1073741824", 1 << 30, ""},
+		{"32MiB", 0, "below the least"},
+		{"-1GB", 0, "want a size"},
+		{"lots", 0, "want a size"},
+		{"NaNGB", 0, "want a size"},
+		{"1e30TB", 0, "too large"},
 	} {
-		if got := cacheBudget(c.mem); got != c.want {
-			t.Errorf("cacheBudget(%d) = %d, want %d", c.mem, got, c.want)
+		got, err := ParseMemory(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.HasPrefix(err.Error(), "--memory") {
+				t.Errorf("ParseMemory(%q) = %d, %v; want an error about %q", c.in, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d", c.in, got, err, c.want)
 		}
 	}
-	if CacheBudget < MinCacheBudget {
-		t.Errorf("CacheBudget = %d, below the minimum %d", CacheBudget, MinCacheBudget)
+}
+
+func TestEffectiveMemory(t *testing.T) {
+	if got := EffectiveMemory(0); got > DefaultMemory || got < MinMemory {
+		t.Errorf("EffectiveMemory(0) = %d, want the default %d or less", got, DefaultMemory)
+	}
+	if total := totalMemory(); total > 0 {
+		if got := EffectiveMemory(1 << 60); uint64(got) > total {
+			t.Errorf("EffectiveMemory(2^60) = %d, above the machine's %d", got, total)
+		}
+	}
+	if got := EffectiveMemory(MinMemory); got != MinMemory {
+		t.Errorf("EffectiveMemory(%d) = %d", MinMemory, got)
+	}
+}
+
+func TestTileBlocks(t *testing.T) {
+	for _, c := range []struct {
+		name                string
+		queryBlocks, points int
+		mem                 int64
+		workers             int
+		want                int
+	}{
+		{"100k neurons, 4 GiB, 2 cores: the tiles' share", 1563, 32000, 4 << 30, 2, 50},
+		{"at least 16 tiles", 160, 32000, 4 << 30, 2, 10},
+		{"small budget: one block a tile", 1563, 32000, MinMemory, 2, 1},
+		{"one block", 1, 100, 4 << 30, 2, 1},
+		{"none", 0, 0, 4 << 30, 2, 1},
+	} {
+		got := TileBlocks(c.queryBlocks, c.points, c.mem, c.workers)
+		if got != c.want {
+			t.Errorf("%s: TileBlocks(%d, %d, %d, %d) = %d, want %d", c.name, c.queryBlocks, c.points, c.mem, c.workers, got, c.want)
+		}
+		if tiles := (c.queryBlocks + got - 1) / got; c.queryBlocks >= 16 && tiles < 16 {
+			t.Errorf("%s: %d tiles, want at least 16", c.name, tiles)
+		}
 	}
 }

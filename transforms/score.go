@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -63,6 +64,9 @@ type ScoreConfig struct {
 	TopK int
 	// Smart: pre-screen as navis.nblast_smart (smart.go).
 	Smart SmartConfig
+	// Memory is each worker process's budget in bytes (--memory; 0:
+	// DefaultMemory), kept below what its machine allows (EffectiveMemory).
+	Memory int64
 }
 
 // Scorer builds the kernel's scorer, reading the matrix CSV if one is named.
@@ -95,8 +99,8 @@ func (c ScoreConfig) Matrix(ctx context.Context) (*scoring.Matrix, error) {
 	return scoring.ParseMatrixCSV(bytes.NewReader(b), c.Smat)
 }
 
-// WorkItems emits the query blocks of the layout's Todo (each the work
-// element of one worker call, see Score) once the staged blocks are
+// WorkItems emits the tiles of the layout's Todo (Layout.Tiles: each the
+// work element of one worker call, see Score) once the staged blocks are
 // complete: the distinct staged paths are counted, and the count, checked
 // against the plan's blocks, is the main input of the step that emits the
 // work, so nothing is scored before every block is written. A plan has at
@@ -141,8 +145,8 @@ func (f *itemsFn) ProcessElement(ctx context.Context, staged int, emit func(int)
 	if staged != want {
 		return fmt.Errorf("staging wrote %d of the plan's %d blocks under %s: an input lost neurons between planning and staging (rerun with --exists overwrite)", staged, want, f.Staging.Dir)
 	}
-	for _, w := range l.Todo {
-		emit(w.QB)
+	for t := range l.Tiles() {
+		emit(t)
 	}
 	return nil
 }
@@ -165,11 +169,12 @@ var (
 	pairsSkipped = beam.NewCounter("nblast", "pairs_skipped")
 )
 
-// Score spreads the query blocks over the workers (Reshuffle) and scores
-// each against its target blocks (the layout's Todo). With cfg.Row it
-// emits one Chunk per query block spanning every target (TB = -1; the
-// columns of target blocks not scored hold NaN); otherwise one Chunk per
-// work item. With cfg.Prune, a work item whose neurons' extents show no
+// Score spreads the tiles over the workers (Reshuffle) and scores each
+// tile's query blocks against their target blocks (the layout's Todo),
+// target block by target block, so that a worker loads each target block
+// once per tile. With cfg.Row it emits one Chunk per query block (TB =
+// -1) with the targets where it scores at or above the threshold;
+// otherwise one Chunk per work item. With cfg.Prune, a work item whose neurons' extents show no
 // pair can reach the threshold is skipped without loading its blocks.
 func Score(s beam.Scope, qbs beam.PCollection, st Staging, cfg ScoreConfig) beam.PCollection {
 	s = s.Scope("Score")
@@ -185,6 +190,7 @@ type scoreFn struct {
 }
 
 func (f *scoreFn) Setup(ctx context.Context) error {
+	applyMemory(f.Config.Memory)
 	var err error
 	f.scorer, f.mode, err = f.Config.Scorer(ctx)
 	if f.Config.Smart.On {
@@ -193,72 +199,196 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 	return err
 }
 
-func (f *scoreFn) ProcessElement(ctx context.Context, qb int, emit func(Chunk)) error {
+func (f *scoreFn) ProcessElement(ctx context.Context, t int, emit func(Chunk)) error {
 	l, err := f.Staging.layout(ctx)
 	if err != nil {
 		return err
 	}
-	tbs, ok := l.todo[qb]
-	if !ok {
-		return fmt.Errorf("query block %d is not in the run's layout", qb)
+	tile, err := l.tile(t)
+	if err != nil {
+		return err
 	}
-	if f.Config.Smart.On {
-		return f.processSmart(ctx, l, qb, tbs, emit)
-	}
-	if f.knn() {
-		return f.knnBlock(ctx, l, qb, tbs, emit)
-	}
-	p := l.Plan
-	qinfo := p.QueryBlock(qb)
-	var row Chunk
-	if f.Config.Row {
-		row = Chunk{QB: qb, TB: -1, Rows: len(qinfo), Cols: len(p.Targets), Targets: l.targetIDs,
-			Values: nanSlice(len(qinfo) * len(p.Targets)), Queries: infoIDs(qinfo)}
-		if f.mode == scoring.Both {
-			row.Reverse = nanSlice(len(row.Values))
-		}
-	}
-	var qblock *preparedBlock
-	for _, tb := range tbs {
-		w := WorkItem{QB: qb, TB: int(tb)}
-		tinfo := p.TargetBlock(w.TB)
-		qi, ti := seq(len(qinfo)), seq(len(tinfo))
-		if f.Config.Prune {
-			if qi, ti = p.Candidates(w, f.scorer, f.mode, f.Config.Threshold); len(qi) == 0 {
-				n := int64(len(qinfo) * len(tinfo))
-				itemsSkipped.Inc(ctx, 1)
-				pairsSkipped.Inc(ctx, n)
-				Progress.Skipped.Add(1)
-				Progress.SkippedPairs.Add(n)
-				Progress.Items.Add(1)
-				continue
-			}
-		}
-		if qblock == nil {
-			if qblock, err = f.block(ctx, "q", qb, qinfo); err != nil {
+	switch {
+	case f.Config.Smart.On:
+		for _, w := range tile {
+			if err := f.processSmart(ctx, l, w.QB, w.TBs, emit); err != nil {
 				return err
 			}
 		}
-		tblock, err := f.block(ctx, "t", w.TB, tinfo)
-		if err != nil {
-			return err
-		}
-		c := Chunk{QB: qb, TB: w.TB, Rows: len(qinfo), Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo)}
-		if c.Pruned, err = f.scoreItem(qblock, tblock, qinfo, tinfo, qi, ti, &c); err != nil {
-			return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
-		}
-		countScored(ctx, 1, int64(len(c.Values)), int64(c.Pruned))
-		if !f.Config.Row {
-			emit(c)
-			continue
-		}
-		row.Pruned += c.Pruned
-		row.place(c, w.TB*p.BlockSize)
+		return nil
+	case f.knn():
+		return f.knnTile(ctx, l, tile, emit)
 	}
+	return f.scoreTile(ctx, l, tile, emit)
+}
+
+// scoreTile scores the query blocks of a tile against their target blocks,
+// target block by target block (each loaded once for the tile), and emits
+// one Chunk per work item, or with cfg.Row one per query block (its
+// columns those of the targets that score at or above the threshold
+// against one of its queries: the rest hold nothing a sparse or top-k
+// output keeps).
+func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(Chunk)) error {
+	p := l.Plan
+	var rows []*rowBuilder
 	if f.Config.Row {
-		emit(row)
+		rows = make([]*rowBuilder, len(tile))
+		for a, w := range tile {
+			rows[a] = &rowBuilder{c: Chunk{QB: w.QB, TB: -1, Rows: len(p.QueryBlock(w.QB)), Queries: infoIDs(p.QueryBlock(w.QB))}}
+		}
+	}
+	qblocks := make([]*preparedBlock, len(tile))
+	defer func() {
+		for a, b := range qblocks {
+			if b != nil {
+				f.release("q", tile[a].QB)
+			}
+		}
+	}()
+	tbs, visits := tileTargets(tile)
+	spread(tbs, tile[0].QB)
+	for _, tb := range tbs {
+		tinfo := p.TargetBlock(int(tb))
+		var tblock *preparedBlock
+		for _, a := range visits[tb] {
+			qb := tile[a].QB
+			w := WorkItem{QB: qb, TB: int(tb)}
+			qinfo := p.QueryBlock(qb)
+			qi, ti := seq(len(qinfo)), seq(len(tinfo))
+			if f.Config.Prune {
+				if qi, ti = p.Candidates(w, f.scorer, f.mode, f.Config.Threshold); len(qi) == 0 {
+					n := int64(len(qinfo) * len(tinfo))
+					itemsSkipped.Inc(ctx, 1)
+					pairsSkipped.Inc(ctx, n)
+					Progress.Skipped.Add(1)
+					Progress.SkippedPairs.Add(n)
+					Progress.Items.Add(1)
+					continue
+				}
+			}
+			var err error
+			if qblocks[a] == nil {
+				if qblocks[a], err = f.block(ctx, "q", qb, qinfo); err != nil {
+					return err
+				}
+			}
+			if tblock == nil {
+				if tblock, err = f.block(ctx, "t", w.TB, tinfo); err != nil {
+					return err
+				}
+			}
+			c := Chunk{QB: qb, TB: w.TB, Rows: len(qinfo), Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo)}
+			if c.Pruned, err = f.scoreItem(qblocks[a], tblock, qinfo, tinfo, qi, ti, &c); err != nil {
+				f.release("t", w.TB)
+				return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
+			}
+			countScored(ctx, 1, int64(len(c.Values)), int64(c.Pruned))
+			if rows == nil {
+				emit(c)
+				continue
+			}
+			rows[a].add(c, w.TB*p.BlockSize, f.Config.Threshold)
+		}
+		if tblock != nil {
+			f.release("t", int(tb))
+		}
+	}
+	for _, r := range rows {
+		emit(r.chunk())
 	}
 	return nil
+}
+
+// tileTargets returns the target blocks of a tile's query blocks,
+// ascending, and for each the tile positions of the query blocks that
+// visit it, ascending.
+func tileTargets(tile []QueryWork) ([]int32, map[int32][]int) {
+	visits := map[int32][]int{}
+	for a, w := range tile {
+		for _, tb := range w.TBs {
+			visits[tb] = append(visits[tb], a)
+		}
+	}
+	tbs := make([]int32, 0, len(visits))
+	for tb := range visits {
+		tbs = append(tbs, tb)
+	}
+	slices.Sort(tbs)
+	return tbs, visits
+}
+
+// spread puts a tile's target blocks in an order of their own (a hash of
+// the block and seed) rather than ascending: the target blocks near the
+// tile, whose work items cost the most, and the far ones, mostly pruned,
+// then come mixed, so that the progress line's rate and projection are
+// right from the start rather than drifting as the tile nears its own
+// blocks. Each is still loaded once per tile.
+func spread(tbs []int32, seed int) {
+	key := func(tb int32) uint64 {
+		z := uint64(tb)<<32 ^ uint64(seed) + 0x9e3779b97f4a7c15
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		return z ^ z>>31
+	}
+	slices.SortFunc(tbs, func(a, b int32) int { return cmp.Compare(key(a), key(b)) })
+}
+
+// rowBuilder gathers one query block's row Chunk (ScoreConfig.Row) from
+// its work items' chunks, keeping only the
+// columns (targets) where some query scores at or above the threshold:
+// the others hold scores the sparse and top-k outputs drop, so the row
+// they make is the same, and it holds a few thousand columns where the
+// targets number 10^5. (Row outputs take Values only: scores=both writes
+// Zarr.)
+type rowBuilder struct {
+	c    Chunk
+	cols []rowColumn
+}
+
+// rowColumn is a kept column: its position among all targets, its target
+// and its Rows values.
+type rowColumn struct {
+	at     int
+	target scoring.ID
+	vals   []float64
+}
+
+// add takes the columns of chunk c, whose first column is target at.
+func (r *rowBuilder) add(c Chunk, at int, threshold float64) {
+	r.c.Pruned += c.Pruned
+	for j := range c.Cols {
+		keep := false
+		for i := range c.Rows {
+			if c.Values[i*c.Cols+j] >= threshold {
+				keep = true
+				break
+			}
+		}
+		if !keep {
+			continue
+		}
+		v := make([]float64, c.Rows)
+		for i := range v {
+			v[i] = c.Values[i*c.Cols+j]
+		}
+		r.cols = append(r.cols, rowColumn{at + j, c.Targets[j], v})
+	}
+}
+
+// chunk returns the row, row-major, its columns in target order.
+func (r *rowBuilder) chunk() Chunk {
+	slices.SortFunc(r.cols, func(a, b rowColumn) int { return cmp.Compare(a.at, b.at) })
+	c := r.c
+	c.Cols = len(r.cols)
+	c.Values = make([]float64, c.Rows*c.Cols)
+	c.Targets = make([]scoring.ID, c.Cols)
+	for j, col := range r.cols {
+		c.Targets[j] = col.target
+		for i, v := range col.vals {
+			c.Values[i*c.Cols+j] = v
+		}
+	}
+	return c
 }
 
 // knn reports whether the worker scores an exact k-nearest-neighbour
@@ -267,33 +397,52 @@ func (f *scoreFn) knn() bool {
 	return f.Config.TopK > 0 && f.Config.Row && f.Config.Prune && f.mode != scoring.Both
 }
 
-// knnBlock scores query block qb for the k-nearest-neighbour graph
+// knnTile scores a tile's query blocks for the k-nearest-neighbour graph
 // (knnRow) and emits one single-row Chunk per query with the pairs it
-// scored, counting the block's work items as done and the pairs it did
+// scored, counting each block's work items as done and the pairs it did
 // not score as pruned.
-func (f *scoreFn) knnBlock(ctx context.Context, l *loadedLayout, qb int, tbs []int32, emit func(Chunk)) error {
+func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(Chunk)) error {
 	p := l.Plan
-	qinfo := p.QueryBlock(qb)
-	qblock, err := f.block(ctx, "q", qb, qinfo)
+	qblocks := make([]*preparedBlock, len(tile))
+	defer func() {
+		for a, b := range qblocks {
+			if b != nil {
+				f.release("q", tile[a].QB)
+			}
+		}
+	}()
+	for a, w := range tile {
+		var err error
+		if qblocks[a], err = f.block(ctx, "q", w.QB, p.QueryBlock(w.QB)); err != nil {
+			return err
+		}
+	}
+	qs, err := f.knnRow(ctx, l, tile, qblocks)
 	if err != nil {
-		return err
+		return fmt.Errorf("query blocks %d-%d: %w", tile[0].QB, tile[len(tile)-1].QB, err)
 	}
-	qs, scored, err := f.knnRow(ctx, l, qb, tbs, qblock)
-	if err != nil {
-		return fmt.Errorf("query block %d: %w", qb, err)
+	pairs := make([]int64, len(tile)) // per query block
+	scored := make([]int64, len(tile))
+	for a, w := range tile {
+		qinfo := p.QueryBlock(w.QB)
+		for _, tb := range w.TBs {
+			pairs[a] += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
+		}
 	}
-	var pairs int64
-	for _, tb := range tbs {
-		pairs += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
+	for _, q := range qs {
+		scored[q.blk] += int64(len(q.cols))
 	}
-	countScored(ctx, int64(len(tbs)), pairs, pairs-scored)
+	for a, w := range tile {
+		countScored(ctx, int64(len(w.TBs)), pairs[a], pairs[a]-scored[a])
+	}
 	for _, q := range qs {
 		targets := make([]scoring.ID, len(q.cols))
 		for a, col := range q.cols {
 			targets[a] = l.targetIDs[col]
 		}
+		qb := tile[q.blk].QB
 		emit(Chunk{QB: qb, TB: -1, Rows: 1, Cols: len(q.cols), Queries: []scoring.ID{q.info.ID}, Targets: targets,
-			Values: q.vals, Pruned: int(pairs)/len(qinfo) - len(q.cols)})
+			Values: q.vals, Pruned: int(pairs[q.blk])/len(p.QueryBlock(qb)) - len(q.cols)})
 	}
 	return nil
 }
@@ -331,10 +480,14 @@ func (f *scoreFn) block(ctx context.Context, side string, b int, info []NeuronIn
 		return nil, err
 	}
 	if pb.Len() != len(info) {
+		f.release(side, b)
 		return nil, fmt.Errorf("%s holds %d neurons, the plan %d: the staging files are not this run's (rerun with --exists overwrite)", pb.path, pb.Len(), len(info))
 	}
 	return pb, nil
 }
+
+// release unpins a block that block returned.
+func (f *scoreFn) release(side string, b int) { blocks.release(f.Staging.BlockPath(side, b)) }
 
 // scoreItem fills c.Values (and c.Reverse for scores=both) for one work
 // item and returns the pairs not scored. Only the pairs of the queries qi

@@ -101,6 +101,7 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 	if err != nil {
 		return err
 	}
+	defer f.release("q", qb)
 	qsmall, err := smallAt(qblock, qinfo)
 	if err != nil {
 		return err
@@ -116,11 +117,12 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 			return err
 		}
 		ts, err := smallAt(tblock, tinfo)
-		if err != nil {
-			return err
-		}
 		vals := make([]float64, nq*len(tinfo))
-		if _, err := scoring.ScoreBlock(f.scorer, f.mode, qsmall, ts, vals, nil); err != nil {
+		if err == nil {
+			_, err = scoring.ScoreBlock(f.scorer, f.mode, qsmall, ts, vals, nil)
+		}
+		f.release("t", tb)
+		if err != nil {
 			return fmt.Errorf("pre-score (query block %d, target block %d): %w", qb, tb, err)
 		}
 		at := tb * p.BlockSize
@@ -173,11 +175,12 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 				return err
 			}
 			ts, err := neuronsAt(tblock, tUsed, tinfo)
-			if err != nil {
-				return err
-			}
 			exact := make([]float64, len(pairs))
-			if err := scoring.ScorePairs(f.scorer, f.mode, qfull, ts, pairs, exact); err != nil {
+			if err == nil {
+				err = scoring.ScorePairs(f.scorer, f.mode, qfull, ts, pairs, exact)
+			}
+			f.release("t", tb)
+			if err != nil {
 				return fmt.Errorf("rescore (query block %d, target block %d): %w", qb, tb, err)
 			}
 			for k, pr := range pairs {

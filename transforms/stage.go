@@ -270,14 +270,18 @@ func join(d, piece *scoring.Dotprops) {
 
 // blockCache keeps the most recently used staged blocks of this process,
 // their neurons prepared for scoring (search trees built) as they are first
-// needed, so that a block is read once per worker rather than once per
-// work item, and a neuron prepared at most once while its block stays
-// cached. It holds at most budget points of loaded blocks (about 150 bytes
-// each once prepared), beyond the blocks in use.
+// needed, so that a block is read once per worker (and tile) rather than
+// once per work item, and a neuron prepared at most once while its block
+// stays cached. A block is pinned while a caller uses it (get to release)
+// and never dropped then, so two callers share one copy; the cache holds
+// at most budget points of loaded blocks (about cachePointBytes each once
+// prepared) beyond the pinned ones, dropping the least recently used
+// unpinned block first. applyMemory sets the budget from --memory.
 type blockCache struct {
 	mu      sync.Mutex
 	budget  int
-	held    int
+	held    int // points of the loaded blocks, pinned or not
+	peak    int // the most held at once
 	entries map[string]*cachedBlock
 	clock   int64
 }
@@ -288,35 +292,51 @@ type cachedBlock struct {
 	points  int
 	err     error
 	used    int64
+	pins    int  // callers between get and release (guarded by the cache's mu)
 	counted bool // points added to held (guarded by the cache's mu)
 }
 
-// CacheBudget is the number of points the block cache of a worker process
-// holds: half the memory it may use (totalMemory) at about cachePointBytes
-// a point once prepared, and at least MinCacheBudget. An exact k-NN query
-// block visits hundreds of target blocks, and the query blocks come in no
-// spatial order: at 100k synthetic neurons (48.5M points) the top-20 graph
-// was projected at 5.1 CPU-h with 4M points cached, 4.2 with a quarter of
-// 24 GiB (32M points) and 2.8 with half (everything, 10.4 GB peak).
-var CacheBudget = cacheBudget(totalMemory())
+// blocks is shared by every DoFn instance of the process; its budget is
+// DefaultMemory's share until a worker's Setup applies the run's --memory.
+var blocks = &blockCache{budget: int(float64(EffectiveMemory(0)) * cacheShare / cachePointBytes), entries: map[string]*cachedBlock{}}
 
-// MinCacheBudget is the fewest points the block cache holds: about 800 MB.
-const MinCacheBudget = 4 << 20
+// CacheStats describes this process's block cache, in points: the budget,
+// what it holds now (pinned blocks included) and the most it has held
+// since ResetCachePeak.
+type CacheStats struct{ Budget, Held, Peak int }
 
-// cachePointBytes is about what a cached point costs once prepared (its
-// tangent, alpha and search structures, with the Go heap's overhead;
-// measured: 10.4 GB peak for 48.5M points cached).
-const cachePointBytes = 200
-
-func cacheBudget(mem uint64) int {
-	return max(MinCacheBudget, int(min(mem/2/cachePointBytes, 1<<40)))
+// BlockCacheStats returns the block cache's figures.
+func BlockCacheStats() CacheStats {
+	blocks.mu.Lock()
+	defer blocks.mu.Unlock()
+	return CacheStats{Budget: blocks.budget, Held: blocks.held, Peak: blocks.peak}
 }
 
-// blocks is shared by every DoFn instance of the process.
-var blocks = &blockCache{budget: CacheBudget, entries: map[string]*cachedBlock{}}
+// ResetCachePeak empties the block cache of unpinned blocks and restarts
+// its peak from what it holds then (for tests and measurements of one
+// run in a process that ran others).
+func ResetCachePeak() {
+	blocks.mu.Lock()
+	defer blocks.mu.Unlock()
+	for k, e := range blocks.entries {
+		if e.counted && e.pins == 0 {
+			blocks.held -= e.points
+			delete(blocks.entries, k)
+		}
+	}
+	blocks.peak = blocks.held
+}
+
+func (c *blockCache) setBudget(points int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.budget = points
+	for c.held > c.budget && c.evictOldest() {
+	}
+}
 
 // get returns a staged block, reading it at most once while it stays
-// cached.
+// cached, and pins it until release(path).
 func (c *blockCache) get(ctx context.Context, path string) (*preparedBlock, error) {
 	c.mu.Lock()
 	e := c.entries[path]
@@ -326,6 +346,7 @@ func (c *blockCache) get(ctx context.Context, path string) (*preparedBlock, erro
 	}
 	c.clock++
 	e.used = c.clock
+	e.pins++
 	c.mu.Unlock()
 	e.once.Do(func() {
 		e.block, e.err = loadBlock(ctx, path)
@@ -338,6 +359,7 @@ func (c *blockCache) get(ctx context.Context, path string) (*preparedBlock, erro
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e.err != nil {
+		e.pins--
 		if c.entries[path] == e {
 			delete(c.entries, path)
 		}
@@ -346,20 +368,31 @@ func (c *blockCache) get(ctx context.Context, path string) (*preparedBlock, erro
 	if !e.counted {
 		e.counted = true
 		c.held += e.points
-		for c.held > c.budget && c.evictOldest(path) {
+		c.peak = max(c.peak, c.held)
+		for c.held > c.budget && c.evictOldest() {
 		}
 	}
 	return e.block, nil
 }
 
-// evictOldest drops the least recently used loaded block other than keep;
-// it reports false when there is none. Callers still using a dropped block
-// keep their reference.
-func (c *blockCache) evictOldest(keep string) bool {
+// release unpins a block get returned; the cache may then drop it.
+func (c *blockCache) release(path string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[path]; e != nil && e.pins > 0 {
+		e.pins--
+		for c.held > c.budget && c.evictOldest() {
+		}
+	}
+}
+
+// evictOldest drops the least recently used loaded block that no caller
+// has pinned; it reports false when there is none.
+func (c *blockCache) evictOldest() bool {
 	var oldest string
 	var at int64 = -1
 	for k, e := range c.entries {
-		if k != keep && e.counted && (at < 0 || e.used < at) {
+		if e.counted && e.pins == 0 && (at < 0 || e.used < at) {
 			oldest, at = k, e.used
 		}
 	}

@@ -63,11 +63,23 @@ func TestItemsFnChecksStagedBlocks(t *testing.T) {
 	}
 	f := &itemsFn{Staging: st}
 	var got []int
-	if err := f.ProcessElement(ctx, p.QueryBlocks(), func(qb int) { got = append(got, qb) }); err != nil {
+	if err := f.ProcessElement(ctx, p.QueryBlocks(), func(tile int) { got = append(got, tile) }); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(got, []int{0, 2}) {
-		t.Errorf("work emitted %v, want [0 2]", got)
+	if !slices.Equal(got, []int{0, 1}) {
+		t.Errorf("work emitted %v, want tiles [0 1]", got)
+	}
+	for tile, qb := range []int{0, 2} {
+		if w, err := l.tile(tile); err != nil || len(w) != 1 || w[0].QB != qb {
+			t.Errorf("tile %d = %v, %v; want query block %d", tile, w, err, qb)
+		}
+	}
+	l.TileBlocks = 2 // both query blocks in one tile
+	if w, err := l.tile(0); err != nil || len(w) != 2 || l.Tiles() != 1 {
+		t.Errorf("tile 0 of 2 blocks = %v, %v (%d tiles); want both query blocks in one tile", w, err, l.Tiles())
+	}
+	if _, err := l.tile(1); err == nil || !strings.Contains(err.Error(), "work element 1") {
+		t.Errorf("tile 1 of 1: %v, want an error naming the element", err)
 	}
 	got = nil
 	err = f.ProcessElement(ctx, p.QueryBlocks()-1, func(qb int) { got = append(got, qb) })

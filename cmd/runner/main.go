@@ -106,6 +106,7 @@ func main() {
 	flag.BoolVar(&o.Smart, "smart", false, "pre-screen as navis.nblast_smart: pre-score every pair on dotprops downsampled by 10 (points 0, 10, 20, ...), rescore exactly the pairs --smart_criterion selects per query row, keep the pre-score elsewhere; OUT/smart_mask (bool) says which cells are exact. --max_dist is auto unless given (none: unbounded); diagonal searched, not 1")
 	flag.StringVar(&o.SmartCriterion, "smart_criterion", o.SmartCriterion, "with --smart: percentile (rescore pre-scores >= the row's --smart_t-th percentile, numpy linear interpolation over the whole row), score (pre-scores >= --smart_t) or N (the --smart_t best of the row)")
 	flag.Float64Var(&o.SmartT, "smart_t", o.SmartT, "with --smart: the criterion's t (percentile: 0 < t < 100; N: whole number of targets)")
+	flag.StringVar(&o.Memory, "memory", "", "memory budget of each worker process (a local run: this process), e.g. 4GiB, 3.5GB, 512MiB: the cache of loaded blocks, the query blocks scored together and the Go runtime's limit stay within it; default 4GiB, never more than 90% of the machine's or container's memory")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to FILE, for go tool pprof (local runs: prism's workers run in this process and are in it)")
 	flag.Usage = usage
 	flag.Parse()
@@ -245,7 +246,7 @@ func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg strin
 // nblastFlags are the flags of a scoring run, listed first by --help; the
 // rest are Beam's and its runners'.
 var nblastFlags = []string{"queries", "targets", "out", "scores", "normalized", "use_alpha", "smat", "max_dist", "units", "scale",
-	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "cpuprofile"}
+	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "memory", "cpuprofile"}
 
 func usage() {
 	w := flag.CommandLine.Output()
@@ -324,6 +325,8 @@ func run(ctx context.Context, o pipeline.Options) error {
 	maxC, meanC := job.Plan.CostSpread(job.Options.Scores != "forward")
 	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score, %d already done, %d skipped by pruning); predicted cost per work item max/mean = %.2f\n",
 		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), job.Done, job.Skipped, maxC/meanC)
+	fmt.Fprintf(os.Stderr, "memory: %s a worker process; scored in %d tiles of up to %d query blocks\n",
+		transforms.FormatMemory(transforms.EffectiveMemory(job.Score.Memory)), job.Tiles, job.TileBlocks)
 	if o.DryRun {
 		// What Dataflow would be sent (it refuses job graphs over 10 MB).
 		n, err := job.MarshalledSize()
