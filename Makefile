@@ -36,9 +36,10 @@ bench-dense:
 	N=$(or $(N),10000) N_BIG=$(or $(N_BIG),100000) scripts/bench-dense.sh
 
 # The brain-scale benchmark: N synthetic neurons (default 100000), the
-# Dataflow job size per sink and BENCH_SECONDS (default 300) of a sparse
-# all-by-all on prism, with the run's projection of the whole; figures in
-# $(BENCH_DIR)/figures.txt (see README, Sizing).
+# Dataflow job size per sink and BENCH_SECONDS (default 300) each of a
+# sparse all-by-all and the exact top-20 k-NN graph on prism (default
+# --memory, or MEMORY=), with peak RSS and the runs' projections of the
+# whole; figures in $(BENCH_DIR)/figures.txt (see README, Sizing).
 bench-scale: build
 	N=$(or $(N),100000) BENCH_SECONDS=$(or $(BENCH_SECONDS),300) scripts/bench-scale.sh
 

@@ -47,9 +47,9 @@ type Options struct {
 	// block cache, tiles and the Go runtime's soft limit; a size such as
 	// "4GiB" (transforms.ParseMemory), "" for transforms.DefaultMemory.
 	Memory string
-	// TileBlocks, when > 0, sets how many query blocks a tile holds
-	// (transforms.TileBlocks chooses otherwise): for tests and
-	// measurements; the output does not depend on it.
+	// TileBlocks, when > 0, sets how many query blocks a tile (a work
+	// element) holds; 0: transforms.TileBlocks chooses. The output does
+	// not depend on it.
 	TileBlocks int
 
 	scale float64 // µm per input unit, from Units or Scale (0: µm)
@@ -81,6 +81,9 @@ func (o Options) Validate() error {
 	}
 	if _, err := o.memory(); err != nil {
 		return err
+	}
+	if o.TileBlocks < 0 {
+		return fmt.Errorf("--tile_blocks %d: want a positive number of query blocks, or 0 to choose from --memory", o.TileBlocks)
 	}
 	switch o.DType {
 	case "float32", "float16", "float64":

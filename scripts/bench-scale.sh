@@ -4,7 +4,8 @@
 #   1. runner synth: wall, CPU seconds, peak RSS;
 #   2. the marshalled pipeline a Dataflow job would be sent, per sink
 #      (--runner=dataflow --dry_run prints "pipeline: N bytes");
-#   3. a sparse all-by-all on prism for BENCH_SECONDS (default 300): the
+#   3. a sparse all-by-all and the exact top-20 k-NN graph on prism, each
+#      for BENCH_SECONDS (default 300), with the default --memory: the
 #      time to the first scored work item, peak RSS and CPU seconds, and the
 #      run's own projection of the whole run (pairs/s, ETA, CPU-hours) from
 #      the work items scored by then. The run is then stopped.
@@ -47,12 +48,23 @@ for sink in zarr sparse "topk --topk 10"; do
 	say "dataflow dry run, --sink $sink: ${line:-no pipeline line printed}"
 done
 
+# The two brain-scale jobs, each for BENCH_SECONDS on prism with the
+# default --memory (MEMORY= to set one): the sparse all-by-all and the
+# exact top-20 k-NN graph.
 OUT="$DIR/out"
-rm -rf "$OUT"
-/usr/bin/time -v -o "$DIR/run.time" timeout -s INT "$SECS" "$BIN" --queries "$IN" --out "$OUT" --sink sparse 2> "$DIR/run.log" || true
-tr '\r' '\n' < "$DIR/run.log" > "$DIR/run.lines"
-say "sparse all-by-all on prism, stopped after $SECS s: $(time_figures "$DIR/run.time")"
-say "  $(grep -m1 '^plan:' "$DIR/run.lines" || echo 'no plan line')"
-say "  $(grep -m1 'scoring started' "$DIR/run.lines" || echo 'scoring did not start')"
-say "  last progress: $(grep '^work items' "$DIR/run.lines" | tail -1 | sed 's/ *$//')"
-rm -rf "$OUT"
+MEM=${MEMORY:+--memory=$MEMORY}
+run_sample() {
+	local name=$1
+	shift
+	rm -rf "$OUT"
+	/usr/bin/time -v -o "$DIR/$name.time" timeout -s INT "$SECS" "$BIN" --queries "$IN" --out "$OUT" $MEM "$@" 2> "$DIR/$name.log" || true
+	tr '\r' '\n' < "$DIR/$name.log" > "$DIR/$name.lines"
+	say "$name on prism ($*), stopped after $SECS s: $(time_figures "$DIR/$name.time")"
+	say "  $(grep -m1 '^plan:' "$DIR/$name.lines" || echo 'no plan line')"
+	say "  $(grep -m1 '^memory:' "$DIR/$name.lines" || echo 'no memory line')"
+	say "  $(grep -m1 'scoring started' "$DIR/$name.lines" || echo 'scoring did not start')"
+	say "  last progress: $(grep '^work items' "$DIR/$name.lines" | tail -1 | sed 's/ *$//')"
+	rm -rf "$OUT"
+}
+run_sample sparse --sink sparse
+run_sample knn --sink topk --topk 20 --scores mean --threshold=-Inf

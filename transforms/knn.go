@@ -86,7 +86,7 @@ func (q *knnQuery) add(col int, v, floor float64, k int) {
 func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork, qblocks []*preparedBlock) ([]*knnQuery, error) {
 	p, s, mode := l.Plan, f.scorer, f.mode
 	k, floor := f.Config.TopK, f.Config.Threshold
-	tbs, _ := tileTargets(tile)
+	tbs, visits := tileTargets(tile)
 	pos := make(map[int32]int, len(tbs)) // target block → position in tbs
 	for x, tb := range tbs {
 		pos[tb] = x
@@ -122,46 +122,48 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	if err != nil {
 		return nil, err
 	}
-	// score scores query q against target j of block tb at the query's
-	// threshold.
-	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, tb, j int) error {
+	// score scores query q against target j of block tbs[x] at the
+	// query's threshold.
+	scored := make([]atomic.Int64, len(tbs)) // pairs scored with block tbs[x]
+	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, x, j int) error {
 		tn, err := neuronAt(tblock, j, tinfo)
 		if err != nil {
 			return err
 		}
 		v, ok := s.PairAtLeast(mode, q.n, tn, q.self, s.SelfHit(tn), q.threshold(floor, k))
 		if ok {
-			q.add(tb*p.BlockSize+j, v, floor, k)
+			scored[x].Add(1)
+			q.add(int(tbs[x])*p.BlockSize+j, v, floor, k)
 		}
 		return nil
 	}
 
 	// 1. Seeds, visited by target block.
-	seeds := make([][][]int, len(tbs)) // seeds[x][i]: query i's seeds in block tbs[x]
-	for x := range seeds {
-		seeds[x] = make([][]int, len(qs))
-	}
+	seeds := make([][]knnSeed, len(qs))
 	err = forEach(len(qs), func(i int) error {
-		for _, c := range nearestCentroids(p, tbs, qs[i], floor, k) {
-			seeds[c.x][i] = append(seeds[c.x][i], c.j)
-		}
+		seeds[i] = nearestCentroids(p, tbs, qs[i], floor, k)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for x, tb := range tbs {
-		var need []int
-		for i := range qs {
-			if len(seeds[x][i]) > 0 {
-				need = append(need, i)
+	seeded := make([][]int, len(tbs)) // the queries with a seed in block tbs[x]
+	for i, ss := range seeds {
+		for _, c := range ss {
+			if n := len(seeded[c.x]); n == 0 || seeded[c.x][n-1] != i {
+				seeded[c.x] = append(seeded[c.x], i)
 			}
 		}
-		err := f.knnVisit(ctx, p, int(tb), need, func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error {
+	}
+	for x, tb := range tbs {
+		err := f.knnVisit(ctx, p, int(tb), seeded[x], func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error {
 			q := qs[i]
-			for _, j := range seeds[x][i] {
-				q.seed[int(tb)*p.BlockSize+j] = true
-				if err := score(q, tblock, tinfo, int(tb), j); err != nil {
+			for _, c := range seeds[i] {
+				if c.x != x {
+					continue
+				}
+				q.seed[int(tb)*p.BlockSize+c.j] = true
+				if err := score(q, tblock, tinfo, x, c.j); err != nil {
 					return err
 				}
 			}
@@ -172,7 +174,8 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		}
 	}
 
-	// 2 and 3. Every target block once, nearest first.
+	// 2 and 3. Every target block once, nearest first; its work items
+	// are done after it (counted for the progress line).
 	qbs := make([]int, len(tile))
 	for a, w := range tile {
 		qbs[a] = w.QB
@@ -199,7 +202,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 						continue // below the threshold, without reading the target
 					}
 				}
-				if err := score(q, tblock, tinfo, tb, j); err != nil {
+				if err := score(q, tblock, tinfo, x, j); err != nil {
 					return err
 				}
 			}
@@ -208,6 +211,12 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		if err != nil {
 			return nil, err
 		}
+		var items, pairs int64
+		for _, a := range visits[int32(tb)] {
+			items++
+			pairs += int64(len(p.QueryBlock(tile[a].QB)) * len(p.TargetBlock(tb)))
+		}
+		countScored(ctx, items, pairs, pairs-scored[x].Load())
 	}
 	return qs, nil
 }

@@ -398,9 +398,8 @@ func (f *scoreFn) knn() bool {
 }
 
 // knnTile scores a tile's query blocks for the k-nearest-neighbour graph
-// (knnRow) and emits one single-row Chunk per query with the pairs it
-// scored, counting each block's work items as done and the pairs it did
-// not score as pruned.
+// (knnRow, which counts the work items done as it goes) and emits one
+// single-row Chunk per query with the pairs it scored.
 func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(Chunk)) error {
 	p := l.Plan
 	qblocks := make([]*preparedBlock, len(tile))
@@ -422,18 +421,11 @@ func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork
 		return fmt.Errorf("query blocks %d-%d: %w", tile[0].QB, tile[len(tile)-1].QB, err)
 	}
 	pairs := make([]int64, len(tile)) // per query block
-	scored := make([]int64, len(tile))
 	for a, w := range tile {
 		qinfo := p.QueryBlock(w.QB)
 		for _, tb := range w.TBs {
 			pairs[a] += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
 		}
-	}
-	for _, q := range qs {
-		scored[q.blk] += int64(len(q.cols))
-	}
-	for a, w := range tile {
-		countScored(ctx, int64(len(w.TBs)), pairs[a], pairs[a]-scored[a])
 	}
 	for _, q := range qs {
 		targets := make([]scoring.ID, len(q.cols))

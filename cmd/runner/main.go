@@ -107,6 +107,7 @@ func main() {
 	flag.StringVar(&o.SmartCriterion, "smart_criterion", o.SmartCriterion, "with --smart: percentile (rescore pre-scores >= the row's --smart_t-th percentile, numpy linear interpolation over the whole row), score (pre-scores >= --smart_t) or N (the --smart_t best of the row)")
 	flag.Float64Var(&o.SmartT, "smart_t", o.SmartT, "with --smart: the criterion's t (percentile: 0 < t < 100; N: whole number of targets)")
 	flag.StringVar(&o.Memory, "memory", "", "memory budget of each worker process (a local run: this process), e.g. 4GiB, 3.5GB, 512MiB: the cache of loaded blocks, the query blocks scored together and the Go runtime's limit stay within it; default 4GiB, never more than 90% of the machine's or container's memory")
+	flag.IntVar(&o.TileBlocks, "tile_blocks", 0, "query blocks scored together as one work element (a tile: each target block is loaded once per tile); 0 chooses from --memory, with at least 16 tiles. Lower it for more, smaller tiles on many workers")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to FILE, for go tool pprof (local runs: prism's workers run in this process and are in it)")
 	flag.Usage = usage
 	flag.Parse()
@@ -246,7 +247,7 @@ func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg strin
 // nblastFlags are the flags of a scoring run, listed first by --help; the
 // rest are Beam's and its runners'.
 var nblastFlags = []string{"queries", "targets", "out", "scores", "normalized", "use_alpha", "smat", "max_dist", "units", "scale",
-	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "memory", "cpuprofile"}
+	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "memory", "tile_blocks", "cpuprofile"}
 
 func usage() {
 	w := flag.CommandLine.Output()
