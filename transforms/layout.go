@@ -43,7 +43,7 @@ type Layout struct {
 }
 
 // QueryWork is one query block and the target blocks it is scored
-// against: the work element of scoring.
+// against; consecutive ones make a tile, the work element of scoring.
 type QueryWork struct {
 	QB  int
 	TBs []int32
@@ -123,7 +123,6 @@ func (l *Layout) Encode() ([]byte, string, error) {
 type loadedLayout struct {
 	Layout
 	queryIndex, targetIndex map[scoring.ID]int // id → position in the plan's order
-	todo                    map[int][]int32    // query block → target blocks
 	targetIDs               []scoring.ID       // the targets' ids, in column order
 	targetExtents           []BlockExtent      // each target block's extent
 }
@@ -184,10 +183,6 @@ func readLayout(ctx context.Context, path, digest string) (*loadedLayout, error)
 	l.targetIndex = l.queryIndex
 	if !p.AllByAll {
 		l.targetIndex = positionsOf(p.Targets)
-	}
-	l.todo = make(map[int][]int32, len(l.Todo))
-	for _, w := range l.Todo {
-		l.todo[w.QB] = w.TBs
 	}
 	l.targetIDs = make([]scoring.ID, len(p.Targets))
 	for i, n := range p.Targets {

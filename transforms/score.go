@@ -174,8 +174,9 @@ var (
 // target block by target block, so that a worker loads each target block
 // once per tile. With cfg.Row it emits one Chunk per query block (TB =
 // -1) with the targets where it scores at or above the threshold;
-// otherwise one Chunk per work item. With cfg.Prune, a work item whose neurons' extents show no
-// pair can reach the threshold is skipped without loading its blocks.
+// otherwise one Chunk per work item. With cfg.Prune, a work item whose
+// neurons' extents show no pair can reach the threshold is skipped without
+// loading its blocks.
 func Score(s beam.Scope, qbs beam.PCollection, st Staging, cfg ScoreConfig) beam.PCollection {
 	s = s.Scope("Score")
 	return beam.ParDo(s, &scoreFn{Staging: st, Config: cfg}, beam.Reshuffle(s, qbs))
@@ -334,12 +335,11 @@ func spread(tbs []int32, seed int) {
 }
 
 // rowBuilder gathers one query block's row Chunk (ScoreConfig.Row) from
-// its work items' chunks, keeping only the
-// columns (targets) where some query scores at or above the threshold:
-// the others hold scores the sparse and top-k outputs drop, so the row
-// they make is the same, and it holds a few thousand columns where the
-// targets number 10^5. (Row outputs take Values only: scores=both writes
-// Zarr.)
+// its work items' chunks, keeping only the columns (targets) where some
+// query scores at or above the threshold: the others hold scores the
+// sparse and top-k outputs drop, so the rows they write are the same, and
+// a row holds a few thousand columns where the targets number 10^5. (Row
+// outputs take Values only: scores=both writes Zarr.)
 type rowBuilder struct {
 	c    Chunk
 	cols []rowColumn
