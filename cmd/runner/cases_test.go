@@ -75,11 +75,12 @@ func leftIn(out string) string {
 }
 
 // firstLine is the first line of the runner's message: after the plan
-// line and the progress line, which a run prints before its job starts.
+// and memory lines and the progress line, which a run prints before its
+// job starts.
 func firstLine(s string) string {
 	for _, l := range strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n") {
 		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "plan: ") && !strings.HasPrefix(l, "work items ") {
+		if l != "" && !strings.HasPrefix(l, "plan: ") && !strings.HasPrefix(l, "memory: ") && !strings.HasPrefix(l, "work items ") {
 			return l
 		}
 	}
