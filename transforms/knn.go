@@ -87,7 +87,7 @@ func (q *knnQuery) add(col int, v, floor float64, k int) {
 // knnRow runs the search for the query blocks of a tile (qblocks, loaded)
 // against their target blocks and returns every query's scored pairs. The
 // tile's queries share the visits: each target block is loaded once for
-// the tile, in one order (knnBlockOrder).
+// the tile, in one order (spread).
 func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork, qblocks []*preparedBlock) ([]*knnQuery, error) {
 	p, s, mode := l.Plan, f.scorer, f.mode
 	k, floor := f.Config.TopK, f.Config.Threshold
