@@ -12,7 +12,6 @@ import (
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/reference"
-	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
@@ -24,14 +23,7 @@ import (
 // with pruning on and off, in several modes, on a synthetic brain; and
 // pruning left most pairs unscored.
 func TestExactKNNEqualsDenseTopK(t *testing.T) {
-	o := synth.DefaultOptions(240, 9)
-	o.FirstID = 1
-	b, err := synth.GenerateOptions(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := writeDotprops(t, filepath.Join(t.TempDir(), "synth.parquet"), b.Neurons)
-	checkKNN(t, in, "", []string{"mean", "max"}, 16)
+	checkKNN(t, synthInput(t, 240, 9), "", []string{"mean", "max"}, 16)
 }
 
 // TestExactKNNReference does the same on navis' golden set, queries and

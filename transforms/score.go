@@ -235,7 +235,8 @@ func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWo
 	if f.Config.Row {
 		rows = make([]*rowBuilder, len(tile))
 		for a, w := range tile {
-			rows[a] = &rowBuilder{c: Chunk{QB: w.QB, TB: -1, Rows: len(p.QueryBlock(w.QB)), Queries: infoIDs(p.QueryBlock(w.QB))}}
+			qinfo := p.QueryBlock(w.QB)
+			rows[a] = &rowBuilder{c: Chunk{QB: w.QB, TB: -1, Rows: len(qinfo), Queries: infoIDs(qinfo)}}
 		}
 	}
 	qblocks := make([]*preparedBlock, len(tile))

@@ -331,8 +331,7 @@ func (c *blockCache) setBudget(points int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.budget = points
-	for c.held > c.budget && c.evictOldest() {
-	}
+	c.trim()
 }
 
 // get returns a staged block, reading it at most once while it stays
@@ -369,8 +368,7 @@ func (c *blockCache) get(ctx context.Context, path string) (*preparedBlock, erro
 		e.counted = true
 		c.held += e.points
 		c.peak = max(c.peak, c.held)
-		for c.held > c.budget && c.evictOldest() {
-		}
+		c.trim()
 	}
 	return e.block, nil
 }
@@ -381,8 +379,14 @@ func (c *blockCache) release(path string) {
 	defer c.mu.Unlock()
 	if e := c.entries[path]; e != nil && e.pins > 0 {
 		e.pins--
-		for c.held > c.budget && c.evictOldest() {
-		}
+		c.trim()
+	}
+}
+
+// trim drops unpinned blocks, least recently used first, until the cache
+// holds no more than its budget or only pinned blocks.
+func (c *blockCache) trim() {
+	for c.held > c.budget && c.evictOldest() {
 	}
 }
 
