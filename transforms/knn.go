@@ -146,7 +146,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	// 1. Seeds, visited by target block.
 	seeds := make([][]knnSeed, len(qs))
 	err = forEach(len(qs), func(i int) error {
-		seeds[i] = nearestCentroids(p, tbs, qs[i], floor, k)
+		seeds[i] = nearestCentroids(p, l.targetExtents, tbs, qs[i], floor, k)
 		return nil
 	})
 	if err != nil {
@@ -247,14 +247,26 @@ type knnSeed struct {
 }
 
 // nearestCentroids returns the k targets whose centroids are nearest q's,
-// nearest first, among the target blocks whose bound reaches floor.
-func nearestCentroids(p Plan, tbs []int32, q *knnQuery, floor float64, k int) []knnSeed {
-	near := &farthestFirst{} // the k nearest so far, the farthest on top
+// nearest first, among the target blocks whose bound reaches floor. The
+// blocks are read in order of the least distance from q's centroid to
+// their centroids' box (ext), until that distance is beyond the k-th
+// nearest found: a handful of blocks, not every target.
+func nearestCentroids(p Plan, ext []BlockExtent, tbs []int32, q *knnQuery, floor float64, k int) []knnSeed {
+	blocks := make(nearestBlocks, 0, len(tbs))
 	for x, tb := range tbs {
-		if !q.in[x] || q.bb[x] < floor {
-			continue
+		if q.in[x] && q.bb[x] >= floor {
+			e := &ext[tb]
+			blocks = append(blocks, blockGap{x, boxGap2(q.info.Centroid, e.CentroidMin, e.CentroidMax)})
 		}
-		for j, t := range p.TargetBlock(int(tb)) {
+	}
+	heap.Init(&blocks)
+	near := &farthestFirst{} // the k nearest so far, the farthest on top
+	for blocks.Len() > 0 {
+		if near.Len() == k && blocks[0].gap2 > (*near)[0].dist2 {
+			break // no target of the blocks left is nearer
+		}
+		x := heap.Pop(&blocks).(blockGap).x
+		for j, t := range p.TargetBlock(int(tbs[x])) {
 			c := knnSeed{x, j, centroidDist2(q.info.Centroid, t.Centroid)}
 			if near.Len() < k {
 				heap.Push(near, c)
@@ -266,6 +278,38 @@ func nearestCentroids(p Plan, tbs []int32, q *knnQuery, floor float64, k int) []
 	}
 	slices.SortFunc(*near, func(a, b knnSeed) int { return cmp.Compare(a.dist2, b.dist2) })
 	return *near
+}
+
+// blockGap is target block tbs[x] at least squared distance gap2 (µm²)
+// from a query's centroid.
+type blockGap struct {
+	x    int
+	gap2 float64
+}
+
+// nearestBlocks is a heap of blocks, the nearest on top.
+type nearestBlocks []blockGap
+
+func (h nearestBlocks) Len() int           { return len(h) }
+func (h nearestBlocks) Less(i, j int) bool { return h[i].gap2 < h[j].gap2 }
+func (h nearestBlocks) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *nearestBlocks) Push(x any)        { *h = append(*h, x.(blockGap)) }
+func (h *nearestBlocks) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// boxGap2 is the squared distance (µm²) from c to the box lo, hi (0
+// inside it).
+func boxGap2(c, lo, hi [3]float64) float64 {
+	var d float64
+	for k := range 3 {
+		g := max(lo[k]-c[k], c[k]-hi[k], 0)
+		d += g * g
+	}
+	return d
 }
 
 // farthestFirst is a heap of seeds, the farthest on top.

@@ -286,16 +286,20 @@ func points(ns []NeuronInfo) int {
 // BlockExtent summarises a block for block-level bounds: the box around
 // every neuron's box and the fewest and most points of a neuron.
 type BlockExtent struct {
-	Min, Max             [3]float64 // µm
+	Min, Max             [3]float64 // the box of the neurons' points, µm
 	MinPoints, MaxPoints int
+	// The box of the neurons' centroids, µm (inside Min, Max).
+	CentroidMin, CentroidMax [3]float64
 }
 
 // blockExtent summarises ns (a non-empty block).
 func blockExtent(ns []NeuronInfo) BlockExtent {
-	e := BlockExtent{Min: ns[0].Min, Max: ns[0].Max, MinPoints: ns[0].Points, MaxPoints: ns[0].Points}
+	e := BlockExtent{Min: ns[0].Min, Max: ns[0].Max, MinPoints: ns[0].Points, MaxPoints: ns[0].Points,
+		CentroidMin: ns[0].Centroid, CentroidMax: ns[0].Centroid}
 	for _, n := range ns[1:] {
 		for k := range 3 {
 			e.Min[k], e.Max[k] = min(e.Min[k], n.Min[k]), max(e.Max[k], n.Max[k])
+			e.CentroidMin[k], e.CentroidMax[k] = min(e.CentroidMin[k], n.Centroid[k]), max(e.CentroidMax[k], n.Centroid[k])
 		}
 		e.MinPoints, e.MaxPoints = min(e.MinPoints, n.Points), max(e.MaxPoints, n.Points)
 	}
