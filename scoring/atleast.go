@@ -6,7 +6,9 @@ import (
 )
 
 // PairAtLeast scores the pair q, t under mode when its score may be at
-// least thr, and otherwise proves it below thr and returns ok = false. A
+// least thr, and otherwise proves it below thr and returns ok = false;
+// searched reports whether it had to search (score points of) the pair,
+// in full or in part, rather than prove it below from bounds alone. A
 // score it returns has the bits ScoreBlock gives the pair; a pair it drops
 // scores below thr (raw or normalised, as the scorer reports). It is the
 // step of a search whose threshold rises as it goes, such as an exact
@@ -20,7 +22,7 @@ import (
 // search, for modes that need it, likewise. Both is not combined into one
 // score: it is never dropped. Without a threshold (thr = -Inf) it is
 // ScoreBlock's value.
-func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok bool) {
+func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64) (v float64, ok, searched bool) {
 	same := s.opt.AllByAll && q.ID == t.ID
 	fb, rb := math.NaN(), math.NaN() // forwardBound(q, t, true) and (t, q, true), once known
 	// The groups' cells of the fine bounds, q→t and t→q, kept for the
@@ -32,7 +34,7 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 		thr = math.Inf(-1)
 	} else if !same {
 		if s.ExtentBound(mode, q.Extent(), t.Extent()) < thr || s.GroupBound(mode, q, t) < thr {
-			return math.NaN(), false
+			return math.NaN(), false, false
 		}
 		// UpperBound, keeping its reverse half for Mean below and the
 		// groups' cells for the searches.
@@ -44,34 +46,34 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 			tc = nil
 		}
 		if combineBounds(mode, fb, rb) < thr {
-			return math.NaN(), false
+			return math.NaN(), false, false
 		}
 	}
 	switch mode {
 	case Forward, Both:
 		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
-		return f, !gaveUp
+		return f, !gaveUp, true
 	case Min: // both directions must reach thr
 		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
 		if gaveUp {
-			return math.NaN(), false
+			return math.NaN(), false, true
 		}
 		r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, thr, tc)
 		if gaveUp {
-			return math.NaN(), false
+			return math.NaN(), false, true
 		}
-		return math.Min(f, r), true
+		return math.Min(f, r), true, true
 	case Max: // one direction must reach thr
 		f, fLow := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
 		r := s.forward(t, q, tSelf)
 		if !fLow {
-			return math.Max(f, r), true
+			return math.Max(f, r), true, true
 		}
 		if r < thr {
-			return math.NaN(), false
+			return math.NaN(), false, true
 		}
 		// f < thr <= r: the maximum is r.
-		return r, true
+		return r, true, true
 	default: // Mean: f + r must reach 2·thr
 		// The smaller neuron's search first: it is the cheaper, and its
 		// exact score then cuts the other's. Either order gives the same
@@ -82,18 +84,18 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 			}
 			r, f, ok := s.meanSearches(t, q, tSelf, qSelf, fb, thr, tc, qc)
 			if !ok {
-				return math.NaN(), false
+				return math.NaN(), false, true
 			}
-			return (f + r) / 2, true
+			return (f + r) / 2, true, true
 		}
 		if math.IsNaN(rb) {
 			rb = s.forwardBound(t, q, true)
 		}
 		f, r, ok := s.meanSearches(q, t, qSelf, tSelf, rb, thr, qc, tc)
 		if !ok {
-			return math.NaN(), false
+			return math.NaN(), false, true
 		}
-		return (f + r) / 2, true
+		return (f + r) / 2, true, true
 	}
 }
 

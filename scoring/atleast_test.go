@@ -31,7 +31,7 @@ func checkPairAtLeast(t *testing.T, ns []*scoring.Neuron) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := len(ns)
-	dropped, kept := 0, 0
+	dropped, kept, searches := 0, 0, 0
 	for _, norm := range []bool{true, false} {
 		for _, maxDist := range []float64{0, 42} {
 			s, err := scoring.NewScorer(scoring.Options{Normalized: norm, AllByAll: true, MaxDist: maxDist})
@@ -51,8 +51,15 @@ func checkPairAtLeast(t *testing.T, ns []*scoring.Neuron) {
 					q, tg := ns[k/n], ns[k%n]
 					scale := math.Max(math.Abs(w), 1e-3)
 					for _, thr := range []float64{math.Inf(-1), w, math.Nextafter(w, math.Inf(1)), w - scale*rng.Float64(), w + scale*rng.Float64()} {
-						v, ok := s.PairAtLeast(mode, q, tg, self[k/n], self[k%n], thr)
+						v, ok, searched := s.PairAtLeast(mode, q, tg, self[k/n], self[k%n], thr)
+						if searched {
+							searches++
+						}
 						switch {
+						case ok && !searched:
+							t.Fatalf("%s→%s %v thr %v: kept without a search", q.ID, tg.ID, mode, thr)
+						case math.IsInf(thr, -1) && !searched:
+							t.Fatalf("%s→%s %v: no threshold, yet no search", q.ID, tg.ID, mode)
 						case ok && math.Float64bits(v) != math.Float64bits(w):
 							t.Fatalf("%s→%s %v thr %v: %v, ScoreBlock %v", q.ID, tg.ID, mode, thr, v, w)
 						case !ok && !(w < thr):
@@ -67,7 +74,10 @@ func checkPairAtLeast(t *testing.T, ns []*scoring.Neuron) {
 			}
 		}
 	}
-	t.Logf("%d kept, %d dropped", kept, dropped)
+	t.Logf("%d kept, %d dropped, %d searched", kept, dropped, searches)
+	if searches == kept || searches == kept+dropped {
+		t.Errorf("every pair or only kept pairs searched (%d of %d, %d kept): the bounds settled none, or searched reports nothing", searches, kept+dropped, kept)
+	}
 	if dropped == 0 {
 		t.Error("nothing dropped: the test tests nothing")
 	}

@@ -129,13 +129,17 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	}
 	// score scores query q against target j of block tbs[x] at the
 	// query's threshold.
-	scored := make([]atomic.Int64, len(tbs)) // pairs scored with block tbs[x]
+	scored := make([]atomic.Int64, len(tbs))   // pairs scored with block tbs[x]
+	searched := make([]atomic.Int64, len(tbs)) // of those, and others, pairs the kernel searched
 	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, x, j int) error {
 		tn, err := neuronAt(tblock, j, tinfo)
 		if err != nil {
 			return err
 		}
-		v, ok := s.PairAtLeast(mode, q.n, tn, q.self, s.SelfHit(tn), q.threshold(floor, k))
+		v, ok, srch := s.PairAtLeast(mode, q.n, tn, q.self, s.SelfHit(tn), q.threshold(floor, k))
+		if srch {
+			searched[x].Add(1)
+		}
 		if ok {
 			scored[x].Add(1)
 			q.add(int(tbs[x])*p.BlockSize+j, v, floor, k)
@@ -143,6 +147,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		return nil
 	}
 
+	// The seeds' searches are counted with their blocks' pairs (below).
 	// 1. Seeds, visited by target block.
 	seeds := make([][]knnSeed, len(qs))
 	err = forEach(len(qs), func(i int) error {
@@ -220,6 +225,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 			pairs += int64(len(p.QueryBlock(tile[a].QB)) * len(p.TargetBlock(tb)))
 		}
 		countScored(ctx, items, pairs, pairs-scored[x].Load())
+		countSearched(ctx, searched[x].Load())
 	}
 	return qs, nil
 }

@@ -158,6 +158,7 @@ func (f *itemsFn) ProcessElement(ctx context.Context, staged int, emit func(int)
 var Progress struct {
 	Splits, Blocks        atomic.Int64
 	Items, Pairs, Pruned  atomic.Int64
+	Searched              atomic.Int64 // k-NN pairs the kernel searched (countSearched)
 	Skipped, SkippedPairs atomic.Int64
 }
 
@@ -167,6 +168,9 @@ var (
 	pairsScored  = beam.NewCounter("nblast", "pairs_scored")
 	pairsPruned  = beam.NewCounter("nblast", "pairs_pruned")
 	pairsSkipped = beam.NewCounter("nblast", "pairs_skipped")
+	// pairsSearched counts the k-NN's pairs that its bounds could not
+	// settle, so that the kernel searched them (in part or in full).
+	pairsSearched = beam.NewCounter("nblast", "pairs_searched")
 )
 
 // Score spreads the tiles over the workers (Reshuffle) and scores each
@@ -449,6 +453,13 @@ func countScored(ctx context.Context, items, pairs, pruned int64) {
 	Progress.Items.Add(items)
 	Progress.Pairs.Add(pairs)
 	Progress.Pruned.Add(pruned)
+}
+
+// countSearched counts n pairs of the k-NN search the kernel searched
+// (scoring.Scorer.PairAtLeast's searched).
+func countSearched(ctx context.Context, n int64) {
+	pairsSearched.Inc(ctx, n)
+	Progress.Searched.Add(n)
 }
 
 // place copies chunk c (values, reverse scores and mask, where present)

@@ -388,11 +388,15 @@ func run(ctx context.Context, o pipeline.Options) error {
 		}
 		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %s pairs pruned inside scored items; %.1f%% of pairs not scored\n",
 			int64(job.Skipped)+c.skipped, job.Total, skippedPairs, inItems, 100*float64(skippedPairs+c.pruned)/float64(all))
+		if c.searched > 0 {
+			fmt.Fprintf(os.Stderr, "k-NN search: %d pairs searched by the kernel, the rest proved below the k-th best from bounds alone (%.1f per query, %.3f%% of pairs; Beam counter nblast/pairs_searched)\n",
+				c.searched, float64(c.searched)/float64(len(job.Plan.Queries)), 100*float64(c.searched)/float64(all))
+		}
 	}
 	return nil
 }
 
-type counts struct{ items, pairs, pruned, skipped, skippedPairs int64 }
+type counts struct{ items, pairs, pruned, skipped, skippedPairs, searched int64 }
 
 // scoreCounters sums the counters of transforms/score.go over the job's
 // steps; ok is false when the runner returned no result.
@@ -413,6 +417,8 @@ func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
 			c.skipped += m.Result()
 		case "pairs_skipped":
 			c.skippedPairs += m.Result()
+		case "pairs_searched":
+			c.searched += m.Result()
 		}
 	}
 	return c, true
