@@ -480,6 +480,10 @@ func progress(job *pipeline.Job, start time.Time) (stop func()) {
 				if pruned := P.Pruned.Load() + P.SkippedPairs.Load(); pruned > 0 && p > 0 {
 					share = fmt.Sprintf(", %.2f%% of pairs scored", 100*float64(p-pruned)/float64(p))
 				}
+				if srch := P.Searched.Load(); srch > 0 && p > 0 {
+					// The k-NN's pairs its bounds could not settle.
+					share += fmt.Sprintf(", %.2f%% searched", 100*float64(srch)/float64(p))
+				}
 				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped)%s, %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), share, rate, eta, cpu)
 			}
 		}
