@@ -15,8 +15,9 @@
 #      10000"), 2 cores, KNN_ROUNDS alternating rounds (default 1): our
 #      exact top-20 (--sink topk --topk 20 --scores mean --threshold=-Inf)
 #      against fastcore's approximate nblast_knn (--no-allbyall --knn --k
-#      20, mean symmetry): CPU seconds, wall, peak RSS, and fastcore's
-#      recall of our 19 nearest other neurons.
+#      20, mean symmetry): CPU seconds, wall, peak RSS, fastcore's
+#      recall of our 19 nearest other neurons, and how many pairs per query
+#      our bounds could not settle (the kernel searched them).
 #
 # Needs ../shared/anchors (or ANCHORS=...). fastcore is built on first use
 # (fastcore/build.sh: cargo, offline, Debian's Rust crates, about 2 min);
@@ -172,7 +173,9 @@ for n in $KNN; do
 	done
 	"$DIR/runner-bin" export --out "$DIR/knn$n-out" --what topk --to "$DIR/knn$n-ours.csv"
 	rec=$(/usr/bin/python3 -c "$RECALL" "$DIR/knn$n-ours.csv" "$DIR/knn$n-fc.csv" "$K")
-	KROWS+=("| top-$K k-NN graph, $n neurons, 2 cores | $(fig "$DIR/knn$n-fc.times") | $(fig "$DIR/knn$n-ours.times") | $(ratio "$(cpu_median "$DIR/knn$n-fc.times")" "$(cpu_median "$DIR/knn$n-ours.times")") | $rec |")
+	# The pairs our bounds could not settle (the run's "k-NN search:" line).
+	srch=$(tr '\r' '\n' < "$DIR/knn$n-ours.log" | sed -n 's/^k-NN search: \([0-9]*\) pairs .*(\([0-9.]*\) per query, \([0-9.]*%\) of pairs.*/\2 (\3)/p' | tail -1)
+	KROWS+=("| top-$K k-NN graph, $n neurons, 2 cores | $(fig "$DIR/knn$n-fc.times") | $(fig "$DIR/knn$n-ours.times") | $(ratio "$(cpu_median "$DIR/knn$n-fc.times")" "$(cpu_median "$DIR/knn$n-ours.times")") | $rec | ${srch:-not printed} |")
 done
 
 # 3. Where the runner's CPU goes, dense all-by-all at each N:CORES of
@@ -210,6 +213,6 @@ table() {
 table "Dense: whole process, median of $ROUNDS alternating rounds (wall; CPU seconds user + sys beside it). Command: make bench-peers" \
 	"| job | navis 1.12 builtin | fastcore 0.11 | this build | fastcore / ours (wall) | navis / ours (wall) |" "${ROWS[@]}"
 table "k-NN: ours exact (--sink topk --topk $K --scores mean --threshold=-Inf), fastcore approximate (nblast_knn, k=$K, mean, 200 candidates); median of $KNN_ROUNDS round(s)" \
-	"| job | fastcore (approximate) | ours (exact) | fastcore CPU / ours | fastcore's recall of our $((K - 1)) nearest |" "${KROWS[@]}"
+	"| job | fastcore (approximate) | ours (exact) | fastcore CPU / ours | fastcore's recall of our $((K - 1)) nearest | our pairs searched per query (share of pairs) |" "${KROWS[@]}"
 table "Where this build's CPU goes (one profiled run each, go tool pprof -top -cum on $DIR/prof*.pprof)" \
 	"| job | CPU s | kernel (ScoreBlock) | preparing neurons (NewNeuron) | everything else |" "${PROWS[@]}"
