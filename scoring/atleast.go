@@ -51,20 +51,20 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 	}
 	switch mode {
 	case Forward, Both:
-		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
+		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc, nil)
 		return f, !gaveUp, true
 	case Min: // both directions must reach thr
-		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
+		f, gaveUp := s.forwardAtLeastCells(q, t, qSelf, thr, qc, nil)
 		if gaveUp {
 			return math.NaN(), false, true
 		}
-		r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, thr, tc)
+		r, gaveUp := s.forwardAtLeastCells(t, q, tSelf, thr, tc, nil)
 		if gaveUp {
 			return math.NaN(), false, true
 		}
 		return math.Min(f, r), true, true
 	case Max: // one direction must reach thr
-		f, fLow := s.forwardAtLeastCells(q, t, qSelf, thr, qc)
+		f, fLow := s.forwardAtLeastCells(q, t, qSelf, thr, qc, nil)
 		r := s.forward(t, q, tSelf)
 		if !fLow {
 			return math.Max(f, r), true, true
@@ -82,18 +82,18 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 			if math.IsNaN(fb) {
 				fb = s.forwardBound(q, t, true)
 			}
-			r, f, ok := s.meanSearches(t, q, tSelf, qSelf, fb, thr, tc, qc)
+			r, f, ok, searched := s.meanSearches(t, q, tSelf, qSelf, fb, thr, tc, qc)
 			if !ok {
-				return math.NaN(), false, true
+				return math.NaN(), false, searched
 			}
 			return (f + r) / 2, true, true
 		}
 		if math.IsNaN(rb) {
 			rb = s.forwardBound(t, q, true)
 		}
-		f, r, ok := s.meanSearches(q, t, qSelf, tSelf, rb, thr, qc, tc)
+		f, r, ok, searched := s.meanSearches(q, t, qSelf, tSelf, rb, thr, qc, tc)
 		if !ok {
-			return math.NaN(), false, true
+			return math.NaN(), false, searched
 		}
 		return (f + r) / 2, true, true
 	}
@@ -103,16 +103,47 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 // bound on b→a), then b→a, cut by what it must reach given a→b's exact
 // score; ok is false as soon as either proves the pair's mean below thr.
 // ac and bc are a's and b's groupCells against the other (nil: unknown).
-func (s *Scorer) meanSearches(a, b *Neuron, aSelf, bSelf, baBound, thr float64, ac, bc []float64) (ab, ba float64, ok bool) {
-	ab, gaveUp := s.forwardAtLeastCells(a, b, aSelf, meanCut(thr, baBound), ac)
-	if gaveUp {
-		return 0, 0, false
+// Before either search, both directions are bounded leaf by leaf
+// (leafBounds), a→b cut by baBound and b→a by a→b's bound: many pairs
+// end there (searched is false), and the searches start from the leaves'
+// bounds. Measured on 10,000 synthetic neurons (top-20, mean, the whole
+// run): 302 pairs searched per query, 75.4 CPU s, with the groups' bounds
+// alone; 302 and 68.3 with the leaves' bounds inside the searches only;
+// 111 and 58.8 with them first.
+func (s *Scorer) meanSearches(a, b *Neuron, aSelf, bSelf, baBound, thr float64, ac, bc []float64) (ab, ba float64, ok, searched bool) {
+	var la, lb []leafRest
+	if !math.IsInf(thr, -1) && !(s.opt.AllByAll && a.ID == b.ID) && !s.farBoxes(&a.box, &b.box) {
+		sa, sb := groupPool.Get().(*groupScratch), groupPool.Get().(*groupScratch)
+		defer groupPool.Put(sa)
+		defer groupPool.Put(sb)
+		selfA, selfB := 1.0, 1.0
+		if s.opt.Normalized {
+			selfA, selfB = aSelf, bSelf
+		}
+		sa.leaves = grow(sa.leaves, len(a.tree.blockNode))
+		la = sa.leaves
+		raw, gaveUp := s.leafBounds(a, b, s.restBounds(a, b, sa, ac), la, cutoff{thr: meanCut(thr, baBound), self: selfA})
+		if gaveUp {
+			return 0, 0, false, false
+		}
+		abBound := s.normaliseBound(a, raw)
+		sb.leaves = grow(sb.leaves, len(b.tree.blockNode))
+		lb = sb.leaves
+		raw, gaveUp = s.leafBounds(b, a, s.restBounds(b, a, sb, bc), lb, cutoff{thr: meanCut(thr, abBound), self: selfB})
+		if gaveUp {
+			return 0, 0, false, false
+		}
+		baBound = math.Min(baBound, s.normaliseBound(b, raw))
 	}
-	ba, gaveUp = s.forwardAtLeastCells(b, a, bSelf, meanCut(thr, ab), bc)
+	ab, gaveUp := s.forwardAtLeastCells(a, b, aSelf, meanCut(thr, baBound), ac, la)
 	if gaveUp {
-		return 0, 0, false
+		return 0, 0, false, true
 	}
-	return ab, ba, true
+	ba, gaveUp = s.forwardAtLeastCells(b, a, bSelf, meanCut(thr, ab), bc, lb)
+	if gaveUp {
+		return 0, 0, false, true
+	}
+	return ab, ba, true, true
 }
 
 // meanCut is the least one direction of a mean score must reach when the

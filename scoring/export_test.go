@@ -61,3 +61,42 @@ func BruteForward(s *Scorer, q, t *Neuron) float64 {
 	}
 	return sum
 }
+
+// LeafBoundsCheck returns, for each leaf of q against t, leafBounds' bound
+// on the points from that leaf on (raw, with no cutoff) and the brute-force
+// sum of those points' scores, and leafBounds' bound on the whole score.
+func LeafBoundsCheck(s *Scorer, q, t *Neuron) (bounds, sums []float64, whole float64) {
+	var sc groupScratch
+	rest := make([]leafRest, len(q.tree.blockNode))
+	whole, _ = s.leafBounds(q, t, s.restBounds(q, t, &sc, nil), rest, cutoff{thr: math.Inf(-1), self: 1})
+	// Each point's score, then the sums from each leaf's first point on.
+	score := make([]float64, len(q.pts)+1)
+	for i := range q.pts {
+		j, d2 := bruteNearest(t.pts, q.pts[i], s.bound2)
+		if j < 0 {
+			score[i] = s.m.Score(s.opt.MaxDist, 0)
+			continue
+		}
+		dot := absDot(&q.vecs[i], &t.vecs[j])
+		if s.opt.UseAlpha {
+			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
+		}
+		score[i] = s.m.Score(math.Sqrt(d2), dot)
+	}
+	for i := len(q.pts) - 1; i >= 0; i-- {
+		score[i] += score[i+1]
+	}
+	for li, ni := range q.tree.blockNode {
+		bounds = append(bounds, rest[li].from)
+		sums = append(sums, score[q.tree.nodes[ni].start])
+	}
+	return bounds, sums, whole
+}
+
+// GroupBoundRaw is the groups' bound on the raw q→t score that leafBounds
+// starts from (restBounds' cells).
+func (s *Scorer) GroupBoundRaw(q, t *Neuron) float64 {
+	var sc groupScratch
+	g := s.restBounds(q, t, &sc, nil)
+	return float64(q.groups[0].n)*g[0].cell + g[0].after
+}

@@ -25,11 +25,12 @@ type groupHit struct {
 
 // groupScratch is one worker's reusable state for group searches.
 type groupScratch struct {
-	cands []int32 // the gathered blocks, in increasing order
-	stack []int32 // the kernels' walk
-	hits  [blockSize]groupHit
-	rest  []groupRest // forwardRaw's bounds on the points not yet scored
-	cells []float64   // restBounds' groupCells when the caller has none
+	cands  []int32 // the gathered blocks, in increasing order
+	stack  []int32 // the kernels' walk
+	hits   [blockSize]groupHit
+	rest   []groupRest // restBounds' groups' cells and the bounds after them
+	leaves []leafRest  // forwardRaw's bounds on the points not yet scored (leafBounds)
+	cells  []float64   // restBounds' groupCells when the caller has none
 }
 
 // gather sets s.cands to every block of t whose box is within squared

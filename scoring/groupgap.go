@@ -18,7 +18,18 @@ type boxes8 struct {
 
 // groupBoxes lays out the boxes of groups in boxes8, padded.
 func groupBoxes(groups []group) []boxes8 {
-	out := make([]boxes8, (len(groups)+wideFan-1)/wideFan)
+	return packBoxes(len(groups), func(i int) *box { return &groups[i].box })
+}
+
+// leafBoxes lays out the boxes of t's leaves (its blocks, up to 8 points
+// each) in boxes8, padded.
+func leafBoxes(t *kdTree) []boxes8 {
+	return packBoxes(len(t.blockNode), func(i int) *box { return &t.nodes[t.blockNode[i]].box })
+}
+
+// packBoxes lays out n boxes in boxes8, padded.
+func packBoxes(n int, at func(i int) *box) []boxes8 {
+	out := make([]boxes8, (n+wideFan-1)/wideFan)
 	inf := math.Inf(1)
 	for i := range out {
 		for k := range 3 {
@@ -27,10 +38,10 @@ func groupBoxes(groups []group) []boxes8 {
 			}
 		}
 	}
-	for gi, g := range groups {
-		b := &out[gi/wideFan]
+	for i := range n {
+		b, g := &out[i/wideFan], at(i)
 		for k := range 3 {
-			b.lo[k][gi%wideFan], b.hi[k][gi%wideFan] = g.lo[k], g.hi[k]
+			b.lo[k][i%wideFan], b.hi[k][i%wideFan] = g.lo[k], g.hi[k]
 		}
 	}
 	return out

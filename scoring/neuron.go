@@ -19,6 +19,7 @@ type Neuron struct {
 	box    box      // bounding box of all points
 	groups []group  // disjoint point groups (kd subtrees) with their boxes
 	gboxes []boxes8 // the groups' boxes again, by axis (groupgap.go)
+	lboxes []boxes8 // the tree's leaves' boxes, by axis (leafBounds)
 }
 
 // box is an axis-aligned bounding box in µm.
@@ -54,6 +55,7 @@ func NewNeuron(d *Dotprops) (*Neuron, error) {
 	nr.box = boundingBox(pts)
 	nr.collectGroups(0)
 	nr.gboxes = groupBoxes(nr.groups)
+	nr.lboxes = leafBoxes(&nr.tree)
 	return nr, nil
 }
 

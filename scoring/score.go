@@ -183,19 +183,19 @@ func (s *Scorer) forward(q, t *Neuron, selfHit float64) float64 {
 // it scores in full has forward's value to the bit. thr = -Inf never gives
 // up.
 func (s *Scorer) forwardAtLeast(q, t *Neuron, selfHit, thr float64) (float64, bool) {
-	return s.forwardAtLeastCells(q, t, selfHit, thr, nil)
+	return s.forwardAtLeastCells(q, t, selfHit, thr, nil, nil)
 }
 
-// forwardAtLeastCells is forwardAtLeast given q's groupCells against t
-// (nil: not known yet).
-func (s *Scorer) forwardAtLeastCells(q, t *Neuron, selfHit, thr float64, cells []float64) (float64, bool) {
+// forwardAtLeastCells is forwardAtLeast given q's groupCells and
+// leafBounds against t (nil: not known yet).
+func (s *Scorer) forwardAtLeastCells(q, t *Neuron, selfHit, thr float64, cells []float64, leaves []leafRest) (float64, bool) {
 	var raw float64
 	if s.opt.AllByAll && q.ID == t.ID {
 		raw = selfHit
 	} else if s.farBoxes(&q.box, &t.box) {
 		raw = s.farRaw(len(q.pts)) // no search finds a point: see far.go
 	} else {
-		cut := cutoff{thr: thr, self: 1, cells: cells}
+		cut := cutoff{thr: thr, self: 1, cells: cells, leaves: leaves}
 		if s.opt.Normalized {
 			cut.self = selfHit
 		}
@@ -216,10 +216,12 @@ func (s *Scorer) forwardAtLeastCells(q, t *Neuron, selfHit, thr float64, cells [
 // proves the score's is too.
 //
 // cells, when not nil, are q's groupCells against t, which the caller
-// already computed for its own bounds (forwardRaw then does not again).
+// already computed for its own bounds (forwardRaw then does not again);
+// leaves, likewise, q's leafBounds against t.
 type cutoff struct {
 	thr, self float64
 	cells     []float64
+	leaves    []leafRest // q's leafBounds against t, when the caller has them
 }
 
 // active reports whether the cutoff can ever give up.
@@ -266,26 +268,23 @@ func (s *Scorer) forwardRaw(q, t *Neuron, cut cutoff) (sum float64, gaveUp bool)
 	hint := int32(-1)
 	r2 := groupRadius * groupRadius
 	check := cut.active()
-	var rest []groupRest
-	if check {
-		rest = s.restBounds(q, t, sc, cut.cells)
+	rest := cut.leaves
+	if check && rest == nil {
+		sc.leaves = grow(sc.leaves, len(q.tree.blockNode))
+		rest = sc.leaves
+		if _, gaveUp := s.leafBounds(q, t, s.restBounds(q, t, sc, cut.cells), rest, cut); gaveUp {
+			return sum, true
+		}
 	}
-	gi, groupEnd := -1, int32(0)
 	for qb, ni := range q.tree.blockNode {
 		n := &q.tree.nodes[ni]
 		qs := q.pts[n.start:n.end]
 		if check {
-			for groupEnd <= n.start {
-				gi++
-				groupEnd += int32(q.groups[gi].n)
-			}
-			left := float64(groupEnd - n.start)
-			r := &rest[gi]
-			upper := sum + left*r.cell + r.after
+			r := &rest[qb]
 			// Each addition rounds by at most 2^-53 of the magnitudes
 			// summed; 1e-9 of them covers neurons of up to 10^6 points.
-			margin := (float64(n.start)*s.maxAbsCell+left*math.Abs(r.cell)+r.afterAbs)*1e-9 + 1e-300
-			if cut.below(upper + margin) {
+			margin := (float64(n.start)*s.maxAbsCell+r.fromAbs)*1e-9 + 1e-300
+			if cut.below(sum + r.from + margin) {
 				return sum, true
 			}
 		}
@@ -466,6 +465,71 @@ func (s *Scorer) restBounds(q, t *Neuron, sc *groupScratch, cells []float64) []g
 		abs += n * math.Abs(rest[gi].cell)
 	}
 	return rest
+}
+
+// leafRest bounds the points of q from one leaf on: from, the sum of
+// their best cells against t, and fromAbs, the sum of their magnitudes.
+type leafRest struct{ from, fromAbs float64 }
+
+// leafBounds sets rest[li], for each leaf li of q (in tree order), to a
+// bound on q's points from that leaf on against t, and returns a bound on
+// the raw q→t score, or gaveUp when the bounds alone already prove the
+// pair below cut. A point of a leaf is no nearer any point of t than the
+// leaf's box is to the nearest of t's leaves' boxes, so it scores at most
+// beyondAt of that gap (minGap2 over t.lboxes); its group's cell (groups,
+// from restBounds: a gap to t's groups) bounds it too, and the lower of the
+// two is taken. Leaves whose group's cell is already the least any cell
+// can be are left as they are. It gives up as soon as the bound on every
+// point, refined leaf by leaf, is below the cutoff.
+//
+// Measured on 10,000 synthetic neurons, the pairs a top-20 search gave up
+// on were bounded at 0.39 on average (normalised forward score) from the
+// groups, at -0.07 from the leaves, and scored -0.29.
+func (s *Scorer) leafBounds(q, t *Neuron, groups []groupRest, rest []leafRest, cut cutoff) (bound float64, gaveUp bool) {
+	total := 0.0 // the bound on every point, the groups' cells refined leaf by leaf
+	if len(groups) > 0 {
+		total = float64(q.groups[0].n)*groups[0].cell + groups[0].after
+	}
+	// The running total rounds at most 2^-53 of the magnitudes at each
+	// of its 2·(leaves) steps: 1e-9 of n·maxAbsCell covers it.
+	margin := float64(len(q.pts))*s.maxAbsCell*1e-9 + 1e-300
+	floor := s.beyond[len(s.beyond)-1]
+	gi, groupEnd := -1, int32(0)
+	for li, ni := range q.tree.blockNode {
+		n := &q.tree.nodes[ni]
+		for groupEnd <= n.start {
+			gi++
+			groupEnd += int32(q.groups[gi].n)
+		}
+		c := groups[gi].cell
+		if c > floor && len(t.lboxes) > 0 {
+			if lc := s.beyondAt(math.Sqrt(minGap2(&n.box, t.lboxes))); lc < c {
+				total -= float64(n.end-n.start) * (c - lc)
+				c = lc
+				if cut.active() && cut.below(total+margin) {
+					return 0, true
+				}
+			}
+		}
+		rest[li].from = c // the leaf's cell, until the sums below
+	}
+	var from, abs float64
+	for li := len(rest) - 1; li >= 0; li-- {
+		n := &q.tree.nodes[q.tree.blockNode[li]]
+		k, c := float64(n.end-n.start), rest[li].from
+		from += k * c
+		abs += k * math.Abs(c)
+		rest[li] = leafRest{from, abs}
+	}
+	return total + margin, false
+}
+
+// grow returns b with length n, reallocated if too short.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
 }
 
 // scoreGroup adds to sum, in order, the scores of q's points from position
