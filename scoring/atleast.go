@@ -160,13 +160,8 @@ type pairCells struct{ q, t []float64 }
 
 // grow returns the scratch as nq and nt cells.
 func (c *pairCells) grow(nq, nt int) ([]float64, []float64) {
-	if cap(c.q) < nq {
-		c.q = make([]float64, nq)
-	}
-	if cap(c.t) < nt {
-		c.t = make([]float64, nt)
-	}
-	return c.q[:nq], c.t[:nt]
+	c.q, c.t = grow(c.q, nq), grow(c.t, nt)
+	return c.q, c.t
 }
 
 var cellsPool = sync.Pool{New: func() any { return new(pairCells) }}

@@ -47,19 +47,29 @@ func FarLeaves(s *Scorer, q, t *Neuron) int {
 // sums (q's tree order).
 func BruteForward(s *Scorer, q, t *Neuron) float64 {
 	var sum float64
+	for _, v := range brutePointScores(s, q, t) {
+		sum += v
+	}
+	return sum
+}
+
+// brutePointScores is each of q's points' score against t, in tree order,
+// by brute force (see BruteForward).
+func brutePointScores(s *Scorer, q, t *Neuron) []float64 {
+	out := make([]float64, len(q.pts))
 	for i := range q.pts {
 		j, d2 := bruteNearest(t.pts, q.pts[i], s.bound2)
 		if j < 0 {
-			sum += s.m.Score(s.opt.MaxDist, 0)
+			out[i] = s.m.Score(s.opt.MaxDist, 0)
 			continue
 		}
 		dot := absDot(&q.vecs[i], &t.vecs[j])
 		if s.opt.UseAlpha {
 			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
 		}
-		sum += s.m.Score(math.Sqrt(d2), dot)
+		out[i] = s.m.Score(math.Sqrt(d2), dot)
 	}
-	return sum
+	return out
 }
 
 // LeafBoundsCheck returns, for each leaf of q against t, leafBounds' bound
@@ -69,20 +79,8 @@ func LeafBoundsCheck(s *Scorer, q, t *Neuron) (bounds, sums []float64, whole flo
 	var sc groupScratch
 	rest := make([]leafRest, len(q.tree.blockNode))
 	whole, _ = s.leafBounds(q, t, s.restBounds(q, t, &sc, nil), rest, cutoff{thr: math.Inf(-1), self: 1})
-	// Each point's score, then the sums from each leaf's first point on.
-	score := make([]float64, len(q.pts)+1)
-	for i := range q.pts {
-		j, d2 := bruteNearest(t.pts, q.pts[i], s.bound2)
-		if j < 0 {
-			score[i] = s.m.Score(s.opt.MaxDist, 0)
-			continue
-		}
-		dot := absDot(&q.vecs[i], &t.vecs[j])
-		if s.opt.UseAlpha {
-			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
-		}
-		score[i] = s.m.Score(math.Sqrt(d2), dot)
-	}
+	// The sums from each point on.
+	score := append(brutePointScores(s, q, t), 0)
 	for i := len(q.pts) - 1; i >= 0; i-- {
 		score[i] += score[i+1]
 	}

@@ -130,7 +130,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	// score scores query q against target j of block tbs[x] at the
 	// query's threshold.
 	scored := make([]atomic.Int64, len(tbs))   // pairs scored with block tbs[x]
-	searched := make([]atomic.Int64, len(tbs)) // of those, and others, pairs the kernel searched
+	searched := make([]atomic.Int64, len(tbs)) // pairs with block tbs[x] the kernel searched, scored or not
 	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, x, j int) error {
 		tn, err := neuronAt(tblock, j, tinfo)
 		if err != nil {
