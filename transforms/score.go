@@ -425,21 +425,19 @@ func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork
 	if err != nil {
 		return fmt.Errorf("query blocks %d-%d: %w", tile[0].QB, tile[len(tile)-1].QB, err)
 	}
-	pairs := make([]int64, len(tile)) // per query block
+	targets := make([]int, len(tile)) // the targets each query of block a is paired with
 	for a, w := range tile {
-		qinfo := p.QueryBlock(w.QB)
 		for _, tb := range w.TBs {
-			pairs[a] += int64(len(qinfo) * len(p.TargetBlock(int(tb))))
+			targets[a] += len(p.TargetBlock(int(tb)))
 		}
 	}
 	for _, q := range qs {
-		targets := make([]scoring.ID, len(q.cols))
+		ids := make([]scoring.ID, len(q.cols))
 		for a, col := range q.cols {
-			targets[a] = l.targetIDs[col]
+			ids[a] = l.targetIDs[col]
 		}
-		qb := tile[q.blk].QB
-		emit(Chunk{QB: qb, TB: -1, Rows: 1, Cols: len(q.cols), Queries: []scoring.ID{q.info.ID}, Targets: targets,
-			Values: q.vals, Pruned: int(pairs[q.blk])/len(p.QueryBlock(qb)) - len(q.cols)})
+		emit(Chunk{QB: tile[q.blk].QB, TB: -1, Rows: 1, Cols: len(q.cols), Queries: []scoring.ID{q.info.ID}, Targets: ids,
+			Values: q.vals, Pruned: targets[q.blk] - len(q.cols)})
 	}
 	return nil
 }
