@@ -58,12 +58,12 @@ func combineBounds(mode Mode, f, r float64) float64 {
 func (s *Scorer) QueryGroupBound(mode Mode, q *Neuron, t Extent) float64 {
 	tb := box{lo: t.Min, hi: t.Max}
 	var sum, abs float64
-	near := math.Inf(1)
+	near2 := math.Inf(1)
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		lb := g.dist(&tb)
-		near = math.Min(near, lb)
-		b := s.beyondAt(lb)
+		lb2 := g.dist2(&tb)
+		near2 = math.Min(near2, lb2)
+		b := s.beyondAt2(lb2)
 		sum += float64(g.n) * b
 		abs += float64(g.n) * math.Abs(b)
 	}
@@ -71,7 +71,7 @@ func (s *Scorer) QueryGroupBound(mode Mode, q *Neuron, t Extent) float64 {
 	if mode == Forward {
 		return f
 	}
-	return combineBounds(mode, f, s.extentForward(s.beyondAt(near), t.Points))
+	return combineBounds(mode, f, s.extentForward(s.beyondAt2(near2), t.Points))
 }
 
 // Extent is a neuron reduced to its number of points and bounding box (µm):
@@ -94,7 +94,7 @@ func (n *Neuron) Extent() Extent {
 // alphas, it normalises with the self-hit's extreme values.
 func (s *Scorer) ExtentBound(mode Mode, q, t Extent) float64 {
 	qb, tb := box{lo: q.Min, hi: q.Max}, box{lo: t.Min, hi: t.Max}
-	b := s.beyondAt(qb.dist(&tb))
+	b := s.beyondAt2(qb.dist2(&tb))
 	f := s.extentForward(b, q.Points)
 	if mode == Forward {
 		return f
@@ -141,6 +141,21 @@ func (s *Scorer) beyondAt(lb float64) float64 {
 	return s.beyond[s.m.DistBin(d)]
 }
 
+// beyondAt2 is beyondAt of the square root of g2 (µm², >= 0), without
+// taking it where the matrix allows: a squared gap is binned against the
+// squared edges (Matrix.dist2, whose bins are exactly those of the square
+// roots). g2 is shrunk by 2e-9, which covers the shrink of beyondAt and
+// any rounding of the squared gap, so the cell is never below the best a
+// point at that gap can score. Box gaps are compared squared (minGap2,
+// box.dist2), so the bounds take no square root at all.
+func (s *Scorer) beyondAt2(g2 float64) float64 {
+	if !s.m.fast2 {
+		return s.beyondAt(math.Sqrt(g2))
+	}
+	d2 := min(g2, s.bound2) * (1 - 2e-9) // bound2: MaxDist², or +Inf
+	return s.beyond[s.m.dist2.binFast(d2)]
+}
+
 // forwardBound bounds q→t from q's groups against t's groups (fine) or
 // against t's bounding box.
 func (s *Scorer) forwardBound(q, t *Neuron, fine bool) float64 {
@@ -157,7 +172,7 @@ func (s *Scorer) forwardBound(q, t *Neuron, fine bool) float64 {
 		if fine {
 			b = s.groupCell(g, t)
 		} else {
-			b = s.beyondAt(g.dist(&t.box)) // no target group is nearer than t's box
+			b = s.beyondAt2(g.dist2(&t.box)) // no target group is nearer than t's box
 		}
 		sum += float64(g.n) * b
 		abs += float64(g.n) * math.Abs(b)
@@ -190,11 +205,10 @@ func (s *Scorer) groupCells(q, t *Neuron, cells []float64) {
 }
 
 // groupCell is the best cell any point of group g can score against t:
-// beyondAt of the least gap from g's box to t's groups' boxes (their
-// squared gaps compared, minGap2, then one square root: the same bits as
-// the least of the gaps, the square root being monotone).
+// beyondAt2 of the least squared gap from g's box to t's groups' boxes
+// (minGap2).
 func (s *Scorer) groupCell(g *group, t *Neuron) float64 {
-	return s.beyondAt(math.Sqrt(minGap2(&g.box, t.gboxes)))
+	return s.beyondAt2(minGap2(&g.box, t.gboxes))
 }
 
 // normaliseBound turns a bound raw on q's raw forward score into one on

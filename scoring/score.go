@@ -503,7 +503,7 @@ func (s *Scorer) leafBounds(q, t *Neuron, groups []groupRest, rest []leafRest, c
 		}
 		c := groups[gi].cell
 		if c > floor && len(t.lboxes) > 0 {
-			if lc := s.beyondAt(math.Sqrt(minGap2(&n.box, t.lboxes))); lc < c {
+			if lc := s.beyondAt2(minGap2(&n.box, t.lboxes)); lc < c {
 				total -= float64(n.end-n.start) * (c - lc)
 				c = lc
 				if cut.active() && cut.below(total+margin) {
