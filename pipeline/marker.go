@@ -15,10 +15,9 @@ import (
 	"github.com/nblast-go/nblast/transforms"
 )
 
-// runMarker is written to OUT before any work: the run's parameters, a
-// digest of each input file's neurons and the fingerprint of both, for
-// --exists and resume, whatever the sink.
-const runMarker = "_nblast_run.json"
+// The run marker (sinks.RunMarkerName) is written to OUT before any work:
+// the run's parameters, a digest of each input file's neurons and the
+// fingerprint of both, for --exists and resume, whatever the sink.
 
 // marker is the run marker's content.
 type marker struct {

@@ -59,9 +59,9 @@ type Job struct {
 // "scores_reverse" (target→query) for scores=both.
 func ScoreArrays(mode string) []string {
 	if mode == "both" {
-		return []string{"scores", "scores_reverse"}
+		return []string{sinks.ScoresArray, sinks.ReverseArray}
 	}
-	return []string{"scores"}
+	return []string{sinks.ScoresArray}
 }
 
 // Prepare validates the options, reads the neuron index of the inputs,
@@ -390,15 +390,12 @@ func (j *Job) arraySpecs() []sinks.ArraySpec {
 	return specs
 }
 
-// TopKDir is the directory of the top-k output under OUT.
-const TopKDir = "topk"
-
 // prepareOutput applies --exists and creates the output; it returns the
 // work items to score: all of them, or with resume those whose output is
 // missing.
 func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	o := j.Options
-	marker := files.Join(o.Out, runMarker)
+	marker := files.Join(o.Out, sinks.RunMarkerName)
 	exists, err := files.Exists(ctx, marker)
 	if err != nil {
 		return nil, err
@@ -447,7 +444,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 		// Top-k combines every work item: unless its manifest says it
 		// is complete, every item is rescored (rewriting identical
 		// chunks and parts).
-		m, err := sinks.ReadManifest(ctx, files.Join(j.Options.Out, TopKDir))
+		m, err := sinks.ReadManifest(ctx, files.Join(j.Options.Out, sinks.TopKDir))
 		if err != nil || !m.Complete {
 			return all, nil
 		}
@@ -605,7 +602,7 @@ func (j *Job) build() *beam.Pipeline {
 				}
 			}
 		}
-		sinks.WriteTopK(s, chunks, files.Join(o.Out, TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.threshold(), Expected: expected,
+		sinks.WriteTopK(s, chunks, files.Join(o.Out, sinks.TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.threshold(), Expected: expected,
 			Manifest: string(params), Owner: j.owner()})
 	}
 	return p

@@ -68,7 +68,7 @@ func recordSmartCounts(ctx context.Context, out string, mask ArraySpec) error {
 	if cells > 0 {
 		frac = float64(rescored) / float64(cells)
 	}
-	for _, name := range []string{"scores", MaskArray} {
+	for _, name := range []string{ScoresArray, MaskArray} {
 		p := files.Join(out, name, ".zattrs")
 		attrs, err := readJSONObject(ctx, p)
 		if err != nil {

@@ -395,12 +395,12 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	mem := memory.NewGoAllocator()
 	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
-		return fmt.Errorf("%s: not a Parquet file: %w", p, err)
+		return fmt.Errorf("%s: not a Parquet file: %w: %s", p, err, partCorruptAdvice)
 	}
 	defer rdr.Close()
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
 	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+		return fmt.Errorf("%s: %w: %s", p, err, partCorruptAdvice)
 	}
 	names := []string{colQuery, colTarget, colScore}
 	if rank {

@@ -521,6 +521,9 @@ func parseFill(v any) (float64, error) {
 // Complete reports whether .zattrs says every chunk has been written.
 func (z *ZarrReader) Complete() bool { return z.Attrs[completeKey] == true }
 
+// Grid is the number of chunks along each axis.
+func (z *ZarrReader) Grid() [2]int { return grid(z.Shape, z.Chunks) }
+
 func (z *ZarrReader) chunkPath(i, j int) string {
 	if z.sep == "/" {
 		return files.Join(z.path, strconv.Itoa(i), strconv.Itoa(j))
@@ -592,6 +595,10 @@ func (z *ZarrReader) Read(ctx context.Context, r0, r1, c0, c1 int) ([]float64, e
 }
 
 // readChunk decodes chunk (i, j) to its full chunk shape; nil if missing.
+// chunkCorruptAdvice is what to do about a damaged chunk (as
+// partCorruptAdvice for parts).
+const chunkCorruptAdvice = "the chunk was damaged after it was written (altered or truncated): rewrite the output by rerunning the same command with --exists overwrite"
+
 func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error) {
 	p := z.chunkPath(i, j)
 	if ok, err := files.Exists(ctx, p); err != nil || !ok {
@@ -604,11 +611,11 @@ func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error)
 	n, size := z.Chunks[0]*z.Chunks[1], itemSize(z.DType)
 	if z.zstd {
 		if b, err = zstdDec.DecodeAll(b, make([]byte, 0, n*size)); err != nil {
-			return nil, fmt.Errorf("%s: zstd: %w", p, err)
+			return nil, fmt.Errorf("%s: zstd: %w: %s", p, err, chunkCorruptAdvice)
 		}
 	}
 	if len(b) != n*size {
-		return nil, fmt.Errorf("%s: %d bytes decoded, want %d for a %dx%d %s chunk", p, len(b), n*size, z.Chunks[0], z.Chunks[1], z.DType)
+		return nil, fmt.Errorf("%s: %d bytes decoded, want %d for a %dx%d %s chunk: %s", p, len(b), n*size, z.Chunks[0], z.Chunks[1], z.DType, chunkCorruptAdvice)
 	}
 	vals := make([]float64, n)
 	for k := range vals {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/nblast-go/nblast/cluster"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -76,10 +77,10 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://); writes OUT/clusters/")
 	method := fs.String("method", "", "hierarchical (navis.nbl.make_clusters: scipy linkage + fcluster on the dense matrix) or graph (Louvain communities); default: hierarchical for a dense output, else graph")
 	linkage := fs.String("linkage", "ward", "hierarchical: the linkage method, ward, average, single or complete (as scipy.cluster.hierarchy.linkage)")
-	nClusters := fs.Int("n_clusters", 0, "hierarchical: cut into at most K clusters (fcluster criterion maxclust)")
-	height := fs.Float64("height", math.NaN(), "hierarchical: cut at this distance, 1 − score (fcluster criterion distance)")
+	nClusters := fs.Int("n_clusters", 0, "hierarchical: cut into at most K clusters, K >= 1 (fcluster criterion maxclust)")
+	height := fs.Float64("height", math.NaN(), "hierarchical: cut at this finite distance, 1 − score (fcluster criterion distance)")
 	seed := fs.Uint64("seed", 1, "graph: the seed of Louvain's random node order (same seed, same clusters)")
-	resolution := fs.Float64("resolution", 1, "graph: the modularity resolution (higher: more, smaller communities)")
+	resolution := fs.Float64("resolution", 1, "graph: the modularity resolution, a finite number > 0 (higher: more, smaller communities)")
 	source := fs.String("source", "", "the output to cluster: dense (OUT/scores), sparse or topk; default: dense for hierarchical, else sparse if OUT has it, else topk, else dense")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R] [--source dense|sparse|topk]\n\n"+
@@ -92,13 +93,17 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 	if *out == "" {
 		return errors.New("--out is required")
 	}
-	o, err := detectOutput(ctx, *out)
+	given := givenFlags(fs)
+	if err := checkClusterFlags(given, *method, *linkage, *source, *nClusters, *height, *resolution); err != nil {
+		return err
+	}
+	o, err := results.Open(ctx, *out)
 	if err != nil {
 		return err
 	}
 	if *method == "" {
 		*method = "graph"
-		if slices.Contains(o.dense, "scores") && (*source == "" || *source == "dense") {
+		if slices.Contains(o.Dense, "scores") && (*source == "" || *source == "dense") {
 			*method = "hierarchical"
 		}
 	}
@@ -115,16 +120,16 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--source %q: want dense, sparse or topk", *source)
 	}
-	src, err := exportSource(o, what)
+	src, err := o.Source(what, exportOrder...)
 	if err != nil {
 		return err
 	}
-	if err := src.check(ctx, false); err != nil {
+	if err := src.Check(ctx, false); err != nil {
 		return err
 	}
 	kind := "dense"
-	if src.parts != nil {
-		kind = map[string]string{"sparse": "sparse", "top-k": "topk"}[src.parts.kind]
+	if src.Parts != nil {
+		kind = src.Parts.What()
 	}
 	res := clusterResult{Method: *method, Source: kind}
 	start := time.Now()
@@ -137,6 +142,13 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("--%w", err)
 		}
+		if given["resolution"] {
+			return fmt.Errorf("--resolution %v is for --method graph; hierarchical clustering is cut by --n_clusters or --height", *resolution)
+		}
+		if given["seed"] {
+			return fmt.Errorf("--seed %d is for --method graph; hierarchical clustering is deterministic", *seed)
+		}
+		// Given, --n_clusters is >= 1 and --height finite (checkClusterFlags).
 		hasK, hasH := *nClusters != 0, !math.IsNaN(*height)
 		switch {
 		case hasK == hasH:
@@ -147,7 +159,7 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("--height %v: want a finite distance", *height)
 		}
 		if kind != "dense" {
-			return fmt.Errorf("hierarchical clustering needs the dense matrix (OUT/scores); %s holds %s: use --method graph", o.out, o.describe())
+			return fmt.Errorf("hierarchical clustering needs the dense matrix (OUT/scores); %s holds %s: use --method graph", o.Dir, o.Describe())
 		}
 		// The condensed matrix is most of the heap (8·n(n−1)/2 bytes): a
 		// low GC target keeps the peak near it rather than twice it.
@@ -158,7 +170,7 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		n := len(ids)
 		if n < 2 {
-			return fmt.Errorf("%s: %d neurons, hierarchical clustering needs at least 2", o.out, n)
+			return fmt.Errorf("%s: %d neurons, hierarchical clustering needs at least 2", o.Dir, n)
 		}
 		if z, err = cluster.Linkage(d, n, m); err != nil {
 			return err
@@ -180,6 +192,9 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 	case "graph":
 		if *nClusters != 0 || !math.IsNaN(*height) {
 			return errors.New("--n_clusters and --height are for --method hierarchical; graph clustering chooses the number of communities (tune it with --resolution)")
+		}
+		if given["linkage"] {
+			return fmt.Errorf("--linkage %s is for --method hierarchical; graph clustering (Louvain) has no linkage", *linkage)
 		}
 		var e *cluster.Edges
 		if ids, e, err = scoreGraph(ctx, src); err != nil {
@@ -210,10 +225,10 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 // score), a block of rows at a time. It refuses a matrix whose queries are
 // not its targets, and distances < 0 (scores > 1), as scipy's fcluster
 // does.
-func denseCondensed(ctx context.Context, src *source) ([]scoring.ID, []float64, error) {
-	z := src.z
-	path := files.Join(src.out, src.dense)
-	queries, targets, err := src.denseIDs()
+func denseCondensed(ctx context.Context, src *results.Source) ([]scoring.ID, []float64, error) {
+	z := src.Z
+	path := files.Join(src.Out, src.Array)
+	queries, targets, err := src.DenseIDs()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,11 +277,11 @@ func condensedPair(n, k int) (int, int) {
 // scoreGraph reads an output's scores as a graph: the neurons (a dense
 // matrix's queries in order; for sparse and top-k outputs every query and
 // target, in id order) and their directed scores.
-func scoreGraph(ctx context.Context, src *source) ([]scoring.ID, *cluster.Edges, error) {
-	if src.parts == nil {
-		z := src.z
-		path := files.Join(src.out, src.dense)
-		queries, targets, err := src.denseIDs()
+func scoreGraph(ctx context.Context, src *results.Source) ([]scoring.ID, *cluster.Edges, error) {
+	if src.Parts == nil {
+		z := src.Z
+		path := files.Join(src.Out, src.Array)
+		queries, targets, err := src.DenseIDs()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -315,10 +330,10 @@ func scoreGraph(ctx context.Context, src *source) ([]scoring.ID, *cluster.Edges,
 		edges = append(edges, edge{a, b, s})
 	}
 	var err error
-	if src.parts.kind == "sparse" {
-		err = sinks.EachSparseRow(ctx, src.parts.dir, func(r sinks.SparseRow) error { add(r.Query, r.Target, r.Score); return nil })
+	if src.Parts.Kind == "sparse" {
+		err = sinks.EachSparseRow(ctx, src.Parts.Dir, func(r sinks.SparseRow) error { add(r.Query, r.Target, r.Score); return nil })
 	} else {
-		err = sinks.EachTopKRow(ctx, src.parts.dir, func(r sinks.TopKRow) error { add(r.Query, r.Target, r.Score); return nil })
+		err = sinks.EachTopKRow(ctx, src.Parts.Dir, func(r sinks.TopKRow) error { add(r.Query, r.Target, r.Score); return nil })
 	}
 	if err != nil {
 		return nil, nil, err
@@ -437,4 +452,35 @@ func clustersParquet(ids []scoring.ID, labels []int) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// checkClusterFlags refuses runner cluster's flag values before anything
+// is read. given are the flags given (givenFlags): --n_clusters 0 and
+// --height NaN, their defaults, are refused when given rather than taken
+// as not given.
+func checkClusterFlags(given map[string]bool, method, linkage, source string, k int, height, resolution float64) error {
+	switch method {
+	case "", "hierarchical", "graph":
+	default:
+		return fmt.Errorf("--method %q: want hierarchical or graph", method)
+	}
+	switch source {
+	case "", "dense", "sparse", "topk":
+	default:
+		return fmt.Errorf("--source %q: want dense, sparse or topk", source)
+	}
+	if _, err := cluster.ParseMethod(linkage); err != nil {
+		return fmt.Errorf("--%w", err)
+	}
+	switch {
+	case given["n_clusters"] && k < 1:
+		return fmt.Errorf("--n_clusters %d: want at least 1 (the most clusters to cut into)", k)
+	case given["height"] && (math.IsNaN(height) || math.IsInf(height, 0)):
+		return fmt.Errorf("--height %v: want a finite distance, 1 − score (e.g. 0.5)", height)
+	case !(resolution > 0) || math.IsInf(resolution, 0):
+		// Louvain refused NaN and <= 0 only after reading the graph, and
+		// panicked on +Inf.
+		return fmt.Errorf("--resolution %v: want a finite number > 0 (1: standard modularity; higher: more, smaller communities)", resolution)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nblast-go/nblast/cluster"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -121,11 +122,11 @@ func TestClusterBenchTiledGraph(t *testing.T) {
 	}
 	ctx := context.Background()
 	t0 := time.Now()
-	o, err := detectOutput(ctx, out)
+	o, err := results.Open(ctx, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := exportSource(o, "topk")
+	src, err := o.Source("topk", exportOrder...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestClusterBenchTiledGraph(t *testing.T) {
 	for i, id := range ids {
 		index[id.String()] = i
 	}
-	if err := sinks.EachTopKRow(ctx, src.parts.dir, func(r sinks.TopKRow) error { rows = append(rows, r); return nil }); err != nil {
+	if err := sinks.EachTopKRow(ctx, src.Parts.Dir, func(r sinks.TopKRow) error { rows = append(rows, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	tRead := time.Since(t0)

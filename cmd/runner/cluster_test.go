@@ -25,6 +25,7 @@ import (
 	"github.com/nblast-go/nblast/cluster"
 	"github.com/nblast-go/nblast/internal/scipytest"
 	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -208,7 +209,7 @@ func denseCSV(t *testing.T, out string) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := attrIDs(z.Attrs["queries"], out, "queries")
+	ids, err := results.AttrIDs(z.Attrs["queries"], out, "queries")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/nblast-go/nblast/internal/files"
-	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -28,8 +28,6 @@ func exportMain(args []string) error {
 	return runExport(context.Background(), args, os.Stdout, os.Stderr)
 }
 
-// exportWhat are the values of --what.
-var exportWhat = []string{"sparse", "topk", "scores", "scores_reverse"}
 
 // runExport is exportMain with its context and writers: the table goes to
 // stdout (or --to FILE), the summary line, usage and flag errors to
@@ -66,7 +64,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return errors.New("--out is required")
 	}
-	if *what != "" && !slices.Contains(exportWhat, *what) {
+	if *what != "" && !slices.Contains(results.What, *what) {
 		return fmt.Errorf("--what %q: want sparse, topk, scores or scores_reverse", *what)
 	}
 	comma := ','
@@ -86,16 +84,19 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *to == "" {
 		return errors.New("--to is empty: give a file, or - for stdout")
 	}
+	if err := results.CheckDest("--to", *to, *out); err != nil {
+		return err
+	}
 
-	o, err := detectOutput(ctx, *out)
+	o, err := results.Open(ctx, *out)
 	if err != nil {
 		return err
 	}
-	src, err := exportSource(o, *what)
+	src, err := o.Source(*what, exportOrder...)
 	if err != nil {
 		return err
 	}
-	if err := src.check(ctx, *allow); err != nil {
+	if err := src.Check(ctx, *allow); err != nil {
 		return err
 	}
 
@@ -106,7 +107,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bw := bufio.NewWriterSize(dst.w, 1<<20)
 	cw := csv.NewWriter(bw) // writes into bw itself (it is large enough)
 	cw.Comma = comma
-	rows, err := src.write(ctx, cw)
+	rows, err := writeSource(ctx, src, cw)
 	if err == nil {
 		cw.Flush()
 		err = cw.Error()
@@ -128,167 +129,63 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if dest == "-" {
 		dest = "stdout"
 	}
-	fmt.Fprintf(stderr, "export: %d rows of %s written to %s (%s)\n", rows, src.name(), dest, *format)
+	fmt.Fprintf(stderr, "export: %d rows of %s written to %s (%s)\n", rows, src.Name(), dest, *format)
 	return nil
 }
 
-// source is what runExport writes: a sparse or top-k output, or a dense
-// array.
-type source struct {
-	out   string
-	parts *partsOut // sparse or top-k
-	dense string    // or a Zarr array name
-	z     *sinks.ZarrReader
-}
-
-// denseIDs returns the dense array's query and target ids (its
-// attributes), checked against its shape. s.z must be open.
-func (s *source) denseIDs() (queries, targets []scoring.ID, err error) {
-	z := s.z
-	path := files.Join(s.out, s.dense)
-	if queries, err = attrIDs(z.Attrs["queries"], path, "queries"); err != nil {
-		return nil, nil, err
-	}
-	if targets, err = attrIDs(z.Attrs["targets"], path, "targets"); err != nil {
-		return nil, nil, err
-	}
-	if len(queries) != z.Shape[0] || len(targets) != z.Shape[1] {
-		return nil, nil, fmt.Errorf("%s/.zattrs: %d queries and %d targets for shape %v", path, len(queries), len(targets), z.Shape)
-	}
-	return queries, targets, nil
-}
-
-func (s *source) name() string {
-	if s.parts != nil {
-		return fmt.Sprintf("the %s output %s", s.parts.kind, s.parts.where())
-	}
-	return fmt.Sprintf("the dense array %s", files.Join(s.out, s.dense))
-}
-
-// zarrHint is how to read a dense output in Python (README.md).
-func zarrHint(out string) string {
-	return fmt.Sprintf("export it with --what scores, or read it with zarr in Python: z = zarr.open_array(%q, mode=\"r\"); z.attrs[\"queries\"], z.attrs[\"targets\"]", files.Join(out, "scores"))
-}
-
-// exportSource picks the output to export: what, or by default sparse,
-// else top-k, else the dense scores.
-func exportSource(o *output, what string) (*source, error) {
-	s := &source{out: o.out}
-	if what == "" {
-		switch {
-		case o.sparse != nil:
-			what = "sparse"
-		case o.topk != nil:
-			what = "topk"
-		default:
-			what = "scores"
-		}
-	}
-	missing := func(kind, lookedFor string) error {
-		msg := fmt.Sprintf("%s has no %s output (no %s); it holds: %s", o.out, kind, lookedFor, o.describe())
-		if len(o.dense) > 0 {
-			msg += "; " + zarrHint(o.out)
-		}
-		return errors.New(msg)
-	}
-	switch what {
-	case "sparse":
-		if o.sparse == nil {
-			return nil, missing("sparse", files.Join(o.out, sinks.SparsePartPattern)+" or "+files.Join(o.out, sinks.ManifestName))
-		}
-		s.parts = o.sparse
-	case "topk":
-		if o.topk == nil {
-			return nil, missing("top-k", files.Join(o.out, "topk", sinks.TopKPartPattern)+" or "+files.Join(o.out, "topk", sinks.ManifestName))
-		}
-		s.parts = o.topk
-	default:
-		if !slices.Contains(o.dense, what) {
-			return nil, fmt.Errorf("%s has no dense array %s (no %s); it holds: %s", o.out, what, files.Join(o.out, what, ".zarray"), o.describe())
-		}
-		s.dense = what
-	}
-	return s, nil
-}
-
-// check refuses an incomplete output unless allow.
-func (s *source) check(ctx context.Context, allow bool) error {
-	if s.parts != nil {
-		if s.parts.complete() || allow {
-			return nil
-		}
-		p := s.parts
-		why := "no " + sinks.ManifestName
-		if p.manifest != nil {
-			why = sinks.ManifestName + " says complete: false"
-		}
-		return fmt.Errorf("%s: the %s output is incomplete (%s in %s): the run did not finish (or is still running); resume it with the same command and --exists resume, or pass --allow_incomplete to export the %d part files written so far",
-			s.out, p.kind, why, p.dir, len(p.parts))
-	}
-	z, err := sinks.OpenZarr(ctx, s.out, s.dense)
-	if err != nil {
-		return err
-	}
-	s.z = z
-	if z.Complete() || allow {
-		return nil
-	}
-	return fmt.Errorf("%s: the dense array %s is incomplete (its .zattrs says complete: false): the run did not finish (or is still running); resume it with the same command and --exists resume, or pass --allow_incomplete to export the chunks written so far",
-		s.out, s.dense)
-}
-
-// write writes the header and every row; it returns the rows written.
-func (s *source) write(ctx context.Context, cw *csv.Writer) (int64, error) {
+// writeSource writes the header and every row of s; it returns the rows
+// written.
+func writeSource(ctx context.Context, s *results.Source, cw *csv.Writer) (int64, error) {
 	var rows int64
 	var err error
 	switch {
-	case s.parts != nil && s.parts.kind == "sparse":
+	case s.Parts != nil && s.Parts.Kind == "sparse":
 		rec := make([]string, 3)
 		if err := cw.Write([]string{"query", "target", "score"}); err != nil {
 			return 0, err
 		}
-		err = sinks.EachSparseRowBits(ctx, s.parts.dir, func(r sinks.SparseRow, bits int) error {
+		err = sinks.EachSparseRowBits(ctx, s.Parts.Dir, func(r sinks.SparseRow, bits int) error {
 			rec[0], rec[1], rec[2] = r.Query.String(), r.Target.String(), strconv.FormatFloat(r.Score, 'g', -1, bits)
 			rows++
 			return cw.Write(rec)
 		})
-	case s.parts != nil:
+	case s.Parts != nil:
 		rec := make([]string, 4)
 		if err := cw.Write([]string{"query", "rank", "target", "score"}); err != nil {
 			return 0, err
 		}
-		err = sinks.EachTopKRowBits(ctx, s.parts.dir, func(r sinks.TopKRow, bits int) error {
+		err = sinks.EachTopKRowBits(ctx, s.Parts.Dir, func(r sinks.TopKRow, bits int) error {
 			rec[0], rec[1], rec[2], rec[3] = r.Query.String(), strconv.Itoa(r.Rank), r.Target.String(), strconv.FormatFloat(r.Score, 'g', -1, bits)
 			rows++
 			return cw.Write(rec)
 		})
 	default:
-		return s.writeDense(ctx, cw)
+		return writeDense(ctx, s, cw)
 	}
 	if err != nil {
 		return rows, err
 	}
 	// The manifest counts the rows of every part: a difference means
 	// parts changed since (or a damaged output).
-	if m := s.parts.manifest; m != nil && m.Complete && rows != m.Rows {
+	if m := s.Parts.Manifest; m != nil && m.Complete && rows != m.Rows {
 		return rows, fmt.Errorf("%s: read %d rows from %d part files, but %s says %d: the output changed after the run finished, or is damaged",
-			s.parts.dir, rows, len(s.parts.parts), sinks.ManifestName, m.Rows)
+			s.Parts.Dir, rows, len(s.Parts.Files), sinks.ManifestName, m.Rows)
 	}
 	return rows, nil
 }
 
 // writeDense writes a dense array as rows query,target,score, chunk by
 // chunk (chunk rows, then chunk columns; row-major inside a chunk), the
-// order of a sparse output's parts. Unwritten chunks of an incomplete
-// array are skipped.
-func (s *source) writeDense(ctx context.Context, cw *csv.Writer) (int64, error) {
-	z := s.z
-	queries, targets, err := s.denseIDs()
+// order of a sparse output's parts. Chunks not written (an incomplete or
+// damaged array, read with --allow_incomplete) are skipped.
+func writeDense(ctx context.Context, s *results.Source, cw *csv.Writer) (int64, error) {
+	z := s.Z
+	queries, targets, err := s.DenseIDs()
 	if err != nil {
 		return 0, err
 	}
-	var written map[[2]int]bool
-	if !z.Complete() {
+	written := s.Written // Check listed them
+	if written == nil {
 		if written, err = z.WrittenChunks(ctx); err != nil {
 			return 0, err
 		}
@@ -362,3 +259,11 @@ func (d *dest) abort() {
 		d.file.Abort()
 	}
 }
+
+// exportOrder is export's default output: sparse, else top-k, else the
+// dense scores.
+var exportOrder = []string{"sparse", "topk", sinks.ScoresArray}
+
+// matchesOrder is the default output of matches and report: the dense
+// scores (every pair), else sparse, else top-k.
+var matchesOrder = []string{sinks.ScoresArray, "sparse", "topk"}

@@ -21,6 +21,7 @@ import (
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
@@ -413,8 +414,8 @@ func TestExportDenseScores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		qs, _ := attrIDs(z.Attrs["queries"], name, "queries")
-		ts, _ := attrIDs(z.Attrs["targets"], name, "targets")
+		qs, _ := results.AttrIDs(z.Attrs["queries"], name, "queries")
+		ts, _ := results.AttrIDs(z.Attrs["targets"], name, "targets")
 		want := map[[2]string]float64{}
 		for i, q := range qs {
 			for j, tg := range ts {
@@ -540,7 +541,7 @@ func TestExportFailsAtomically(t *testing.T) {
 	}
 	src := fixture(t, "sparse")
 	corrupt := copyOutput(t, src)
-	if err := os.WriteFile(filepath.Join(corrupt, sinks.PartName(99)), []byte("not parquet"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corrupt, sinks.PartName(0)), []byte("not parquet"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	miscounted := copyOutput(t, src)
@@ -555,7 +556,7 @@ func TestExportFailsAtomically(t *testing.T) {
 	b, _ = json.Marshal(m)
 	os.WriteFile(mp, b, 0o644)
 	for name, tc := range map[string]struct{ out, says string }{
-		"corrupt part": {corrupt, sinks.PartName(99)},
+		"corrupt part": {corrupt, sinks.PartName(0)},
 		"row count":    {miscounted, "says"},
 	} {
 		tmp := t.TempDir()

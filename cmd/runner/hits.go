@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -16,7 +17,7 @@ import (
 // array, a sparse or a top-k output): the one way inspect, matches and
 // report read scores.
 type hitTable struct {
-	src     *source
+	src     *results.Source
 	queries []scoring.ID         // kept queries with hits, in the output's order
 	hits    map[scoring.ID][]hit // sorted by hitLess
 	// kind is "dense", "sparse" or "top-k".
@@ -41,7 +42,7 @@ type hitTable struct {
 // from src (checked already by source.check): a dense array row block by
 // row block (NaN cells, unwritten in an incomplete array, left out), a
 // sparse or top-k output streamed part by part.
-func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hitTable, error) {
+func readHits(ctx context.Context, src *results.Source, keep func(scoring.ID) bool) (*hitTable, error) {
 	t := &hitTable{src: src, hits: map[scoring.ID][]hit{}, floor: math.Inf(-1), bits: 32}
 	add := func(q scoring.ID, h hit) {
 		l, seen := t.hits[q]
@@ -58,17 +59,17 @@ func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hi
 		}
 		return keep == nil || keep(q)
 	}
-	if src.parts == nil {
+	if src.Parts == nil {
 		t.kind = "dense"
-		z := src.z
+		z := src.Z
 		if z == nil {
 			var err error
-			if z, err = sinks.OpenZarr(ctx, src.out, src.dense); err != nil {
+			if z, err = sinks.OpenZarr(ctx, src.Out, src.Array); err != nil {
 				return nil, err
 			}
-			src.z = z
+			src.Z = z
 		}
-		queries, targets, err := src.denseIDs()
+		queries, targets, err := src.DenseIDs()
 		if err != nil {
 			return nil, err
 		}
@@ -103,12 +104,12 @@ func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hi
 			r0 = r1
 		}
 	} else {
-		p := src.parts
+		p := src.Parts
 		ps := map[string]any{}
-		if p.manifest != nil {
+		if p.Manifest != nil {
 			var err error
-			if ps, err = params(p.manifest.Parameters); err != nil {
-				return nil, fmt.Errorf("%s: invalid parameters: %w", files.Join(p.dir, sinks.ManifestName), err)
+			if ps, err = params(p.Manifest.Parameters); err != nil {
+				return nil, fmt.Errorf("%s: invalid parameters: %w", files.Join(p.Dir, sinks.ManifestName), err)
 			}
 		}
 		if v, ok := ps["threshold"]; ok && v != nil {
@@ -118,9 +119,9 @@ func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hi
 			}
 		}
 		var err error
-		if p.kind == "sparse" {
+		if p.Kind == "sparse" {
 			t.kind = "sparse"
-			err = sinks.EachSparseRowBits(ctx, p.dir, func(r sinks.SparseRow, bits int) error {
+			err = sinks.EachSparseRowBits(ctx, p.Dir, func(r sinks.SparseRow, bits int) error {
 				t.bits = bits
 				if count(r.Query) {
 					add(r.Query, hit{r.Target, r.Score})
@@ -132,7 +133,7 @@ func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hi
 			if v, ok := ps["topk"]; ok {
 				t.k, _ = strconv.Atoi(fmt.Sprint(v))
 			}
-			err = sinks.EachTopKRowBits(ctx, p.dir, func(r sinks.TopKRow, bits int) error {
+			err = sinks.EachTopKRowBits(ctx, p.Dir, func(r sinks.TopKRow, bits int) error {
 				t.bits = bits
 				if count(r.Query) {
 					add(r.Query, hit{r.Target, r.Score})
@@ -144,8 +145,8 @@ func readHits(ctx context.Context, src *source, keep func(scoring.ID) bool) (*hi
 			return nil, err
 		}
 	}
-	if t.src.parts != nil && t.src.parts.manifest != nil {
-		if ps, err := params(t.src.parts.manifest.Parameters); err == nil && fmt.Sprint(ps["all_by_all"]) == "true" {
+	if t.src.Parts != nil && t.src.Parts.Manifest != nil {
+		if ps, err := params(t.src.Parts.Manifest.Parameters); err == nil && fmt.Sprint(ps["all_by_all"]) == "true" {
 			t.targets = t.allQueries
 		}
 	}

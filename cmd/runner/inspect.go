@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -46,8 +47,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	id := fs.String("id", "", "a query neuron id: print its top hits in every output found")
 	k := fs.Int("k", 10, "how many top hits to print")
 	names := fs.String("names", "", "a CSV (navis meta table) with an id column (neuron_id, id or neuron) and a name column: print names beside ids")
+	verify := fs.Bool("verify", false, "also decode every part and chunk (and count the parts' rows against their manifest): say whether any was damaged after the run wrote it, and fail if so")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner inspect --out OUT [--id ID] [--k 10] [--names META.csv]\n\n"+
+		fmt.Fprintf(stderr, "usage: runner inspect --out OUT [--id ID] [--k 10] [--names META.csv] [--verify]\n\n"+
 			"Summarise every output at OUT (dense Zarr scores, sparse Parquet parts, top-k)\nand, with --id, list a query's top hits in each.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -67,12 +69,12 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	o, err := detectOutput(ctx, *out)
+	o, err := results.Open(ctx, *out)
 	if err != nil {
 		return err
 	}
 	w := &errWriter{w: stdout}
-	fmt.Fprintf(w, "%s: %s\n", o.out, o.describe())
+	fmt.Fprintf(w, "%s: %s\n", o.Dir, o.Describe())
 	switch owner, alive, err := sinks.OwnerOf(ctx, *out); {
 	case err != nil:
 		return err
@@ -82,32 +84,53 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(w, "  left by %s, which is no longer running: finish it with --exists resume\n", owner.Describe())
 	}
 	found := false
-	for _, name := range o.dense {
+	for _, name := range o.Dense {
 		ok, err := inspectDense(ctx, w, o, name, *id, *k, nm)
 		if err != nil {
 			return err
 		}
 		found = found || ok
 	}
-	if o.sparse != nil {
-		ok, err := inspectParts(ctx, w, o, o.sparse, *id, *k, nm)
+	if o.Sparse != nil {
+		ok, err := inspectParts(ctx, w, o, o.Sparse, *id, *k, nm)
 		if err != nil {
 			return err
 		}
 		found = found || ok
 	}
-	if o.topk != nil {
-		ok, err := inspectParts(ctx, w, o, o.topk, *id, *k, nm)
+	if o.TopK != nil {
+		ok, err := inspectParts(ctx, w, o, o.TopK, *id, *k, nm)
 		if err != nil {
 			return err
 		}
 		found = found || ok
+	}
+	if *verify {
+		if err := verifyAll(ctx, w, o); err != nil {
+			return err
+		}
 	}
 	if w.err != nil {
 		return w.err
 	}
 	if *id != "" && !found {
-		return fmt.Errorf("neuron %s is not a query with results in any output at %s (see above)", *id, o.out)
+		return fmt.Errorf("neuron %s is not a query with results in any output at %s (see above)", *id, o.Dir)
+	}
+	return nil
+}
+
+// verifyAll decodes every output of o (results.Source.Verify), printing
+// a line for each; it fails on the first damaged one.
+func verifyAll(ctx context.Context, w io.Writer, o *results.Output) error {
+	for _, what := range results.What {
+		src, err := o.Source(what)
+		if err != nil {
+			continue // not in this result
+		}
+		if err := src.Verify(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "verified: every part or chunk written of %s decodes\n", src.Name())
 	}
 	return nil
 }
@@ -126,145 +149,6 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
-}
-
-// output is what detectOutput found at OUT.
-type output struct {
-	out    string
-	dense  []string  // Zarr arrays present: "scores", "scores_reverse"
-	sparse *partsOut // sparse parts at OUT, or nil
-	topk   *partsOut // top-k parts at OUT/topk, or nil
-	// marker is OUT/_nblast_run.json's parameters (nil without one).
-	marker map[string]any
-}
-
-// partsOut is a sparse or top-k output: a directory of Parquet parts and
-// a manifest written last.
-type partsOut struct {
-	kind     string // "sparse" or "top-k"
-	dir      string // OUT or OUT/topk
-	pattern  string // sinks.SparsePartPattern or sinks.TopKPartPattern
-	parts    []string
-	manifest *sinks.Manifest // nil: no _manifest.json
-}
-
-func (p *partsOut) complete() bool { return p.manifest != nil && p.manifest.Complete }
-
-// where names the output's files for messages.
-func (p *partsOut) where() string { return files.Join(p.dir, p.pattern) }
-
-// incomplete says why the output is not complete ("" if it is).
-func (p *partsOut) incomplete() string {
-	switch {
-	case p.manifest == nil:
-		return "no " + sinks.ManifestName + " (the run did not finish: rerun it with --exists resume)"
-	case !p.manifest.Complete:
-		return sinks.ManifestName + " says complete: false (the run did not finish: rerun it with --exists resume)"
-	}
-	return ""
-}
-
-// describe is the header line: every kind found.
-func (o *output) describe() string {
-	var kinds []string
-	if len(o.dense) > 0 {
-		kinds = append(kinds, fmt.Sprintf("dense output (Zarr %s)", strings.Join(o.dense, ", ")))
-	}
-	if o.sparse != nil {
-		kinds = append(kinds, "sparse output (Parquet parts)")
-	}
-	if o.topk != nil {
-		kinds = append(kinds, fmt.Sprintf("top-k output (%s)", o.topk.dir))
-	}
-	switch len(kinds) {
-	case 1:
-		return kinds[0]
-	case 2:
-		return kinds[0] + " and " + kinds[1]
-	}
-	return strings.Join(kinds[:len(kinds)-1], ", ") + " and " + kinds[len(kinds)-1]
-}
-
-// detectOutput finds the outputs at out. A sparse or top-k output counts
-// as present when its manifest or a part exists, or when the run marker
-// says the run writes it (a run stopped before its first part). It fails
-// when nothing recognisable is there, saying what it looked for.
-func detectOutput(ctx context.Context, out string) (*output, error) {
-	o := &output{out: out}
-	marker := files.Join(out, "_nblast_run.json")
-	if ok, err := files.Exists(ctx, marker); err != nil {
-		return nil, err
-	} else if ok {
-		b, err := files.ReadFile(ctx, marker)
-		if err != nil {
-			return nil, err
-		}
-		var doc struct {
-			Parameters map[string]any `json:"parameters"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&doc); err != nil {
-			return nil, fmt.Errorf("%s: invalid run marker: %w", marker, err)
-		}
-		o.marker = doc.Parameters
-		if o.marker == nil {
-			o.marker = map[string]any{}
-		}
-	}
-	for _, name := range []string{"scores", "scores_reverse"} {
-		ok, err := files.Exists(ctx, files.Join(out, name, ".zarray"))
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			o.dense = append(o.dense, name)
-		}
-	}
-	sink, _ := o.marker["sink"].(string)
-	topk := o.marker["topk"] != nil && fmt.Sprint(o.marker["topk"]) != "0"
-	var err error
-	if o.sparse, err = detectParts(ctx, "sparse", out, sinks.SparsePartPattern, sink == "sparse"); err != nil {
-		return nil, err
-	}
-	if o.topk, err = detectParts(ctx, "top-k", files.Join(out, "topk"), sinks.TopKPartPattern, sink == "topk" || topk); err != nil {
-		return nil, err
-	}
-	if len(o.dense) == 0 && o.sparse == nil && o.topk == nil {
-		msg := fmt.Sprintf("%s: no NBLAST output found: looked for dense Zarr arrays (%s, %s), sparse Parquet parts (%s or %s) and a top-k output (%s or %s)",
-			out, files.Join(out, "scores", ".zarray"), files.Join(out, "scores_reverse", ".zarray"),
-			files.Join(out, sinks.SparsePartPattern), files.Join(out, sinks.ManifestName),
-			files.Join(out, "topk", sinks.TopKPartPattern), files.Join(out, "topk", sinks.ManifestName))
-		if o.marker != nil {
-			msg += fmt.Sprintf("; %s is there, so a run started here but wrote no output yet: rerun it with --exists resume", marker)
-		}
-		return nil, errors.New(msg)
-	}
-	return o, nil
-}
-
-func detectParts(ctx context.Context, kind, dir, pattern string, expected bool) (*partsOut, error) {
-	parts, err := sinks.ListParts(ctx, dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	p := &partsOut{kind: kind, dir: dir, pattern: pattern, parts: parts}
-	mp := files.Join(dir, sinks.ManifestName)
-	ok, err := files.Exists(ctx, mp)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		m, err := sinks.ReadManifest(ctx, dir)
-		if err != nil {
-			return nil, err
-		}
-		p.manifest = &m
-	}
-	if !ok && len(parts) == 0 && !expected {
-		return nil, nil
-	}
-	return p, nil
 }
 
 // params decodes a parameters object (numbers kept exactly).
@@ -335,60 +219,35 @@ func printHits(w io.Writer, title string, hits []hit, k int, nm nameTable) {
 
 func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
 
-// attrIDs converts the ids of a Zarr array's attrs (json.Number or
-// string) to ids.
-func attrIDs(v any, path, key string) ([]scoring.ID, error) {
-	list, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%s/.zattrs: no %q id list", path, key)
-	}
-	ids := make([]scoring.ID, len(list))
-	for i, x := range list {
-		switch x := x.(type) {
-		case string:
-			ids[i] = scoring.StrID(x)
-		case json.Number:
-			n, err := strconv.ParseInt(x.String(), 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s/.zattrs: %s[%d] = %s is not an int64 id", path, key, i, x)
-			}
-			ids[i] = scoring.IntID(n)
-		default:
-			return nil, fmt.Errorf("%s/.zattrs: %s[%d] = %v is neither an integer nor a string", path, key, i, x)
-		}
-	}
-	return ids, nil
-}
-
 // inspectDense summarises Zarr array name and, with id, lists its row's
 // top k; found reports whether id is among its queries.
-func inspectDense(ctx context.Context, w io.Writer, o *output, name, id string, k int, nm nameTable) (found bool, err error) {
-	z, err := sinks.OpenZarr(ctx, o.out, name)
+func inspectDense(ctx context.Context, w io.Writer, o *results.Output, name, id string, k int, nm nameTable) (found bool, err error) {
+	src, err := o.Source(name)
 	if err != nil {
 		return false, err
 	}
-	path := files.Join(o.out, name)
-	g := [2]int{(z.Shape[0] + z.Chunks[0] - 1) / z.Chunks[0], (z.Shape[1] + z.Chunks[1] - 1) / z.Chunks[1]}
-	chunks, err := z.WrittenChunks(ctx)
+	verdict, err := src.Describe(ctx) // opens the array and lists its chunks
 	if err != nil {
 		return false, err
 	}
+	z, g := src.Z, src.Z.Grid()
+	path := files.Join(o.Dir, name)
 	dir := ""
 	if d, ok := z.Attrs["direction"].(string); ok {
 		dir = " (" + d + ")"
 	}
 	fmt.Fprintf(w, "%s: dense scores%s, %d queries × %d targets, %s\n", path, dir, z.Shape[0], z.Shape[1], z.DType)
 	fmt.Fprintf(w, "  chunk shape %d rows × %d cols; chunk grid %d × %d = %d chunks, %d written; complete: %v\n",
-		z.Chunks[0], z.Chunks[1], g[0], g[1], g[0]*g[1], len(chunks), z.Complete())
-	if !z.Complete() {
-		fmt.Fprintf(w, "  incomplete: .zattrs says complete: false (the run did not finish: rerun it with --exists resume); unwritten chunks read as NaN\n")
+		z.Chunks[0], z.Chunks[1], g[0], g[1], g[0]*g[1], len(src.Written), z.Complete())
+	if verdict != "complete: true" {
+		fmt.Fprintf(w, "  %s; unwritten chunks read as NaN\n", verdict)
 	}
 	fmt.Fprintf(w, "  parameters:\n")
 	printParams(w, "    ", z.Attrs, "queries", "targets", "complete", "direction")
 	if id == "" {
 		return false, nil
 	}
-	t, err := readHits(ctx, &source{out: o.out, dense: name, z: z}, func(q scoring.ID) bool { return q.String() == id })
+	t, err := readHits(ctx, src, func(q scoring.ID) bool { return q.String() == id })
 	if err != nil {
 		return false, err
 	}
@@ -404,14 +263,14 @@ func inspectDense(ctx context.Context, w io.Writer, o *output, name, id string, 
 // inspectParts summarises a sparse or top-k output and, with id, lists
 // that query's top k (streaming the rows; a sparse query's rows are
 // sorted, a top-k query's are in rank order).
-func inspectParts(ctx context.Context, w io.Writer, o *output, p *partsOut, id string, k int, nm nameTable) (found bool, err error) {
-	fmt.Fprintf(w, "%s: %s output, %d part files", p.where(), p.kind, len(p.parts))
+func inspectParts(ctx context.Context, w io.Writer, o *results.Output, p *results.Parts, id string, k int, nm nameTable) (found bool, err error) {
+	fmt.Fprintf(w, "%s: %s output, %d part files", p.Where(), p.Kind, len(p.Files))
 	var rows int64
-	if p.manifest != nil {
-		rows = p.manifest.Rows
+	if p.Manifest != nil {
+		rows = p.Manifest.Rows
 		fmt.Fprintf(w, ", %d rows (from %s)", rows, sinks.ManifestName)
 	} else {
-		for _, part := range p.parts {
+		for _, part := range p.Files {
 			n, err := sinks.PartRows(ctx, part)
 			if err != nil {
 				return false, err
@@ -420,30 +279,36 @@ func inspectParts(ctx context.Context, w io.Writer, o *output, p *partsOut, id s
 		}
 		fmt.Fprintf(w, ", %d rows (sum of the part footers)", rows)
 	}
-	if p.complete() {
+	src, err := o.Source(p.What())
+	if err != nil {
+		return false, err
+	}
+	if verdict, err := src.Describe(ctx); err != nil {
+		return false, err
+	} else if verdict == "complete: true" {
 		fmt.Fprintf(w, "; complete: true\n")
 	} else {
-		fmt.Fprintf(w, "\n  incomplete: %s\n", p.incomplete())
+		fmt.Fprintf(w, "\n  %s\n", verdict)
 	}
 	var ps map[string]any
-	from := files.Join(p.dir, sinks.ManifestName)
-	if p.manifest != nil {
-		if ps, err = params(p.manifest.Parameters); err != nil {
+	from := files.Join(p.Dir, sinks.ManifestName)
+	if p.Manifest != nil {
+		if ps, err = params(p.Manifest.Parameters); err != nil {
 			return false, fmt.Errorf("%s: invalid parameters: %w", from, err)
 		}
-	} else if o.marker != nil {
-		ps, from = o.marker, files.Join(o.out, "_nblast_run.json")
+	} else if o.Marker != nil {
+		ps, from = o.Marker, files.Join(o.Dir, sinks.RunMarkerName)
 	}
 	if ps != nil {
 		fmt.Fprintf(w, "  parameters (from %s):\n", from)
 		printParams(w, "    ", ps)
 	} else {
-		fmt.Fprintf(w, "  parameters: unknown (no %s, no %s)\n", sinks.ManifestName, files.Join(o.out, "_nblast_run.json"))
+		fmt.Fprintf(w, "  parameters: unknown (no %s, no %s)\n", sinks.ManifestName, files.Join(o.Dir, sinks.RunMarkerName))
 	}
 	if id == "" {
 		return false, nil
 	}
-	t, err := readHits(ctx, &source{out: o.out, parts: p}, func(q scoring.ID) bool { return q.String() == id })
+	t, err := readHits(ctx, src, func(q scoring.ID) bool { return q.String() == id })
 	if err != nil {
 		return false, err
 	}
@@ -456,11 +321,11 @@ func inspectParts(ctx context.Context, w io.Writer, o *output, p *partsOut, id s
 		if t, ok := ps["threshold"]; ok {
 			threshold = fmt.Sprintf(" %v", t)
 		}
-		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, t.allQueries, p.where(), threshold)
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, t.allQueries, p.Where(), threshold)
 		return false, nil
 	}
-	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.paren(id), p.kind)
-	if p.kind == "sparse" && len(hits) < k {
+	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.paren(id), p.Kind)
+	if p.Kind == "sparse" && len(hits) < k {
 		title += fmt.Sprintf(" (all its %d rows)", len(hits))
 	}
 	printHits(w, title, hits, k, nm)

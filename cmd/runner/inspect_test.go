@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -69,11 +70,11 @@ func denseBest(t *testing.T, id string) (best string, scores []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qs, err := attrIDs(z.Attrs["queries"], out, "queries")
+	qs, err := results.AttrIDs(z.Attrs["queries"], out, "queries")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, _ := attrIDs(z.Attrs["targets"], out, "targets")
+	ts, _ := results.AttrIDs(z.Attrs["targets"], out, "targets")
 	row := -1
 	for i, q := range qs {
 		if q.String() == id {
@@ -243,7 +244,7 @@ func TestInspectIncomplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLines(t, text,
-		fmt.Sprintf("%d rows (sum of the part footers)\n  incomplete: no _manifest.json (the run did not finish: rerun it with --exists resume)", len(rows)),
+		fmt.Sprintf("%d rows (sum of the part footers)\n  %s: the sparse output is incomplete (no _manifest.json): its run did not finish (or is still running); resume it with the same command and --exists resume", len(rows), out),
 		"  parameters (from "+filepath.Join(out, "_nblast_run.json")+"):", "    sink: sparse")
 
 	// Only the run marker: the run stopped before its first part.
@@ -255,7 +256,7 @@ func TestInspectIncomplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLines(t, text, "sparse output, 0 part files, 0 rows (sum of the part footers)", "incomplete: no _manifest.json")
+	wantLines(t, text, "sparse output, 0 part files, 0 rows (sum of the part footers)", "is incomplete (no _manifest.json)")
 
 	// Nothing: an error saying what was looked for.
 	_, err = runInspectOut(t, "--out", t.TempDir())

@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -74,7 +75,7 @@ type matchRow struct {
 // does not hold is an error; notes says where the answer is short only
 // because there are no more scores (a sparse query with fewer than n rows).
 func extractMatches(t *hitTable, c criterion, self bool) (rows []matchRow, notes []string, err error) {
-	what := t.src.name()
+	what := t.src.Name()
 	if c.mode == "n" && t.kind == "dense" && c.n > t.targets {
 		return nil, nil, fmt.Errorf("--n %d: %s has only %d targets (navis: cannot extract N=%d matches from only %d candidates)", c.n, what, t.targets, c.n, t.targets)
 	}
@@ -151,24 +152,6 @@ func extractMatches(t *hitTable, c criterion, self bool) (rows []matchRow, notes
 	return rows, notes, nil
 }
 
-// matchesWhat picks the output to read: what, or the best there is:
-// the dense scores (every pair), else sparse, else top-k.
-func matchesSource(o *output, what string) (*source, error) {
-	if what == "" {
-		switch {
-		case slices.Contains(o.dense, "scores"):
-			what = "scores"
-		case o.sparse != nil:
-			what = "sparse"
-		case o.topk != nil:
-			what = "topk"
-		default:
-			what = o.dense[0]
-		}
-	}
-	return exportSource(o, what)
-}
-
 // runMatches is matchesMain with its context and writers.
 func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("matches", flag.ContinueOnError)
@@ -207,16 +190,19 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("--to %s: want a .parquet or .csv file", *to)
 		}
 	}
+	if err := results.CheckDest("--to", *to, *out); err != nil {
+		return err
+	}
 	want := splitIDs(*ids)
-	o, err := detectOutput(ctx, *out)
+	o, err := results.Open(ctx, *out)
 	if err != nil {
 		return err
 	}
-	src, err := matchesSource(o, *what)
+	src, err := o.Source(*what, matchesOrder...)
 	if err != nil {
 		return err
 	}
-	if err := src.check(ctx, *allow); err != nil {
+	if err := src.Check(ctx, *allow); err != nil {
 		return err
 	}
 	var keep func(scoring.ID) bool
@@ -229,7 +215,7 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	for _, id := range want {
 		if !slices.ContainsFunc(t.queries, func(q scoring.ID) bool { return q.String() == id }) {
-			return fmt.Errorf("--ids: %s is not a query with scores in %s (%d queries there)", id, src.name(), t.allQueries)
+			return fmt.Errorf("--ids: %s is not a query with scores in %s (%d queries there)", id, src.Name(), t.allQueries)
 		}
 	}
 	rows, notes, err := extractMatches(t, c, *self)
@@ -237,7 +223,7 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	w := &errWriter{w: stdout}
-	fmt.Fprintf(w, "%s: %s per query from %s\n", *out, c, src.name())
+	fmt.Fprintf(w, "%s: %s per query from %s\n", *out, c, src.Name())
 	show := want
 	if len(show) == 0 {
 		for _, q := range t.queries[:min(5, len(t.queries))] {

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -44,10 +45,10 @@ func denseMatrix(t *testing.T, out string) (queries, targets []scoring.ID, vals 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if queries, err = attrIDs(z.Attrs["queries"], out, "queries"); err != nil {
+	if queries, err = results.AttrIDs(z.Attrs["queries"], out, "queries"); err != nil {
 		t.Fatal(err)
 	}
-	if targets, err = attrIDs(z.Attrs["targets"], out, "targets"); err != nil {
+	if targets, err = results.AttrIDs(z.Attrs["targets"], out, "targets"); err != nil {
 		t.Fatal(err)
 	}
 	if vals, err = z.Read(ctx, 0, z.Shape[0], 0, z.Shape[1]); err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -177,11 +178,11 @@ func checkDense(t *testing.T, r pyResult, out, name string, intIDs bool) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(out, name)
-	queries, err := attrIDs(z.Attrs["queries"], path, "queries")
+	queries, err := results.AttrIDs(z.Attrs["queries"], path, "queries")
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := attrIDs(z.Attrs["targets"], path, "targets")
+	targets, err := results.AttrIDs(z.Attrs["targets"], path, "targets")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,8 +443,8 @@ func TestPyReaderToSparse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, _ := attrIDs(z.Attrs["queries"], out, "queries")
-		tg, _ := attrIDs(z.Attrs["targets"], out, "targets")
+		q, _ := results.AttrIDs(z.Attrs["queries"], out, "queries")
+		tg, _ := results.AttrIDs(z.Attrs["targets"], out, "targets")
 		vals, err := z.Read(ctx, 0, z.Shape[0], 0, z.Shape[1])
 		if err != nil {
 			t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -164,15 +165,15 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if dest == "" {
 		dest = files.Join(*out, "report.html")
 	}
-	o, err := detectOutput(ctx, *out)
+	o, err := results.Open(ctx, *out)
 	if err != nil {
 		return err
 	}
-	src, err := matchesSource(o, *what)
+	src, err := o.Source(*what, matchesOrder...)
 	if err != nil {
 		return err
 	}
-	if err := src.check(ctx, *allow); err != nil {
+	if err := src.Check(ctx, *allow); err != nil {
 		return err
 	}
 	cl, err := readClusters(ctx, *out)
@@ -184,13 +185,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var denseN int
 	var params map[string]any
 	sampled := false
-	if src.parts == nil {
-		queries, _, err := src.denseIDs()
+	if src.Parts == nil {
+		queries, _, err := src.DenseIDs()
 		if err != nil {
 			return err
 		}
 		denseN = len(queries)
-		params = src.z.Attrs
+		params = src.Z.Attrs
 		if len(queries) > *maxSide {
 			sampled = true
 			set := map[scoring.ID]bool{}
@@ -199,13 +200,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			keep = func(q scoring.ID) bool { return set[q] }
 		}
-	} else if src.parts.manifest != nil {
-		if params, err = parseParams(src.parts.manifest.Parameters); err != nil {
+	} else if src.Parts.Manifest != nil {
+		if params, err = parseParams(src.Parts.Manifest.Parameters); err != nil {
 			return err
 		}
 	}
 	if params == nil {
-		params = o.marker // an incomplete run: its marker's parameters
+		params = o.Marker // an incomplete run: its marker's parameters
 	}
 	t, err := readHits(ctx, src, keep)
 	if err != nil {
@@ -232,15 +233,15 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := f.Commit(); err != nil {
 		return fmt.Errorf("--to %s: %w", dest, err)
 	}
-	fmt.Fprintf(stdout, "report: %s (%d KiB) on %s\n", dest, (page.Len()+1023)/1024, src.name())
+	fmt.Fprintf(stdout, "report: %s (%d KiB) on %s\n", dest, (page.Len()+1023)/1024, src.Name())
 	return nil
 }
 
 func parseParams(raw json.RawMessage) (map[string]any, error) { return params(raw) }
 
 type reportData struct {
-	o       *output
-	src     *source
+	o       *results.Output
+	src     *results.Source
 	t       *hitTable
 	cl      *clustering
 	params  map[string]any
@@ -271,13 +272,13 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 	if d.denseN > 0 {
 		nQueries = d.denseN
 	}
-	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>NBLAST report: %s</title><style>%s</style></head><body>\n", esc(d.o.out), reportCSS)
-	fmt.Fprintf(w, "<h1>NBLAST report: %s</h1>\n", esc(d.o.out))
-	fmt.Fprintf(w, "<p>From %s: <span id=\"n-neurons\">%d</span> queries", esc(d.src.name()), nQueries)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>NBLAST report: %s</title><style>%s</style></head><body>\n", esc(d.o.Dir), reportCSS)
+	fmt.Fprintf(w, "<h1>NBLAST report: %s</h1>\n", esc(d.o.Dir))
+	fmt.Fprintf(w, "<p>From %s: <span id=\"n-neurons\">%d</span> queries", esc(d.src.Name()), nQueries)
 	if t.targets > 0 {
 		fmt.Fprintf(w, " × <span id=\"n-targets\">%d</span> targets", t.targets)
 	}
-	fmt.Fprintf(w, "; %s.</p>\n", esc(d.o.describe()))
+	fmt.Fprintf(w, "; %s.</p>\n", esc(d.o.Describe()))
 	if d.sampled {
 		fmt.Fprintf(w, "<p class=\"note\" id=\"sampled\">Sampled: %d queries is more than %d, so the histogram, heatmap and table use %d evenly spaced queries (every %.1fth).</p>\n",
 			nQueries, d.maxSide, len(t.queries), float64(nQueries)/float64(d.maxSide))
@@ -300,7 +301,7 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 			sizes[c]++
 		}
 		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>From %s: <span id=\"n-clusters\">%d</span> clusters of %d neurons%s.</p>\n",
-			esc(files.Join(d.o.out, "clusters")), len(sizes), len(d.cl.neurons), esc(parenthesise(method)))
+			esc(files.Join(d.o.Dir, "clusters")), len(sizes), len(d.cl.neurons), esc(parenthesise(method)))
 		ids := make([]int, 0, len(sizes))
 		for c := range sizes {
 			ids = append(ids, c)
@@ -321,7 +322,7 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 		}
 	} else {
 		fmt.Fprintf(w, "<h2>Clusters</h2>\n<p>No %s (run <code>runner cluster --out %s</code>): heatmap in the plan's order, no dendrogram.</p>\n",
-			esc(files.Join(d.o.out, "clusters", "clusters.csv")), esc(d.o.out))
+			esc(files.Join(d.o.Dir, "clusters", "clusters.csv")), esc(d.o.Dir))
 	}
 
 	// Histogram.
@@ -379,7 +380,7 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), end.Sub(start).Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "</table>\n<p>Timing from the files' modification times (the run marker _nblast_run.json, written as the run starts, and the file written last: %s); unknown for gs:// outputs.</p>\n", esc(lastFileName(d.src)))
-	writeInputs(ctx, w, d.o.out)
+	writeInputs(ctx, w, d.o.Dir)
 
 	fmt.Fprintf(w, "<p>Written by runner report (nblast-go).</p>\n<script>%s</script>\n</body></html>\n", reportJS)
 }
@@ -393,7 +394,7 @@ func parenthesise(s string) string {
 
 // writeInputs lists the run marker's inputs (files, neurons, points).
 func writeInputs(ctx context.Context, w *bytes.Buffer, out string) {
-	b, err := files.ReadFile(ctx, files.Join(out, "_nblast_run.json"))
+	b, err := files.ReadFile(ctx, files.Join(out, sinks.RunMarkerName))
 	if err != nil {
 		return
 	}
@@ -416,20 +417,20 @@ func writeInputs(ctx context.Context, w *bytes.Buffer, out string) {
 }
 
 // lastFileName is the file a complete output writes last.
-func lastFileName(src *source) string {
-	if src.parts != nil {
-		return files.Join(src.parts.dir, sinks.ManifestName)
+func lastFileName(src *results.Source) string {
+	if src.Parts != nil {
+		return files.Join(src.Parts.Dir, sinks.ManifestName)
 	}
-	return files.Join(src.out, src.dense, ".zattrs")
+	return files.Join(src.Out, src.Array, ".zattrs")
 }
 
 // runTimes are the modification times of the run marker and of the file
 // written last (local outputs only).
 func runTimes(d reportData) (start, end time.Time) {
-	if files.IsRemote(d.o.out) {
+	if files.IsRemote(d.o.Dir) {
 		return
 	}
-	if fi, err := os.Stat(files.Join(d.o.out, "_nblast_run.json")); err == nil {
+	if fi, err := os.Stat(files.Join(d.o.Dir, sinks.RunMarkerName)); err == nil {
 		start = fi.ModTime()
 	}
 	if fi, err := os.Stat(lastFileName(d.src)); err == nil {
@@ -526,9 +527,9 @@ func writeHeatmap(w *bytes.Buffer, d reportData) {
 		}
 		sort.SliceStable(in, func(a, b int) bool { return pos[in[a].String()] < pos[in[b].String()] })
 		order = append(in, out...)
-		how = "in the clustering's leaf order (" + files.Join(d.o.out, "clusters") + ")"
+		how = "in the clustering's leaf order (" + files.Join(d.o.Dir, "clusters") + ")"
 		if d.cl.linkage == nil {
-			how = "by cluster (" + files.Join(d.o.out, "clusters", "clusters.csv") + ")"
+			how = "by cluster (" + files.Join(d.o.Dir, "clusters", "clusters.csv") + ")"
 		}
 	}
 	if len(order) > d.maxSide {

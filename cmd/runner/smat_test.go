@@ -15,6 +15,7 @@ import (
 
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/internal/synth"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
@@ -188,7 +189,7 @@ func checkScoresWith(t *testing.T, in, smat string, m *scoring.Matrix) {
 		t.Fatalf("scores shape %v, want %d × %d", z.Shape, n, n)
 	}
 	// Rows and columns in the output's id order.
-	qs, err := attrIDs(z.Attrs["queries"], out, "queries")
+	qs, err := results.AttrIDs(z.Attrs["queries"], out, "queries")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func checkScoresWith(t *testing.T, in, smat string, m *scoring.Matrix) {
 			t.Fatalf("output row %d is neuron %s, not in %s", i, id, in)
 		}
 	}
-	if ts, _ := attrIDs(z.Attrs["targets"], out, "targets"); !slices.Equal(ts, qs) {
+	if ts, _ := results.AttrIDs(z.Attrs["targets"], out, "targets"); !slices.Equal(ts, qs) {
 		t.Fatalf("targets %v differ from queries %v", ts, qs)
 	}
 	differ := 0
