@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -445,7 +447,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 		// is complete, every item is rescored (rewriting identical
 		// chunks and parts).
 		m, err := sinks.ReadManifest(ctx, files.Join(j.Options.Out, sinks.TopKDir))
-		if err != nil || !m.Complete {
+		if err != nil || !m.Complete || !topkIntact(ctx, files.Join(j.Options.Out, sinks.TopKDir), m) {
 			return all, nil
 		}
 		j.topkDone = true
@@ -466,6 +468,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 		if err != nil {
 			return nil, fmt.Errorf("--exists resume: %w", err)
 		}
+		verifyChunks(ctx, z, w)
 		written = append(written, w)
 	}
 	var missing []transforms.WorkItem
@@ -477,35 +480,84 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 			}
 		}
 	}
+	if len(missing) == 0 {
+		// Every chunk is there and decodes, but the run stopped before
+		// marking the arrays complete: finish it here (a job with no
+		// work item would not).
+		if err := sinks.FinishZarr(ctx, j.Options.Out, j.Arrays, j.owner()); err != nil {
+			return nil, fmt.Errorf("--exists resume: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "note: --exists resume: every chunk was already written and decodes; %s is now marked complete\n", j.Options.Out)
+	}
 	return missing, nil
 }
 
+// verifyChunks decodes the chunks of z listed in written, in parallel, and
+// drops from written (so that they are scored again) those that do not
+// decode, saying so: a chunk is kept only if it verifies.
+func verifyChunks(ctx context.Context, z *sinks.ZarrReader, written map[[2]int]bool) {
+	keys := slices.Collect(maps.Keys(written))
+	errs := make([]error, len(keys))
+	parallel(len(keys), func(i int) { errs[i] = z.CheckChunk(ctx, keys[i][0], keys[i][1]) })
+	for i, err := range errs {
+		if err != nil {
+			delete(written, keys[i])
+			fmt.Fprintf(os.Stderr, "note: --exists resume: %s; scoring its work item again\n", strings.TrimSuffix(err.Error(), ": "+sinks.ChunkCorruptAdvice))
+		}
+	}
+}
+
+// topkIntact reports whether the complete top-k output in dir has every
+// part its manifest counts, and every part decodes; if not, a resumed run
+// writes it again (saying why).
+func topkIntact(ctx context.Context, dir string, m sinks.Manifest) bool {
+	parts, err := sinks.ListParts(ctx, dir, sinks.TopKPartPattern)
+	if err == nil && len(parts) != m.Parts {
+		err = fmt.Errorf("%s: %s counts %d part files, %d are there", dir, sinks.ManifestName, m.Parts, len(parts))
+	}
+	for _, p := range parts {
+		if err != nil {
+			break
+		}
+		if _, err = sinks.VerifyPart(ctx, p, true); err != nil {
+			err = errors.New(strings.TrimSuffix(err.Error(), ": "+sinks.PartCorruptAdvice))
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "note: --exists resume: %v; writing the top-k output again\n", err)
+		return false
+	}
+	return true
+}
+
 // missingParts lists the work items of the query blocks without a sparse
-// part (a part holds a whole query block) and counts the parts and rows
-// already written (reading the parts' footers, in parallel).
+// part that decodes (a part holds a whole query block) and counts the
+// parts and rows already written.
 func (j *Job) missingParts(ctx context.Context, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	parts, err := sinks.WrittenParts(ctx, j.Options.Out)
 	if err != nil {
 		return nil, fmt.Errorf("--exists resume: %w", err)
 	}
-	var missing []transforms.WorkItem
-	var done []string
-	for _, w := range all {
-		if p, ok := parts[w.QB]; !ok {
-			missing = append(missing, w)
-		} else if w.TB == 0 {
-			done = append(done, p)
+	// A part is kept only if every row decodes (in parallel); one that
+	// does not is scored again.
+	qbs := slices.Sorted(maps.Keys(parts))
+	rows := make([]int64, len(qbs))
+	errs := make([]error, len(qbs))
+	parallel(len(qbs), func(i int) { rows[i], errs[i] = sinks.VerifyPart(ctx, parts[qbs[i]], false) })
+	for i, err := range errs {
+		if err != nil {
+			delete(parts, qbs[i])
+			fmt.Fprintf(os.Stderr, "note: --exists resume: %s; scoring its query block again\n", strings.TrimSuffix(err.Error(), ": "+sinks.PartCorruptAdvice))
+			continue
 		}
+		j.priorParts++
+		j.priorRows += rows[i]
 	}
-	rows := make([]int64, len(done))
-	errs := make([]error, len(done))
-	parallel(len(done), func(i int) { rows[i], errs[i] = sinks.PartRows(ctx, done[i]) })
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("--exists resume: %w", err)
-	}
-	j.priorParts = len(done)
-	for _, n := range rows {
-		j.priorRows += n
+	var missing []transforms.WorkItem
+	for _, w := range all {
+		if _, ok := parts[w.QB]; !ok {
+			missing = append(missing, w)
+		}
 	}
 	return missing, nil
 }

@@ -181,7 +181,7 @@ func (s *Source) verdict(st Status, why string) error {
 	if st == Incomplete {
 		return fmt.Errorf("%s: %s is incomplete (%s): its run did not finish (or is still running); resume it with the same command and --exists resume, or pass --allow_incomplete to read what is written so far", where, what, why)
 	}
-	return fmt.Errorf("%s: %s is damaged (%s): it changed after its run finished; rerun that run with --exists overwrite, or pass --allow_incomplete to read what is there", where, what, why)
+	return fmt.Errorf("%s: %s is damaged (%s): it changed after its run finished; rerun the same command with --exists resume, which scores again what is missing, or pass --allow_incomplete to read what is there", where, what, why)
 }
 
 // where is the output's directory and what it is, for messages.

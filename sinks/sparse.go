@@ -130,10 +130,18 @@ func PartRows(ctx context.Context, p string) (rows int64, err error) {
 	defer ra.Close()
 	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
 	if err != nil {
-		return 0, fmt.Errorf("%s: not a Parquet file (%v): %s", p, err, partCorruptAdvice)
+		return 0, fmt.Errorf("%s: not a Parquet file (%v): %s", p, err, PartCorruptAdvice)
 	}
 	defer rdr.Close()
 	return rdr.NumRows(), nil
+}
+
+// VerifyPart decodes every row of part p (a top-k part with rank) and
+// returns their number: an error (naming p) means the part was damaged
+// after it was written.
+func VerifyPart(ctx context.Context, p string, rank bool) (rows int64, err error) {
+	err = readPart(ctx, p, rank, func(outputColumns, int) { rows++ })
+	return rows, err
 }
 
 // WriteSparse writes each chunk's scores >= cfg.Threshold (Chunk.Values;
@@ -395,12 +403,12 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	mem := memory.NewGoAllocator()
 	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
-		return fmt.Errorf("%s: not a Parquet file: %w: %s", p, err, partCorruptAdvice)
+		return fmt.Errorf("%s: not a Parquet file: %w: %s", p, err, PartCorruptAdvice)
 	}
 	defer rdr.Close()
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %s", p, err, partCorruptAdvice)
+		return fmt.Errorf("%s: %w: %s", p, err, PartCorruptAdvice)
 	}
 	names := []string{colQuery, colTarget, colScore}
 	if rank {
@@ -416,7 +424,7 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	// an error naming the row group and the column (pqarrow's ReadTable
 	// decodes in goroutines of its own, where a decompressor's panic
 	// kills the process).
-	cols, err := transforms.ReadColumnChunks(ctx, p, fr, leaves, partCorruptAdvice)
+	cols, err := transforms.ReadColumnChunks(ctx, p, fr, leaves, PartCorruptAdvice)
 	if err != nil {
 		return err
 	}
@@ -480,9 +488,9 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 // Damaged pages are caught per column chunk by transforms.ReadColumnChunks.
 func recoverCorrupt(p string, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%s: corrupt Parquet file (%v): %s", p, r, partCorruptAdvice)
+		*err = fmt.Errorf("%s: corrupt Parquet file (%v): %s", p, r, PartCorruptAdvice)
 	}
 }
 
-// partCorruptAdvice is what to do about a damaged sparse or top-k part.
-const partCorruptAdvice = "the part was damaged after it was written (altered or truncated): rewrite the output by rerunning the same command with --exists overwrite"
+// PartCorruptAdvice is what to do about a damaged sparse or top-k part.
+const PartCorruptAdvice = "the part was damaged after it was written (altered or truncated): rerun the same command with --exists resume, which scores it again"

@@ -595,9 +595,19 @@ func (z *ZarrReader) Read(ctx context.Context, r0, r1, c0, c1 int) ([]float64, e
 }
 
 // readChunk decodes chunk (i, j) to its full chunk shape; nil if missing.
-// chunkCorruptAdvice is what to do about a damaged chunk (as
-// partCorruptAdvice for parts).
-const chunkCorruptAdvice = "the chunk was damaged after it was written (altered or truncated): rewrite the output by rerunning the same command with --exists overwrite"
+// CheckChunk decodes chunk (i, j), which must exist: an error (naming the
+// file) means it was damaged after it was written.
+func (z *ZarrReader) CheckChunk(ctx context.Context, i, j int) error {
+	vals, err := z.readChunk(ctx, i, j)
+	if err == nil && vals == nil {
+		err = fmt.Errorf("%s: no such chunk", z.chunkPath(i, j))
+	}
+	return err
+}
+
+// ChunkCorruptAdvice is what to do about a damaged chunk (as
+// PartCorruptAdvice for parts).
+const ChunkCorruptAdvice = "the chunk was damaged after it was written (altered or truncated): rerun the same command with --exists resume, which scores it again"
 
 func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error) {
 	p := z.chunkPath(i, j)
@@ -611,11 +621,11 @@ func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error)
 	n, size := z.Chunks[0]*z.Chunks[1], itemSize(z.DType)
 	if z.zstd {
 		if b, err = zstdDec.DecodeAll(b, make([]byte, 0, n*size)); err != nil {
-			return nil, fmt.Errorf("%s: zstd: %w: %s", p, err, chunkCorruptAdvice)
+			return nil, fmt.Errorf("%s: zstd: %w: %s", p, err, ChunkCorruptAdvice)
 		}
 	}
 	if len(b) != n*size {
-		return nil, fmt.Errorf("%s: %d bytes decoded, want %d for a %dx%d %s chunk: %s", p, len(b), n*size, z.Chunks[0], z.Chunks[1], z.DType, chunkCorruptAdvice)
+		return nil, fmt.Errorf("%s: %d bytes decoded, want %d for a %dx%d %s chunk: %s", p, len(b), n*size, z.Chunks[0], z.Chunks[1], z.DType, ChunkCorruptAdvice)
 	}
 	vals := make([]float64, n)
 	for k := range vals {

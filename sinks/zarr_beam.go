@@ -82,18 +82,29 @@ func (f *finalizeZarrFn) ProcessElement(ctx context.Context, written int) error 
 	if written != f.Expected {
 		return fmt.Errorf("%s: %d of %d chunks written; the result is not marked complete", f.Out, written, f.Expected)
 	}
-	if err := f.Owner.Check(ctx); err != nil {
+	specs := make([]ArraySpec, len(f.Arrays))
+	for k, g := range f.Arrays {
+		specs[k] = g.spec()
+	}
+	return FinishZarr(ctx, f.Out, specs, f.Owner)
+}
+
+// FinishZarr marks the arrays at out complete, every chunk being written,
+// if owner still owns the output (with the smart mask's counts first): the
+// last step of a run, or of a resumed run that found every chunk written.
+func FinishZarr(ctx context.Context, out string, arrays []ArraySpec, owner RunOwner) error {
+	if err := owner.Check(ctx); err != nil {
 		return err
 	}
-	for _, g := range f.Arrays {
-		if g.Name == MaskArray {
-			if err := recordSmartCounts(ctx, f.Out, g.spec()); err != nil {
+	for _, a := range arrays {
+		if a.Name == MaskArray {
+			if err := recordSmartCounts(ctx, out, a); err != nil {
 				return err
 			}
 		}
 	}
-	for _, g := range f.Arrays {
-		if err := MarkComplete(ctx, f.Out, g.spec()); err != nil {
+	for _, a := range arrays {
+		if err := MarkComplete(ctx, out, a); err != nil {
 			return err
 		}
 	}

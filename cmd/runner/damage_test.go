@@ -84,14 +84,17 @@ func errLine(err error) string {
 
 // TestDamagedOutputsOneVerdict: for every kind of unfinished or damaged
 // output, every reader gives the same verdict in its first line, naming
-// the output; run with -v for the table of first lines.
+// the output, and the run's own command with --exists resume repairs it
+// (the export then equals the undamaged run's); run with -v for the table
+// of first lines.
 func TestDamagedOutputsOneVerdict(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping a test that runs scoring jobs")
 	}
 	var table strings.Builder
 	for _, k := range damageKinds {
-		out := copyOutput(t, fixture(t, k.fixture))
+		src := fixture(t, k.fixture)
+		out := copyOutput(t, src)
 		k.damage(t, out)
 		fmt.Fprintf(&table, "\n%s:\n", k.name)
 		for _, r := range damageReaders {
@@ -101,6 +104,25 @@ func TestDamagedOutputsOneVerdict(t *testing.T) {
 				t.Errorf("%s, %s: first line %q does not say %q about %s", k.name, r.name, line, k.verdict, out)
 			}
 		}
+		// The same command with --exists resume repairs it: the output
+		// is then the run's, every reader content.
+		o := fixtureOptions(t, k.fixture, out)
+		o.Exists = "resume"
+		runQuiet(t, o)
+		want, _, err := export(t, "--out", src, "--what", k.what)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := export(t, "--out", out, "--what", k.what)
+		line := "(no error); the export equals the run's"
+		if err != nil {
+			line = firstLine(err.Error())
+			t.Errorf("%s, after --exists resume: %s", k.name, line)
+		} else if got != want {
+			line = "(no error); the export differs from the run's"
+			t.Errorf("%s, after --exists resume: the export differs from the run's", k.name)
+		}
+		fmt.Fprintf(&table, "  %-16s %s\n", "resume, export", line)
 	}
 	t.Log(table.String())
 }

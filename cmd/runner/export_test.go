@@ -64,15 +64,32 @@ func fixture(t *testing.T, name string) string {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// As main does before a run (a no-op here: no --worker flag).
-	beam.Init()
+	if name == "strings" {
+		stringIDInput(t, root)
+	}
+	o := fixtureOptions(t, name, filepath.Join(root, name))
+	runQuiet(t, o)
+	fixtureDirs[name] = o.Out
+	return o.Out
+}
+
+// fixtureOptions are the options of fixture name's run, writing to out.
+func fixtureOptions(t *testing.T, name, out string) pipeline.Options {
 	o := pipeline.Defaults()
 	o.Queries = goldenInput(t)
 	if name == "strings" {
-		o.Queries = stringIDInput(t, root)
+		o.Queries = filepath.Join(binDir, "outputs", "golden_string_ids.parquet")
 	}
-	o.Out, o.BlockSize = filepath.Join(root, name), 5
+	o.Out, o.BlockSize = out, 5
 	fixtureSpecs[name](&o)
+	return o
+}
+
+// runQuiet runs a scoring job in process, on prism, its INFO logs muted.
+func runQuiet(t *testing.T, o pipeline.Options) {
+	t.Helper()
+	// As main does before a run (a no-op here: no --worker flag).
+	beam.Init()
 	// Prism logs every job step at INFO.
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -81,10 +98,8 @@ func fixture(t *testing.T, name string) string {
 	err := run(context.Background(), o)
 	timer.Stop()
 	if err != nil {
-		t.Fatalf("scoring run for the %s fixture: %v", name, err)
+		t.Fatalf("scoring run writing %s: %v", o.Out, err)
 	}
-	fixtureDirs[name] = o.Out
-	return o.Out
 }
 
 // stringIDs renames the golden neurons (by their name in the meta table)
