@@ -296,25 +296,38 @@ func encodeTopKPart(qb, k int, accs []topkAcc) ([]byte, int64, error) {
 	}
 	sort.Slice(queries, func(i, j int) bool { return queries[i].Less(queries[j]) })
 
-	schema := outputSchema(qStr, tStr, false, true)
-	mem := memory.NewGoAllocator()
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	var rows int64
+	var rows []TopKRow
 	for _, q := range queries {
 		for r, e := range byQuery[q].Items {
-			rows++
-			appendID(b.Field(0), q)
-			b.Field(1).(*array.Int32Builder).Append(int32(r + 1))
-			appendID(b.Field(2), e.Target)
-			appendScore(b.Field(3), e.Score)
+			rows = append(rows, TopKRow{Query: q, Rank: r + 1, Target: e.Target, Score: e.Score})
 		}
 	}
-	data, err := encodeRecord(mem, schema, b)
+	data, err := EncodeRankedRows(rows, qStr, tStr, false)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", where, err)
 	}
-	return data, rows, nil
+	return data, int64(len(rows)), nil
+}
+
+// EncodeRankedRows encodes rows as one Parquet file in the layout of a
+// top-k file (see encodeRecord): query, rank (INT32), target, score; ids
+// INT64, or STRING where qStr or tStr; score DOUBLE with float64Score,
+// else FLOAT. Every row's ids must be of those kinds.
+func EncodeRankedRows(rows []TopKRow, qStr, tStr, float64Score bool) ([]byte, error) {
+	schema := outputSchema(qStr, tStr, float64Score, true)
+	mem := memory.NewGoAllocator()
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for _, r := range rows {
+		if r.Query.IsStr != qStr || r.Target.IsStr != tStr {
+			return nil, fmt.Errorf("ids mix int64 and string kinds (%s, %s): a Parquet column holds one kind", r.Query, r.Target)
+		}
+		appendID(b.Field(0), r.Query)
+		b.Field(1).(*array.Int32Builder).Append(int32(r.Rank))
+		appendID(b.Field(2), r.Target)
+		appendScore(b.Field(3), r.Score)
+	}
+	return encodeRecord(mem, schema, b)
 }
 
 // ReadTopK reads every file of the top-k output at out

@@ -28,7 +28,6 @@ func exportMain(args []string) error {
 	return runExport(context.Background(), args, os.Stdout, os.Stderr)
 }
 
-
 // runExport is exportMain with its context and writers: the table goes to
 // stdout (or --to FILE), the summary line, usage and flag errors to
 // stderr.

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"sort"
@@ -151,20 +149,6 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// params decodes a parameters object (numbers kept exactly).
-func params(raw json.RawMessage) (map[string]any, error) {
-	m := map[string]any{}
-	if len(raw) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
 // printParams prints the parameters in key order, skipping skip; null
 // prints as none.
 func printParams(w io.Writer, indent string, m map[string]any, skip ...string) {
@@ -189,31 +173,11 @@ func printParams(w io.Writer, indent string, m map[string]any, skip ...string) {
 	}
 }
 
-// hit is one target of a query's hit list.
-type hit struct {
-	target scoring.ID
-	score  float64
-}
-
-// hitLess ranks hits: the higher score first, NaN (not written) last, and
-// among equal scores the smaller target id (int64 ids numerically, string
-// ids by bytes), as the top-k output ranks them.
-func hitLess(a, b hit) bool {
-	an, bn := math.IsNaN(a.score), math.IsNaN(b.score)
-	switch {
-	case an != bn:
-		return bn
-	case !an && a.score != b.score:
-		return a.score > b.score
-	}
-	return a.target.Less(b.target)
-}
-
 // printHits prints the first k hits (sorted already), with names.
-func printHits(w io.Writer, title string, hits []hit, k int, nm nameTable) {
+func printHits(w io.Writer, title string, hits []results.Hit, k int, nm nameTable) {
 	fmt.Fprintf(w, "  %s:\n", title)
 	for r, h := range hits[:min(k, len(hits))] {
-		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.target, formatScore(h.score), nm.column(h.target.String()))
+		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.Target, formatScore(h.Score), nm.column(h.Target.String()))
 	}
 }
 
@@ -247,15 +211,15 @@ func inspectDense(ctx context.Context, w io.Writer, o *results.Output, name, id 
 	if id == "" {
 		return false, nil
 	}
-	t, err := readHits(ctx, src, func(q scoring.ID) bool { return q.String() == id })
+	t, err := results.ReadHits(ctx, src, func(q scoring.ID) bool { return q.String() == id })
 	if err != nil {
 		return false, err
 	}
-	if len(t.queries) == 0 {
-		fmt.Fprintf(w, "  neuron %s is not among the %d queries of %s\n", id, t.allQueries, path)
+	if len(t.Queries) == 0 {
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries of %s\n", id, t.AllQueries, path)
 		return false, nil
 	}
-	hits := t.hits[t.queries[0]]
+	hits := t.Lists[t.Queries[0]]
 	printHits(w, fmt.Sprintf("top %d targets of %s%s in %s", min(k, len(hits)), id, nm.paren(id), name), hits, k, nm)
 	return true, nil
 }
@@ -293,7 +257,7 @@ func inspectParts(ctx context.Context, w io.Writer, o *results.Output, p *result
 	var ps map[string]any
 	from := files.Join(p.Dir, sinks.ManifestName)
 	if p.Manifest != nil {
-		if ps, err = params(p.Manifest.Parameters); err != nil {
+		if ps, err = results.Params(p.Manifest.Parameters); err != nil {
 			return false, fmt.Errorf("%s: invalid parameters: %w", from, err)
 		}
 	} else if o.Marker != nil {
@@ -308,20 +272,20 @@ func inspectParts(ctx context.Context, w io.Writer, o *results.Output, p *result
 	if id == "" {
 		return false, nil
 	}
-	t, err := readHits(ctx, src, func(q scoring.ID) bool { return q.String() == id })
+	t, err := results.ReadHits(ctx, src, func(q scoring.ID) bool { return q.String() == id })
 	if err != nil {
 		return false, err
 	}
-	var hits []hit
-	if len(t.queries) > 0 {
-		hits = t.hits[t.queries[0]]
+	var hits []results.Hit
+	if len(t.Queries) > 0 {
+		hits = t.Lists[t.Queries[0]]
 	}
 	if len(hits) == 0 {
 		threshold := ""
 		if t, ok := ps["threshold"]; ok {
 			threshold = fmt.Sprintf(" %v", t)
 		}
-		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, t.allQueries, p.Where(), threshold)
+		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, t.AllQueries, p.Where(), threshold)
 		return false, nil
 	}
 	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.paren(id), p.Kind)

@@ -201,21 +201,21 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			keep = func(q scoring.ID) bool { return set[q] }
 		}
 	} else if src.Parts.Manifest != nil {
-		if params, err = parseParams(src.Parts.Manifest.Parameters); err != nil {
+		if params, err = results.Params(src.Parts.Manifest.Parameters); err != nil {
 			return err
 		}
 	}
 	if params == nil {
 		params = o.Marker // an incomplete run: its marker's parameters
 	}
-	t, err := readHits(ctx, src, keep)
+	t, err := results.ReadHits(ctx, src, keep)
 	if err != nil {
 		return err
 	}
-	rows, notes, err := extractMatches(t, criterion{mode: "n", n: *topN}, false)
+	rows, notes, err := results.ExtractMatches(t, results.Criterion{Mode: "n", N: *topN}, false)
 	if err != nil {
 		// A short top-k: as many as it holds.
-		if rows, notes, err = extractMatches(t, criterion{mode: "n", n: max(1, t.k-1)}, false); err != nil {
+		if rows, notes, err = results.ExtractMatches(t, results.Criterion{Mode: "n", N: max(1, t.K-1)}, false); err != nil {
 			return err
 		}
 	}
@@ -237,15 +237,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func parseParams(raw json.RawMessage) (map[string]any, error) { return params(raw) }
-
 type reportData struct {
 	o       *results.Output
 	src     *results.Source
-	t       *hitTable
+	t       *results.Hits
 	cl      *clustering
 	params  map[string]any
-	rows    []matchRow
+	rows    []results.Match
 	notes   []string
 	maxSide int
 	sampled bool
@@ -268,20 +266,20 @@ if(location.hash){document.getElementById('filter').value=decodeURIComponent(loc
 func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 	esc := html.EscapeString
 	t := d.t
-	nQueries := t.allQueries
+	nQueries := t.AllQueries
 	if d.denseN > 0 {
 		nQueries = d.denseN
 	}
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>NBLAST report: %s</title><style>%s</style></head><body>\n", esc(d.o.Dir), reportCSS)
 	fmt.Fprintf(w, "<h1>NBLAST report: %s</h1>\n", esc(d.o.Dir))
 	fmt.Fprintf(w, "<p>From %s: <span id=\"n-neurons\">%d</span> queries", esc(d.src.Name()), nQueries)
-	if t.targets > 0 {
-		fmt.Fprintf(w, " × <span id=\"n-targets\">%d</span> targets", t.targets)
+	if t.Targets > 0 {
+		fmt.Fprintf(w, " × <span id=\"n-targets\">%d</span> targets", t.Targets)
 	}
 	fmt.Fprintf(w, "; %s.</p>\n", esc(d.o.Describe()))
 	if d.sampled {
 		fmt.Fprintf(w, "<p class=\"note\" id=\"sampled\">Sampled: %d queries is more than %d, so the histogram, heatmap and table use %d evenly spaced queries (every %.1fth).</p>\n",
-			nQueries, d.maxSide, len(t.queries), float64(nQueries)/float64(d.maxSide))
+			nQueries, d.maxSide, len(t.Queries), float64(nQueries)/float64(d.maxSide))
 	}
 
 	// Heatmap.
@@ -327,18 +325,18 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 
 	// Histogram.
 	var all []float64
-	for _, q := range t.queries {
-		for _, h := range t.hits[q] {
-			if !math.IsNaN(h.score) {
-				all = append(all, h.score)
+	for _, q := range t.Queries {
+		for _, h := range t.Lists[q] {
+			if !math.IsNaN(h.Score) {
+				all = append(all, h.Score)
 			}
 		}
 	}
 	fmt.Fprintf(w, "<h2>Score distribution</h2>\n<p><span id=\"n-scores\">%d</span> scores", len(all))
-	if t.kind != "dense" {
-		fmt.Fprintf(w, " (those the %s output holds: scores ≥ %v", t.kind, t.floor)
-		if t.kind == "top-k" {
-			fmt.Fprintf(w, ", the %d best per query", t.k)
+	if t.Kind != "dense" {
+		fmt.Fprintf(w, " (those the %s output holds: scores ≥ %v", t.Kind, t.Floor)
+		if t.Kind == "top-k" {
+			fmt.Fprintf(w, ", the %d best per query", t.K)
 		}
 		fmt.Fprintf(w, ")")
 	}
@@ -352,7 +350,7 @@ func writeReport(ctx context.Context, w *bytes.Buffer, d reportData) {
 	}
 	fmt.Fprintf(w, "<table id=\"matches\"><thead><tr><th>query</th><th>rank</th><th>target</th><th>score</th></tr></thead><tbody>\n")
 	for _, r := range d.rows[:min(len(d.rows), maxRows)] {
-		fmt.Fprintf(w, "<tr><td>%s</td><td class=\"num\">%d</td><td>%s</td><td class=\"num\">%s</td></tr>\n", esc(r.query.String()), r.rank, esc(r.target.String()), formatScore(r.score))
+		fmt.Fprintf(w, "<tr><td>%s</td><td class=\"num\">%d</td><td>%s</td><td class=\"num\">%s</td></tr>\n", esc(r.Query.String()), r.Rank, esc(r.Target.String()), formatScore(r.Score))
 	}
 	fmt.Fprintf(w, "</tbody></table>\n")
 	if len(d.rows) > maxRows {
@@ -510,7 +508,7 @@ func histogramSVG(vals []float64, bins int) string {
 // as an inline PNG, one pixel a cell, scaled up.
 func writeHeatmap(w *bytes.Buffer, d reportData) {
 	t := d.t
-	order := append([]scoring.ID(nil), t.queries...)
+	order := append([]scoring.ID(nil), t.Queries...)
 	how := "in the output's query order"
 	if d.cl != nil {
 		pos := map[string]int{}
@@ -561,9 +559,9 @@ func writeHeatmap(w *bytes.Buffer, d reportData) {
 	if !toBool(d.params["normalized"]) {
 		lo, hi = math.Inf(1), math.Inf(-1)
 		for _, q := range order {
-			for _, h := range t.hits[q] {
-				if _, ok := idx[h.target]; ok {
-					lo, hi = math.Min(lo, h.score), math.Max(hi, h.score)
+			for _, h := range t.Lists[q] {
+				if _, ok := idx[h.Target]; ok {
+					lo, hi = math.Min(lo, h.Score), math.Max(hi, h.Score)
 				}
 			}
 		}
@@ -573,9 +571,9 @@ func writeHeatmap(w *bytes.Buffer, d reportData) {
 	}
 	cells := 0
 	for y, q := range order {
-		for _, h := range t.hits[q] {
-			if x, ok := idx[h.target]; ok {
-				img.SetRGBA(x, y, colormap((h.score-lo)/(hi-lo)))
+		for _, h := range t.Lists[q] {
+			if x, ok := idx[h.Target]; ok {
+				img.SetRGBA(x, y, colormap((h.Score-lo)/(hi-lo)))
 				cells++
 			}
 		}
