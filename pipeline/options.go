@@ -79,19 +79,24 @@ func (o Options) Validate() error {
 	if _, err := o.maxDist(); err != nil {
 		return err
 	}
-	if _, err := o.memory(); err != nil {
+	mem, err := o.memory()
+	if err != nil {
 		return err
 	}
-	if o.TileBlocks < 0 {
-		return fmt.Errorf("--tile_blocks %d: want a positive number of query blocks, or 0 to choose from --memory", o.TileBlocks)
+	if o.TileBlocks < 0 || o.TileBlocks > MaxTileBlocks {
+		return fmt.Errorf("--tile_blocks %d: want a positive number of query blocks up to %d, or 0 to choose from --memory", o.TileBlocks, MaxTileBlocks)
 	}
 	switch o.DType {
 	case "float32", "float16", "float64":
 	default:
 		return fmt.Errorf("--dtype %q: want float32, float16 or float64", o.DType)
 	}
-	if o.BlockSize < 0 {
-		return fmt.Errorf("--block_size %d: want a positive number of neurons, or 0 to choose from the input size", o.BlockSize)
+	if o.DType == "float16" && !o.Normalized && o.Sink == "zarr" {
+		return fmt.Errorf("--dtype float16 with --normalized=false: raw scores overflow float16 (largest 65504; a neuron of a few thousand points scores tens of thousands) and would be stored as Inf: want --dtype float32 or float64 for raw scores (float16 suits normalized ones)")
+	}
+	if most := maxBlockSize(mem, o.Scores == "both"); o.BlockSize < 0 || o.BlockSize > most {
+		return fmt.Errorf("--block_size %d: want a positive number of neurons up to %d (a work item scores into block_size² float64 values, which must fit in half of --memory %s), or 0 to choose from the input size",
+			o.BlockSize, most, transforms.FormatMemory(memoryOrDefault(mem)))
 	}
 	switch o.Exists {
 	case "fail", "overwrite", "resume":
@@ -104,10 +109,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--sink %q: want zarr (dense matrix), sparse (Parquet triplets >= --threshold) or topk", o.Sink)
 	}
 	if o.TopK < 0 || (o.Sink == "topk" && o.TopK == 0) {
-		return fmt.Errorf("--topk %d: want the number of best targets per query (at least 1 with --sink topk)", o.TopK)
+		return fmt.Errorf("--topk %d: want the number of best targets per query, from 1 to the number of targets (or 0, without --sink topk, for no top-k table)", o.TopK)
 	}
-	if math.IsNaN(o.Threshold) {
-		return fmt.Errorf("--threshold is NaN: want a score (e.g. 0, or -Inf to keep every score)")
+	if math.IsNaN(o.Threshold) || math.IsInf(o.Threshold, 1) {
+		return fmt.Errorf("--threshold %v: want a finite score (e.g. 0), or -Inf to keep every score", o.Threshold)
 	}
 	if o.Scores == "both" && (o.Sink != "zarr" || o.TopK > 0) {
 		return fmt.Errorf("--scores both writes two matrices, which only --sink zarr (without --topk) supports: use forward, mean, min or max")
@@ -138,6 +143,8 @@ func (o Options) resolveScale() (float64, error) {
 			return 0, fmt.Errorf("--scale %v: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels)", o.Scale)
 		}
 		return o.Scale, nil
+	case o.Units != "" && strings.TrimSpace(o.Units) == "":
+		return 0, fmt.Errorf("--units %q: want a unit of length such as nm, \"8 nm\", um or mm (omit --units for µm)", o.Units)
 	case o.Units != "":
 		f, err := transforms.ParseUnits(o.Units)
 		if err != nil {
@@ -159,9 +166,9 @@ func (o Options) maxDist() (float64, error) {
 	case "auto":
 		return -1, nil
 	}
-	v, err := strconv.ParseFloat(md, 64)
+	v, err := strconv.ParseFloat(strings.TrimSpace(md), 64)
 	if err != nil || !(v > 0) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("--max_dist %q: want a positive distance in µm, or auto", md)
+		return 0, fmt.Errorf("--max_dist %q: want a positive, finite distance in µm, auto, or none (unbounded)", md)
 	}
 	return v, nil
 }
@@ -184,5 +191,38 @@ func (o Options) memory() (int64, error) {
 	if o.Memory == "" {
 		return 0, nil
 	}
-	return transforms.ParseMemory(o.Memory)
+	m, err := transforms.ParseMemory(o.Memory)
+	if err != nil {
+		// transforms.ParseMemory's own messages do not all give the range.
+		return 0, fmt.Errorf("--memory %q: want a size from %s up to 2^62 bytes, such as 4GiB, 3.5GB or 512MiB (B, KB, MB, GB, TB or KiB, MiB, GiB, TiB); more than the machine has is capped at 90%% of it",
+			o.Memory, transforms.FormatMemory(transforms.MinMemory))
+	}
+	return m, nil
+}
+
+// MaxTileBlocks is the largest --tile_blocks: block numbers are int32, so
+// no plan has more query blocks (and larger values overflowed the tile
+// count, scoring nothing).
+const MaxTileBlocks = math.MaxInt32
+
+// memoryOrDefault is a --memory in bytes, transforms.DefaultMemory for 0
+// (not given).
+func memoryOrDefault(mem int64) int64 {
+	if mem <= 0 {
+		return transforms.DefaultMemory
+	}
+	return mem
+}
+
+// maxBlockSize is the largest --block_size whose work item fits in half of
+// the worker's budget mem (0: the default): a work item scores into
+// block_size² float64 values (twice that with --scores both), and a Zarr
+// chunk is block_size² values whatever the input size. Larger blocks made
+// workers run out of memory, or panic on the chunk's allocation.
+func maxBlockSize(mem int64, both bool) int {
+	cell := 8.0
+	if both {
+		cell *= 2
+	}
+	return int(math.Sqrt(float64(memoryOrDefault(mem)) / 2 / cell))
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/nblast-go/nblast/scoring"
@@ -16,10 +17,10 @@ func (o Options) validateSmart() error {
 	}
 	c, err := scoring.ParseCriterion(o.SmartCriterion)
 	if err != nil {
-		return fmt.Errorf("--smart_criterion: %w", err)
+		return fmt.Errorf("--smart_criterion %q: want percentile, score or N", o.SmartCriterion)
 	}
-	if err := scoring.CheckSmartT(c, o.SmartT, int(^uint(0)>>1)); err != nil {
-		return fmt.Errorf("--smart_t: %w", err)
+	if err := scoring.CheckSmartT(c, o.SmartT, math.MaxInt); err != nil {
+		return fmt.Errorf("--smart_t %v: %s (--smart_criterion %s)", o.SmartT, smartTRange(c), o.SmartCriterion)
 	}
 	if o.Scores == "both" {
 		return fmt.Errorf("--smart with --scores both: navis.nblast_smart has no both; use forward, mean, min or max")
@@ -27,15 +28,33 @@ func (o Options) validateSmart() error {
 	return nil
 }
 
-// checkSmartTargets checks --smart_t against the number of targets (the
-// N criterion selects at most every target).
+// smartTRange says which --smart_t criterion c takes.
+func smartTRange(c scoring.Criterion) string {
+	switch c {
+	case scoring.Percentile:
+		return "want a percentile 0 < t < 100"
+	case scoring.TopN:
+		return "want a whole number of targets between 0 and the number of targets"
+	}
+	return "want a finite score"
+}
+
+// checkSmartTargets checks the options bounded by the number of targets,
+// known once the inputs are planned: --smart_t of the N criterion (which
+// selects at most every target) and --topk (at most every target can be
+// listed; a larger K only made workers allocate for it, running out of
+// memory or panicking).
 func (j *Job) checkSmartTargets() error {
 	o := j.Options
+	n := len(j.Plan.Targets)
+	if o.TopK > n {
+		return fmt.Errorf("--topk %d: want at most %d, the number of targets (each query's top-k table cannot hold more)", o.TopK, n)
+	}
 	if !o.Smart || o.SmartCriterion != "N" {
 		return nil
 	}
-	if err := scoring.CheckSmartT(scoring.TopN, o.SmartT, len(j.Plan.Targets)); err != nil {
-		return fmt.Errorf("--smart_t: %w", err)
+	if err := scoring.CheckSmartT(scoring.TopN, o.SmartT, n); err != nil {
+		return fmt.Errorf("--smart_t %v: want a whole number of targets between 0 and %d, the number of targets (--smart_criterion N)", o.SmartT, n)
 	}
 	return nil
 }

@@ -21,6 +21,16 @@ import (
 	"github.com/nblast-go/nblast/transforms"
 )
 
+// minResample is the finest --resample, 1 nm: finer spacings are below
+// any imaging resolution, and a tiny one made resampling run for ever (or
+// its node count overflow).
+const minResample = 0.001
+
+// maxDotpropsWorkers is the largest --workers: each worker is a goroutine
+// with its share of channel buffers, and beyond a few per core they only
+// queue (a billion ran out of memory).
+const maxDotpropsWorkers = 4096
+
 // dotpropsMain implements
 //
 //	runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N] [--ids IDS.csv]
@@ -47,13 +57,13 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "required: SWC files (one neuron each, id = file name), point or node tables (CSV or Parquet: neuron, x, y, z [, node_id, parent_id]) or dotprops Parquet (vectors recomputed); a file, glob or directory, local or gs://")
 	out := fs.String("out", "", "required: the output dotprops Parquet file (navis layout, µm), local or gs://, written atomically; with --runner a directory or gs:// prefix of part files")
-	k := fs.Int("k", 20, "nearest neighbours per point, the point itself included (navis.make_dotprops' k; many pipelines use 5)")
-	resample := fs.Float64("resample", 0, "resample skeletons to one node every R µm first (navis.resample_skeleton; after --units); 0: use the nodes as they are. Point clouds are not resampled")
+	k := fs.Int("k", 20, "nearest neighbours per point, the point itself included, at least 2 (navis.make_dotprops' k; many pipelines use 5)")
+	resample := fs.Float64("resample", 0, fmt.Sprintf("resample skeletons to one node every R µm first, R >= %g (navis.resample_skeleton; after --units); 0: use the nodes as they are. Point clouds are not resampled", minResample))
 	units := fs.String("units", "", "input coordinate units, converted to µm as v*8/1000 for \"8 nm\" (the float64 nearest v/125, as navis' reference data): e.g. \"8 nm\" (navis' example skeletons' voxels), nm, um, mm; default µm")
-	scale := fs.Float64("scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008); the same as --units, give one of them")
-	workers := fs.Int("workers", 0, "goroutines making dotprops (per worker with --runner); 0: one per core")
+	scale := fs.Float64("scale", 0, "multiply input coordinates by this positive number to get µm (e.g. 0.008); the same as --units, give one of them (neither: µm)")
+	workers := fs.Int("workers", 0, fmt.Sprintf("goroutines making dotprops (per worker with --runner), at most %d; 0: one per core", maxDotpropsWorkers))
 	idsTable := fs.String("ids", "", "a CSV (columns file, neuron) giving each SWC file's neuron id instead of its file name; every SWC file must have a row")
-	shardSize := fs.Int("shard_size", 1000, "with --runner: input files per part file (and per work item)")
+	shardSize := fs.Int("shard_size", 1000, "only with --runner: input files per part file (and per work item), at least 1")
 	addBeamFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N]\n"+
@@ -74,17 +84,26 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
+	given := givenFlags(fs)
 	switch {
 	case *in == "":
 		return errors.New("--in is required: SWC files, point or node tables, or dotprops Parquet (a file, glob or directory)")
 	case *out == "":
 		return errors.New("--out is required")
-	case *k < 1:
-		return fmt.Errorf("--k must be >= 1, got %d", *k)
-	case !(*resample >= 0) || math.IsInf(*resample, 0):
-		return fmt.Errorf("--resample must be a spacing in µm > 0 (or 0: no resampling), got %v", *resample)
+	case *k < 2:
+		// k counts the point itself: k = 1 leaves no neighbour to take a
+		// tangent from, and every neuron failed on it.
+		return fmt.Errorf("--k must be >= 2, got %d: k counts the point itself, so --k must be >= 1 neighbour plus the point (navis' k > 1)", *k)
+	case *resample != 0 && !(*resample >= minResample) || math.IsInf(*resample, 0):
+		return fmt.Errorf("--resample must be a spacing in µm from %g (1 nm) up, finite, or 0 (no resampling), got %v", minResample, *resample)
+	case *workers < 0 || *workers > maxDotpropsWorkers:
+		return fmt.Errorf("--workers must be a number of goroutines from 1 to %d, or 0 (one per core), got %d", maxDotpropsWorkers, *workers)
 	case *shardSize < 1:
 		return fmt.Errorf("--shard_size must be >= 1, got %d", *shardSize)
+	case given["shard_size"] && *runners.Runner == "":
+		return fmt.Errorf("--shard_size %d without --runner: it sizes the part files of a Beam run; without --runner the dotprops go to the single file --out (drop --shard_size, or add --runner)", *shardSize)
+	case given["scale"] && *scale == 0:
+		return fmt.Errorf("--scale must be a positive number of µm per coordinate unit, got 0 (omit --scale for µm)")
 	}
 	u, err := dotpropsUnits(*units, *scale)
 	if err != nil {
@@ -113,7 +132,9 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 		Workers:  *workers,
 	}
 	if *runners.Runner != "" {
-		return dotpropsBeam(ctx, paths, job, *out, *shardSize, stderr, start)
+		// A shard larger than the inputs is one part of them all (and
+		// a size near the largest int overflowed the part count).
+		return dotpropsBeam(ctx, paths, job, *out, min(*shardSize, max(1, len(paths))), stderr, start)
 	}
 	nw := *workers
 	if nw <= 0 {

@@ -93,21 +93,21 @@ func main() {
 	flag.BoolVar(&o.Normalized, "normalized", o.Normalized, "divide each score by the query's self-hit (--normalized=false for raw scores)")
 	flag.BoolVar(&o.UseAlpha, "use_alpha", false, "weight |dot| by sqrt(alpha_q*alpha_t) and use the alpha FCWB matrix")
 	flag.StringVar(&o.Smat, "smat", o.Smat, "scoring matrix: fcwb (built in) or the path of a CSV in navis' layout")
-	flag.StringVar(&o.MaxDist, "max_dist", "", "bound the nearest-neighbour search: a distance in µm, or auto (last distance edge × 1.05 = 42 for FCWB); default exact")
-	flag.StringVar(&o.DType, "dtype", o.DType, "float32, float16 or float64")
-	flag.IntVar(&o.BlockSize, "block_size", 0, "neurons per block (= Zarr chunk side); 0 chooses from the input size")
+	flag.StringVar(&o.MaxDist, "max_dist", "", "bound the nearest-neighbour search: a positive distance in µm, auto (last distance edge × 1.05 = 42 for FCWB) or none; default exact (none)")
+	flag.StringVar(&o.DType, "dtype", o.DType, "float32, float16 or float64 (float16 only for normalized scores in a Zarr matrix: raw scores exceed its largest value, 65504)")
+	flag.IntVar(&o.BlockSize, "block_size", 0, "neurons per block (= Zarr chunk side); 0 chooses from the input size. At most what half of --memory holds as block_size² float64 scores (16384 at 4GiB; 11585 with --scores both)")
 	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, or resume (score only the missing chunks or parts)")
 	flag.StringVar(&o.Sink, "sink", o.Sink, "zarr (dense matrix OUT/scores), sparse (Parquet triplets query,target,score >= --threshold in OUT/), or topk (only OUT/topk/)")
-	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all")
-	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/; ties: smaller target id first. With --sink topk (and --prune) an exact k-nearest-neighbour graph: a pair that cannot reach its query's K-th best score is not scored, so --threshold=-Inf is cheap")
+	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all. Only with --sink sparse or topk, or --topk")
+	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/, K from 1 to the number of targets; ties: smaller target id first; 0: no top-k table. With --sink topk (and --prune) an exact k-nearest-neighbour graph: a pair that cannot reach its query's K-th best score is not scored, so --threshold=-Inf is cheap")
 	flag.BoolVar(&o.Prune, "prune", o.Prune, "with sparse/top-k output, skip pairs and work items whose upper bound is below --threshold (exact: same output)")
 	flag.StringVar(&o.Units, "units", "", "input coordinate units, converted to µm: e.g. nm, \"8 nm\" (navis' example skeletons' 8 nm voxels), um, mm; default µm (a file whose units metadata says otherwise is refused)")
-	flag.Float64Var(&o.Scale, "scale", 0, "multiply input coordinates by this to get µm (e.g. 0.008 for 8 nm voxels); the same as --units, give one of them")
+	flag.Float64Var(&o.Scale, "scale", 0, "multiply input coordinates by this positive number to get µm (e.g. 0.008 for 8 nm voxels); the same as --units, give one of them (neither: µm)")
 	flag.BoolVar(&o.Smart, "smart", false, "pre-screen as navis.nblast_smart: pre-score every pair on dotprops downsampled by 10 (points 0, 10, 20, ...), rescore exactly the pairs --smart_criterion selects per query row, keep the pre-score elsewhere; OUT/smart_mask (bool) says which cells are exact. --max_dist is auto unless given (none: unbounded); diagonal searched, not 1")
-	flag.StringVar(&o.SmartCriterion, "smart_criterion", o.SmartCriterion, "with --smart: percentile (rescore pre-scores >= the row's --smart_t-th percentile, numpy linear interpolation over the whole row), score (pre-scores >= --smart_t) or N (the --smart_t best of the row)")
-	flag.Float64Var(&o.SmartT, "smart_t", o.SmartT, "with --smart: the criterion's t (percentile: 0 < t < 100; N: whole number of targets)")
-	flag.StringVar(&o.Memory, "memory", "", "memory budget of each worker process (a local run: this process), e.g. 4GiB, 3.5GB, 512MiB: the cache of loaded blocks, the query blocks scored together and the Go runtime's limit stay within it; default 4GiB, never more than 90% of the machine's or container's memory")
-	flag.IntVar(&o.TileBlocks, "tile_blocks", 0, "query blocks scored together as one work element (a tile: each target block is loaded once per tile); 0 chooses from --memory, with at least 16 tiles. Lower it for more, smaller tiles on many workers")
+	flag.StringVar(&o.SmartCriterion, "smart_criterion", o.SmartCriterion, "only with --smart: percentile (rescore pre-scores >= the row's --smart_t-th percentile, numpy linear interpolation over the whole row), score (pre-scores >= --smart_t) or N (the --smart_t best of the row)")
+	flag.Float64Var(&o.SmartT, "smart_t", o.SmartT, "only with --smart: the criterion's t (percentile: 0 < t < 100; N: a whole number of targets, 0 to the number of targets; score: a finite score)")
+	flag.StringVar(&o.Memory, "memory", "", "memory budget of each worker process (a local run: this process), at least 64MiB, e.g. 4GiB, 3.5GB, 512MiB: the cache of loaded blocks, the query blocks scored together and the Go runtime's limit stay within it; default 4GiB, never more than 90% of the machine's or container's memory")
+	flag.IntVar(&o.TileBlocks, "tile_blocks", 0, "query blocks scored together as one work element (a tile: each target block is loaded once per tile); 0 chooses from --memory, with at least 16 tiles; a positive value overrides --memory's choice. Lower it for more, smaller tiles on many workers")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to FILE, for go tool pprof (local runs: prism's workers run in this process and are in it)")
 	flag.Usage = usage
 	flag.Parse()
@@ -143,6 +143,11 @@ func main() {
 		// INFO through Beam's log package: write those verbatim.
 		o.DryRun = true
 		beamlog.SetLogger(verbatimLog{})
+	}
+
+	if err := checkGivenFlags(o, givenFlags(flag.CommandLine)); err != nil {
+		fmt.Fprintln(os.Stderr, "runner:", err)
+		os.Exit(1) // as pipeline.Options.Validate's refusals
 	}
 
 	ctx := context.Background()
@@ -212,6 +217,32 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 		return false, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return false, nil
+}
+
+// givenFlags is the set of fs's flags given on the command line (rather
+// than left at their defaults), for checks that a default cannot tell
+// from a value given.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+}
+
+// checkGivenFlags refuses the scoring run's flags given with a value the
+// options would take as not given, or given where they do nothing
+// (pipeline.Options.Validate checks the values themselves).
+func checkGivenFlags(o pipeline.Options, given map[string]bool) error {
+	switch {
+	case given["scale"] && o.Scale == 0:
+		return fmt.Errorf("--scale 0: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels); omit --scale for µm")
+	case given["smart_criterion"] && !o.Smart:
+		return fmt.Errorf("--smart_criterion %q without --smart: it selects the pairs a --smart run rescores; add --smart, or drop --smart_criterion", o.SmartCriterion)
+	case given["smart_t"] && !o.Smart:
+		return fmt.Errorf("--smart_t %v without --smart: it is the --smart criterion's t; add --smart, or drop --smart_t", o.SmartT)
+	case given["threshold"] && o.Sink == "zarr" && o.TopK == 0:
+		return fmt.Errorf("--threshold %v with --sink zarr and no --topk: the dense matrix keeps every score; use --sink sparse or topk, or --topk K, to keep scores >= the threshold, or drop --threshold", o.Threshold)
+	}
+	return nil
 }
 
 // leftoverArgs refuses arguments the flag parser did not take (it stops

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -68,7 +69,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&o.dotEdges, "dot_edges", "", "|dot| bin edges, comma-separated (default 0,0.1,...,1)")
 	fs.Uint64Var(&o.seed, "seed", scoring.DefaultSmatSeed, "seed of the random draw of non-matching pairs (not navis' numpy draw: the same seed gives other pairs than navis)")
 	fs.StringVar(&o.units, "units", "", "input coordinate units, converted to µm, as for a scoring run (e.g. nm, \"8 nm\"); default µm")
-	fs.Float64Var(&o.scale, "scale", 0, "multiply input coordinates by this to get µm; the same as --units, give one of them")
+	fs.Float64Var(&o.scale, "scale", 0, "multiply input coordinates by this positive number to get µm; the same as --units, give one of them (neither: µm)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines counting pairs (default: all cores); without --beam")
 	fs.BoolVar(&o.beam, "beam", false, "run the counting as a Beam job (pairs as elements, counts summed by a Combine) on --runner (default prism, in this process), for large sets on Dataflow or Flink; the Beam and runner flags of a scoring run apply")
 	ours := map[string]bool{}
@@ -102,6 +103,9 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if o.workers < 0 {
 		return fmt.Errorf("--workers %d: want a number of goroutines >= 0 (0: all cores)", o.workers)
+	}
+	if givenFlags(fs)["scale"] && o.scale == 0 {
+		return fmt.Errorf("--scale 0: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels); omit --scale for µm")
 	}
 	scale, err := pipeline.ResolveScale(o.units, o.scale)
 	if err != nil {
@@ -368,8 +372,11 @@ func parseEdges(name, s string) ([]float64, error) {
 	out := make([]float64, 0, len(parts))
 	for k, p := range parts {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return nil, fmt.Errorf("%s: edge %d %q is not a number: want comma-separated numbers like 0,0.75,1.5", name, k+1, p)
+		}
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%s: edge %d %q is not a finite number: want comma-separated finite numbers like 0,0.75,1.5", name, k+1, p)
 		}
 		if k > 0 && !(v > out[k-1]) {
 			return nil, fmt.Errorf("%s: edge %d (%v) is not above edge %d (%v): edges must be strictly increasing", name, k+1, v, k, out[k-1])

@@ -33,11 +33,16 @@ func synthMain(args []string) error {
 	return runSynth(context.Background(), args, os.Stderr)
 }
 
+// maxSynthNeurons is the largest --n: the generator plans every neuron
+// before making any (tens of bytes each), and 10M neurons already make a
+// file of ~250 GB; --n 1e8 and beyond ran out of memory while planning.
+const maxSynthNeurons = 10_000_000
+
 // runSynth is synthMain with its context and summary writer.
 func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	n := fs.Int("n", 0, "number of neurons to generate (required, > 0); mean ~485 points each")
+	n := fs.Int("n", 0, fmt.Sprintf("number of neurons to generate (required, 1 to %d); mean ~485 points each (100,000 make a 2.5 GB file)", maxSynthNeurons))
 	out := fs.String("out", "", "output Parquet file (navis dotprops layout, µm), local path or gs://bucket/object (required)")
 	seed := fs.Uint64("seed", 1, "random seed: the same --n and --seed give the same neurons")
 	types := fs.String("types", "", "also write the neurons' cell types to this CSV (neuron,group), e.g. for runner smat --matches")
@@ -51,8 +56,8 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	if *n <= 0 {
-		return fmt.Errorf("--n must be a number of neurons > 0, got %d", *n)
+	if *n <= 0 || *n > maxSynthNeurons {
+		return fmt.Errorf("--n %d: want a number of neurons from 1 to %d (that many already make a ~%d GB file)", *n, maxSynthNeurons, maxSynthNeurons/40_000)
 	}
 	if *out == "" {
 		return errors.New("--out is required")
