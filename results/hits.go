@@ -195,3 +195,7 @@ func Params(raw json.RawMessage) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// FormatScore is a score as the commands print it for people: six
+// decimals.
+func FormatScore(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }

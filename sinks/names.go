@@ -13,6 +13,8 @@ const (
 	ReverseArray = "scores_reverse"
 	// TopKDir is the directory of the top-k output under OUT.
 	TopKDir = "topk"
+	// ClustersDir is the directory runner cluster writes under OUT.
+	ClustersDir = "clusters"
 )
 
 // DenseArrays are the dense arrays a result may hold, in that order.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/nblast-go/nblast/internal/files"
@@ -177,11 +176,9 @@ func printParams(w io.Writer, indent string, m map[string]any, skip ...string) {
 func printHits(w io.Writer, title string, hits []results.Hit, k int, nm nameTable) {
 	fmt.Fprintf(w, "  %s:\n", title)
 	for r, h := range hits[:min(k, len(hits))] {
-		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.Target, formatScore(h.Score), nm.column(h.Target.String()))
+		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.Target, results.FormatScore(h.Score), nm.column(h.Target.String()))
 	}
 }
-
-func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
 
 // inspectDense summarises Zarr array name and, with id, lists its row's
 // top k; found reports whether id is among its queries.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nblast-go/nblast/results"
 )
 
 // requireChromium returns Debian's chromium, skipping the test without
@@ -85,7 +87,7 @@ func writeTestClusters(t *testing.T, out string, ids []string, perm []int) (clus
 	return clusterOf
 }
 
-func report(t *testing.T, args ...string) (string, error) {
+func runReportT(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var o, e bytes.Buffer
 	err := runReport(context.Background(), args, &o, &e)
@@ -126,7 +128,7 @@ func TestReportInChromium(t *testing.T) {
 		perm[i] = i * 7 % len(ids)
 	}
 	writeTestClusters(t, out, ids, perm)
-	if msg, err := report(t, "--out", out); err != nil {
+	if msg, err := runReportT(t, "--out", out); err != nil {
 		t.Fatal(err)
 	} else if !strings.Contains(msg, "report.html") {
 		t.Errorf("stdout %q", msg)
@@ -166,7 +168,7 @@ func TestReportInChromium(t *testing.T) {
 	}
 	f := strings.Split(rows[0], " | ")
 	score, _ := strconv.ParseFloat(f[3], 64)
-	want := fmt.Sprintf("<tr><td>%s</td><td class=\"num\">1</td><td>%s</td><td class=\"num\">%s</td></tr>", f[0], f[2], formatScore(score))
+	want := fmt.Sprintf("<tr><td>%s</td><td class=\"num\">1</td><td>%s</td><td class=\"num\">%s</td></tr>", f[0], f[2], results.FormatScore(score))
 	if !strings.Contains(dom, want) {
 		t.Errorf("the page has no row %s", want)
 	}
@@ -235,7 +237,7 @@ func pixelVariance(img image.Image) float64 {
 func TestReportOutputsAndErrors(t *testing.T) {
 	for _, name := range []string{"sparse", "topk"} {
 		out := copyOutput(t, fixture(t, name))
-		if _, err := report(t, "--out", out); err != nil {
+		if _, err := runReportT(t, "--out", out); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		b, _ := os.ReadFile(filepath.Join(out, "report.html"))
@@ -247,7 +249,7 @@ func TestReportOutputsAndErrors(t *testing.T) {
 	}
 	out := copyOutput(t, fixture(t, "dense"))
 	to := filepath.Join(t.TempDir(), "r.html")
-	if _, err := report(t, "--out", out, "--max_side", "5", "--to", to); err != nil {
+	if _, err := runReportT(t, "--out", out, "--max_side", "5", "--to", to); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(to)
@@ -256,7 +258,7 @@ func TestReportOutputsAndErrors(t *testing.T) {
 			t.Errorf("sampled: the page has no %q", want)
 		}
 	}
-	if _, err := report(t, "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no NBLAST output found") {
+	if _, err := runReportT(t, "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no NBLAST output found") {
 		t.Errorf("no output: %v", err)
 	}
 	if err := os.MkdirAll(filepath.Join(out, "clusters"), 0o755); err != nil {
@@ -264,7 +266,7 @@ func TestReportOutputsAndErrors(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(out, "clusters", "clusters.csv"), []byte("neuron,cluster\n1,1\n2,1\n"), 0o644)
 	os.WriteFile(filepath.Join(out, "clusters", "linkage.csv"), []byte("a,b,distance,size\n0,5,1,2\n"), 0o644)
-	if _, err := report(t, "--out", out); err == nil || !strings.Contains(err.Error(), "is not a leaf (< 2) or an earlier cluster") {
+	if _, err := runReportT(t, "--out", out); err == nil || !strings.Contains(err.Error(), "is not a leaf (< 2) or an earlier cluster") {
 		t.Errorf("bad linkage: %v", err)
 	}
 }
@@ -281,7 +283,7 @@ func TestReportOfRunnerCluster(t *testing.T) {
 	if err := runCluster(context.Background(), []string{"--out", out, "--linkage", "average", "--n_clusters", "3"}, &stderr); err != nil {
 		t.Fatalf("runner cluster: %v\n%s", err, stderr.String())
 	}
-	if _, err := report(t, "--out", out); err != nil {
+	if _, err := runReportT(t, "--out", out); err != nil {
 		t.Fatal(err)
 	}
 	recs := func(name string) [][]string {
