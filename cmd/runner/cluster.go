@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,15 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"time"
-
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/compress"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/nblast-go/nblast/cluster"
 	"github.com/nblast-go/nblast/internal/files"
@@ -165,7 +155,7 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 		// low GC target keeps the peak near it rather than twice it.
 		defer debug.SetGCPercent(debug.SetGCPercent(10))
 		var d []float64
-		if ids, d, err = denseCondensed(ctx, src); err != nil {
+		if ids, d, err = cluster.DenseCondensed(ctx, src); err != nil {
 			return err
 		}
 		n := len(ids)
@@ -197,7 +187,7 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("--linkage %s is for --method hierarchical; graph clustering (Louvain) has no linkage", *linkage)
 		}
 		var e *cluster.Edges
-		if ids, e, err = scoreGraph(ctx, src); err != nil {
+		if ids, e, err = cluster.ScoreGraph(ctx, src); err != nil {
 			return err
 		}
 		g, edges := e.Graph()
@@ -212,246 +202,16 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	res.Neurons = len(ids)
 	res.NClusters = cluster.NumClusters(labels)
-	if err := writeClusters(ctx, *out, ids, labels, z, res); err != nil {
+	var rows [][4]float64 // scipy's Z
+	for _, m := range z {
+		rows = append(rows, [4]float64{float64(m.A), float64(m.B), m.Distance, float64(m.Size)})
+	}
+	if err := sinks.WriteClusters(ctx, *out, ids, labels, rows, res); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "cluster: %d neurons of the %s output in %d clusters (%s) in %s: %s\n",
-		len(ids), kind, res.NClusters, *method, time.Since(start).Round(time.Millisecond), files.Join(*out, "clusters"))
+		len(ids), kind, res.NClusters, *method, time.Since(start).Round(time.Millisecond), files.Join(*out, sinks.ClustersDir))
 	return nil
-}
-
-// denseCondensed reads the dense all-by-all matrix as a condensed
-// distance matrix (cluster.Condensed: mean of both directions, 1 −
-// score), a block of rows at a time. It refuses a matrix whose queries are
-// not its targets, and distances < 0 (scores > 1), as scipy's fcluster
-// does.
-func denseCondensed(ctx context.Context, src *results.Source) ([]scoring.ID, []float64, error) {
-	z := src.Z
-	path := files.Join(src.Out, src.Array)
-	queries, targets, err := src.DenseIDs()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !slices.Equal(queries, targets) {
-		return nil, nil, fmt.Errorf("%s: %d queries × %d targets, not an all-by-all matrix of the same neurons in the same order: hierarchical clustering needs one (run without --targets)", path, len(queries), len(targets))
-	}
-	n := len(queries)
-	var block []float64
-	b0, b1 := 0, 0
-	step := max(1, min(n, z.Chunks[0], (64<<20)/8/max(n, 1)))
-	d, err := cluster.Condensed(n, func(i int) ([]float64, error) {
-		if i >= b1 {
-			b0, b1 = i, min(n, i+step)
-			var err error
-			if block, err = z.Read(ctx, b0, b1, 0, n); err != nil {
-				return nil, err
-			}
-		}
-		return block[(i-b0)*n : (i-b0+1)*n], nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	for k, v := range d {
-		if v < 0 || math.IsNaN(v) {
-			i, j := condensedPair(n, k)
-			return nil, nil, fmt.Errorf("%s: neurons %s and %s have mean score %v, distance 1 − score = %v: hierarchical clustering needs scores ≤ 1 (normalised scores; scipy refuses negative distances) and no NaN (unscored pairs)",
-				path, queries[i], queries[j], 1-v, v)
-		}
-	}
-	return queries, d, nil
-}
-
-// condensedPair inverts cluster.CondensedIndex (for messages).
-func condensedPair(n, k int) (int, int) {
-	for i := 0; i < n-1; i++ {
-		if row := n - 1 - i; k < row {
-			return i, i + 1 + k
-		} else {
-			k -= row
-		}
-	}
-	return -1, -1
-}
-
-// scoreGraph reads an output's scores as a graph: the neurons (a dense
-// matrix's queries in order; for sparse and top-k outputs every query and
-// target, in id order) and their directed scores.
-func scoreGraph(ctx context.Context, src *results.Source) ([]scoring.ID, *cluster.Edges, error) {
-	if src.Parts == nil {
-		z := src.Z
-		path := files.Join(src.Out, src.Array)
-		queries, targets, err := src.DenseIDs()
-		if err != nil {
-			return nil, nil, err
-		}
-		if !slices.Equal(queries, targets) {
-			return nil, nil, fmt.Errorf("%s: %d queries × %d targets, not an all-by-all matrix: graph clustering of a dense output needs one", path, len(queries), len(targets))
-		}
-		n := len(queries)
-		e := cluster.NewEdges(n)
-		step := max(1, min(n, z.Chunks[0]))
-		for r0 := 0; r0 < n; r0 += step {
-			r1 := min(n, r0+step)
-			vals, err := z.Read(ctx, r0, r1, 0, n)
-			if err != nil {
-				return nil, nil, err
-			}
-			for i := r0; i < r1; i++ {
-				for j, v := range vals[(i-r0)*n : (i-r0+1)*n] {
-					if i != j && v > 0 {
-						e.Add(i, j, v)
-					}
-				}
-			}
-		}
-		return queries, e, nil
-	}
-	// Sparse or top-k rows: provisional indexes in order of appearance,
-	// then renumbered in id order.
-	index := map[scoring.ID]int32{}
-	var ids []scoring.ID
-	type edge struct {
-		q, t int32
-		s    float64
-	}
-	var edges []edge
-	at := func(id scoring.ID) int32 {
-		k, ok := index[id]
-		if !ok {
-			k = int32(len(ids))
-			index[id] = k
-			ids = append(ids, id)
-		}
-		return k
-	}
-	add := func(q, t scoring.ID, s float64) {
-		a, b := at(q), at(t)
-		edges = append(edges, edge{a, b, s})
-	}
-	var err error
-	if src.Parts.Kind == "sparse" {
-		err = sinks.EachSparseRow(ctx, src.Parts.Dir, func(r sinks.SparseRow) error { add(r.Query, r.Target, r.Score); return nil })
-	} else {
-		err = sinks.EachTopKRow(ctx, src.Parts.Dir, func(r sinks.TopKRow) error { add(r.Query, r.Target, r.Score); return nil })
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	sorted := slices.Clone(ids)
-	slices.SortFunc(sorted, func(a, b scoring.ID) int {
-		switch {
-		case a.Less(b):
-			return -1
-		case b.Less(a):
-			return 1
-		}
-		return 0
-	})
-	perm := make([]int, len(ids))
-	for k, id := range sorted {
-		perm[index[id]] = k
-	}
-	e := cluster.NewEdges(len(ids))
-	for _, x := range edges {
-		e.Add(perm[x.q], perm[x.t], x.s)
-	}
-	return sorted, e, nil
-}
-
-// writeClusters writes OUT/clusters/: clusters.csv, clusters.parquet,
-// linkage.csv (when z is not nil) and clusters.json last; a linkage.csv
-// of an earlier hierarchical run is removed after a graph run.
-func writeClusters(ctx context.Context, out string, ids []scoring.ID, labels []int, z []cluster.Merge, res clusterResult) error {
-	dir := files.Join(out, "clusters")
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"neuron", "cluster"})
-	for i, id := range ids {
-		cw.Write([]string{id.String(), strconv.Itoa(labels[i])})
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	if err := files.WriteFile(ctx, files.Join(dir, "clusters.csv"), buf.Bytes()); err != nil {
-		return err
-	}
-	pq, err := clustersParquet(ids, labels)
-	if err != nil {
-		return err
-	}
-	if err := files.WriteFile(ctx, files.Join(dir, "clusters.parquet"), pq); err != nil {
-		return err
-	}
-	keep := []string{"clusters.csv", "clusters.parquet", "clusters.json"}
-	if z != nil {
-		buf.Reset()
-		cw := csv.NewWriter(&buf)
-		cw.Write([]string{"a", "b", "distance", "size"})
-		for _, m := range z {
-			cw.Write([]string{strconv.Itoa(m.A), strconv.Itoa(m.B), strconv.FormatFloat(m.Distance, 'g', -1, 64), strconv.Itoa(m.Size)})
-		}
-		cw.Flush()
-		if err := files.WriteFile(ctx, files.Join(dir, "linkage.csv"), buf.Bytes()); err != nil {
-			return err
-		}
-		keep = append(keep, "linkage.csv")
-	}
-	js, err := files.MarshalJSON(res)
-	if err != nil {
-		return err
-	}
-	if err := files.WriteFile(ctx, files.Join(dir, "clusters.json"), js); err != nil {
-		return err
-	}
-	return files.RemoveAll(ctx, dir, keep...)
-}
-
-// clustersParquet encodes neuron (INT64 or STRING, as the output's ids),
-// cluster (INT64) as the sinks write Parquet: zstd, a REQUIRED root,
-// WriteBuffered.
-func clustersParquet(ids []scoring.ID, labels []int) ([]byte, error) {
-	idType := arrow.DataType(arrow.PrimitiveTypes.Int64)
-	if len(ids) > 0 && ids[0].IsStr {
-		idType = arrow.BinaryTypes.String
-	}
-	schema := arrow.NewSchema([]arrow.Field{{Name: "neuron", Type: idType}, {Name: "cluster", Type: arrow.PrimitiveTypes.Int64}}, nil)
-	mem := memory.NewGoAllocator()
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	for i, id := range ids {
-		switch fb := b.Field(0).(type) {
-		case *array.StringBuilder:
-			fb.Append(id.Str)
-		case *array.Int64Builder:
-			fb.Append(id.Int)
-		}
-		b.Field(1).(*array.Int64Builder).Append(int64(labels[i]))
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	props := parquet.NewWriterProperties(
-		parquet.WithAllocator(mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCreatedBy("nblast-go"),
-		parquet.WithRootRepetition(parquet.Repetitions.Required),
-	)
-	var buf bytes.Buffer
-	fw, err := pqarrow.NewFileWriter(schema, &buf, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
-	if err != nil {
-		return nil, err
-	}
-	if rec.NumRows() > 0 {
-		if err := fw.WriteBuffered(rec); err != nil {
-			fw.Close()
-			return nil, err
-		}
-	}
-	if err := fw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // checkClusterFlags refuses runner cluster's flag values before anything

@@ -130,7 +130,7 @@ func TestClusterBenchTiledGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, e1, err := scoreGraph(ctx, src)
+	ids, e1, err := cluster.ScoreGraph(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
