@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +21,7 @@ import (
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/smatbuild"
 	"github.com/nblast-go/nblast/transforms"
 )
 
@@ -183,21 +182,21 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 		index[id.String()] = int32(i)
 	}
 
-	var groups *smatGroups
+	var groups *smatbuild.Groups
 	if o.matches != "" {
-		if groups, err = readMatches(ctx, o.matches, index); err != nil {
+		if groups, err = smatbuild.ReadMatches(ctx, o.matches, index); err != nil {
 			return err
 		}
 	}
-	var given *smatPairs
+	var given *smatbuild.Pairs
 	if o.pairs != "" {
-		if given, err = readPairs(ctx, o.pairs, index); err != nil {
+		if given, err = smatbuild.ReadPairs(ctx, o.pairs, index); err != nil {
 			return err
 		}
-		if len(given.match) > 0 && groups != nil {
+		if len(given.Match) > 0 && groups != nil {
 			return fmt.Errorf("--pairs %s has match rows and --matches was given: give the matching pairs one way (drop --matches, or the match rows)", o.pairs)
 		}
-		if len(given.nonmatch) == 0 && groups == nil {
+		if len(given.NonMatch) == 0 && groups == nil {
 			return fmt.Errorf("--pairs %s has no nonmatch rows and no --matches was given: the non-matching pairs are drawn across the groups of --matches, or given as nonmatch rows", o.pairs)
 		}
 	}
@@ -205,21 +204,21 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	// The pairs.
 	var match, nonmatch []scoring.Pair
 	matchFrom, nonFrom := "--matches", "drawn at random, seed "+strconv.FormatUint(o.seed, 10)
-	if given != nil && len(given.match) > 0 {
-		match, matchFrom = given.match, "--pairs"
+	if given != nil && len(given.Match) > 0 {
+		match, matchFrom = given.Match, "--pairs"
 	} else {
-		match = scoring.MatchingPairs(groups.members)
+		match = scoring.MatchingPairs(groups.Members)
 		if len(match) == 0 {
-			return fmt.Errorf("--matches %s: no group has two or more neurons of --in (%d groups, all of one neuron), so there are no matching pairs: a group lists the neurons of one type", o.matches, len(groups.members))
+			return fmt.Errorf("--matches %s: no group has two or more neurons of --in (%d groups, all of one neuron), so there are no matching pairs: a group lists the neurons of one type", o.matches, len(groups.Members))
 		}
 	}
 	need := scoring.QueryPoints(match, points)
-	if given != nil && len(given.nonmatch) > 0 {
-		nonmatch, nonFrom = given.nonmatch, "--pairs"
+	if given != nil && len(given.NonMatch) > 0 {
+		nonmatch, nonFrom = given.NonMatch, "--pairs"
 		if groups != nil {
 			same := 0
 			for _, p := range nonmatch {
-				if groups.of[p.Q] == groups.of[p.T] {
+				if groups.Of[p.Q] == groups.Of[p.T] {
 					same++
 				}
 			}
@@ -229,7 +228,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	} else {
 		var exhausted bool
-		nonmatch, exhausted, err = scoring.DrawNonMatching(groups.of, points, need, o.seed)
+		nonmatch, exhausted, err = scoring.DrawNonMatching(groups.Of, points, need, o.seed)
 		if err != nil {
 			return err
 		}
@@ -242,7 +241,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	if o.writePairs != "" {
-		if err := writePairs(ctx, o.writePairs, ids, match, nonmatch); err != nil {
+		if err := smatbuild.WritePairs(ctx, o.writePairs, ids, match, nonmatch); err != nil {
 			return err
 		}
 	}
@@ -250,7 +249,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	var M, N []int64
 	var sm, sn int64
 	if o.beam {
-		sm, sn, err = runSmatBeam(ctx, transforms.SmatJob{
+		sm, sn, err = runSmatBeam(ctx, smatbuild.Job{
 			Files: inputs, Scale: scale, UseAlpha: o.useAlpha, IDs: idStrings(ids),
 			DistEdges: dist, DotEdges: dot, Out: o.out,
 		}, match, nonmatch)
@@ -273,7 +272,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := transforms.WriteMatrixCSV(ctx, o.out, m); err != nil {
+		if err := smatbuild.WriteMatrixCSV(ctx, o.out, m); err != nil {
 			return err
 		}
 		sm, sn = scoring.SumCounts(M), scoring.SumCounts(N)
@@ -281,7 +280,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 
 	grouped := ""
 	if groups != nil {
-		grouped = fmt.Sprintf(", %d groups of >= 2 in --matches, %d neurons in no group", groups.multi, groups.ungrouped)
+		grouped = fmt.Sprintf(", %d groups of >= 2 in --matches, %d neurons in no group", groups.Multi, groups.Ungrouped)
 	}
 	fmt.Fprintf(stderr, "smat: %d neurons%s; %d matching pairs (%s, %d points), %d non-matching pairs (%s, %d points)",
 		len(ids), grouped, len(match), matchFrom, sm, len(nonmatch), nonFrom, sn)
@@ -298,10 +297,10 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// runSmatBeam runs the counting as a Beam job (transforms.BuildSmat) on
+// runSmatBeam runs the counting as a Beam job (smatbuild.Build) on
 // --runner and returns the totals the job's counters report (0 when the
 // runner reports no metrics).
-func runSmatBeam(ctx context.Context, job transforms.SmatJob, match, nonmatch []scoring.Pair) (sm, sn int64, err error) {
+func runSmatBeam(ctx context.Context, job smatbuild.Job, match, nonmatch []scoring.Pair) (sm, sn int64, err error) {
 	beam.Init()
 	if isLocal() {
 		// As for a scoring run: prism in this process logs every step.
@@ -310,7 +309,7 @@ func runSmatBeam(ctx context.Context, job transforms.SmatJob, match, nonmatch []
 		defer slog.SetDefault(prev)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	transforms.BuildSmat(s, job, match, nonmatch)
+	smatbuild.Build(s, job, match, nonmatch)
 	res, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return 0, 0, fmt.Errorf("smat job: %w", err)
@@ -387,235 +386,4 @@ func parseEdges(name, s string) ([]float64, error) {
 		return nil, fmt.Errorf("%s %q: need at least 2 edges (1 bin)", name, s)
 	}
 	return out, nil
-}
-
-// smatGroups are the groups of --matches: members lists each group's
-// neurons (indices into --in, in file order of the group's rows), of gives
-// each neuron of --in its group (neurons in no group get a group of their
-// own, so that they pair with every other neuron in the non-matching draw).
-type smatGroups struct {
-	members          [][]int32
-	of               []int32
-	multi, ungrouped int // groups of >= 2 neurons; neurons of --in in no group
-}
-
-// readMatches reads --matches (see its flag text). Each neuron may be in
-// one group only; ids must be neurons of --in.
-func readMatches(ctx context.Context, path string, index map[string]int32) (*smatGroups, error) {
-	rows, lines, err := readCSVRows(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("--matches: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("--matches %s: the file is empty: want a header neuron,group and one row per neuron, or one group per line", path)
-	}
-	g := &smatGroups{of: make([]int32, len(index))}
-	for i := range g.of {
-		g.of[i] = -1
-	}
-	lineOf := map[int32]int{}
-	add := func(line int, label string, group int32, id string) error {
-		id = strings.TrimSpace(id)
-		i, ok := index[id]
-		if !ok {
-			return fmt.Errorf("--matches %s line %d: neuron %q is not in --in (%d neurons)", path, line, id, len(index))
-		}
-		if g.of[i] >= 0 {
-			return fmt.Errorf("--matches %s line %d: neuron %s is already in a group (line %d): a neuron belongs to one group", path, line, id, lineOf[i])
-		}
-		g.of[i], lineOf[i] = group, line
-		g.members[group] = append(g.members[group], i)
-		return nil
-	}
-	h := rows[0]
-	long := len(h) == 2 && oneOf(h[0], "neuron", "neuron_id", "id") && oneOf(h[1], "group", "type")
-	if long {
-		byLabel := map[string]int32{}
-		for k, r := range rows[1:] {
-			line := lines[k+1]
-			if len(r) != 2 {
-				return nil, fmt.Errorf("--matches %s line %d: %d fields, want 2 (neuron,group)", path, line, len(r))
-			}
-			label := strings.TrimSpace(r[1])
-			if label == "" {
-				return nil, fmt.Errorf("--matches %s line %d: neuron %s has an empty group", path, line, strings.TrimSpace(r[0]))
-			}
-			gi, ok := byLabel[label]
-			if !ok {
-				gi = int32(len(g.members))
-				byLabel[label] = gi
-				g.members = append(g.members, nil)
-			}
-			if err := add(line, label, gi, r[0]); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		for k, r := range rows {
-			gi := int32(len(g.members))
-			g.members = append(g.members, nil)
-			for _, id := range r {
-				if strings.TrimSpace(id) == "" {
-					continue
-				}
-				if err := add(lines[k], "", gi, id); err != nil {
-					if k == 0 {
-						err = fmt.Errorf("%w (a file with one row per neuron needs the header neuron,group)", err)
-					}
-					return nil, err
-				}
-			}
-		}
-	}
-	next := int32(len(g.members))
-	for i := range g.of {
-		if g.of[i] < 0 {
-			g.of[i] = next
-			next++
-			g.ungrouped++
-		}
-	}
-	for _, m := range g.members {
-		if len(m) >= 2 {
-			g.multi++
-		}
-	}
-	return g, nil
-}
-
-func oneOf(s string, names ...string) bool {
-	s = strings.ToLower(strings.TrimSpace(s))
-	for _, n := range names {
-		if s == n {
-			return true
-		}
-	}
-	return false
-}
-
-// smatPairs are the rows of --pairs.
-type smatPairs struct{ match, nonmatch []scoring.Pair }
-
-// readPairs reads --pairs: a header kind,query,target (or query,target,
-// all nonmatch), kind match or nonmatch, neurons of --in, query ≠ target,
-// no pair twice in one kind.
-func readPairs(ctx context.Context, path string, index map[string]int32) (*smatPairs, error) {
-	rows, lines, err := readCSVRows(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("--pairs: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("--pairs %s: the file is empty: want the header kind,query,target and one row per pair", path)
-	}
-	var withKind bool
-	switch h := rows[0]; {
-	case len(h) == 3 && oneOf(h[0], "kind") && oneOf(h[1], "query") && oneOf(h[2], "target"):
-		withKind = true
-	case len(h) == 2 && oneOf(h[0], "query") && oneOf(h[1], "target"):
-	default:
-		return nil, fmt.Errorf("--pairs %s line %d: header %q: want kind,query,target (kind match or nonmatch) or query,target (all nonmatch)", path, lines[0], strings.Join(h, ","))
-	}
-	out := &smatPairs{}
-	seen := map[[3]int32]int{}
-	for k, r := range rows[1:] {
-		line := lines[k+1]
-		want := 2
-		if withKind {
-			want = 3
-		}
-		if len(r) != want {
-			return nil, fmt.Errorf("--pairs %s line %d: %d fields, want %d", path, line, len(r), want)
-		}
-		kind := "nonmatch"
-		if withKind {
-			kind, r = strings.ToLower(strings.TrimSpace(r[0])), r[1:]
-		}
-		var p scoring.Pair
-		for c, id := range r {
-			id = strings.TrimSpace(id)
-			i, ok := index[id]
-			if !ok {
-				return nil, fmt.Errorf("--pairs %s line %d: neuron %q is not in --in (%d neurons)", path, line, id, len(index))
-			}
-			if c == 0 {
-				p.Q = i
-			} else {
-				p.T = i
-			}
-		}
-		if p.Q == p.T {
-			return nil, fmt.Errorf("--pairs %s line %d: query and target are both %s: a neuron is not paired with itself", path, line, strings.TrimSpace(r[0]))
-		}
-		var non int32
-		switch kind {
-		case "match":
-		case "nonmatch":
-			non = 1
-		default:
-			return nil, fmt.Errorf("--pairs %s line %d: kind %q: want match or nonmatch", path, line, kind)
-		}
-		key := [3]int32{non, p.Q, p.T}
-		if prev, dup := seen[key]; dup {
-			return nil, fmt.Errorf("--pairs %s line %d: the %s pair %s, %s is already on line %d: give each pair once", path, line, kind, strings.TrimSpace(r[0]), strings.TrimSpace(r[1]), prev)
-		}
-		seen[key] = line
-		if non == 1 {
-			out.nonmatch = append(out.nonmatch, p)
-		} else {
-			out.match = append(out.match, p)
-		}
-	}
-	if len(out.match)+len(out.nonmatch) == 0 {
-		return nil, fmt.Errorf("--pairs %s: no pairs after the header", path)
-	}
-	return out, nil
-}
-
-// readCSVRows reads a small CSV (local or gs://) whole: its non-empty
-// records and each one's line number. Lines starting with # are comments.
-func readCSVRows(ctx context.Context, path string) (rows [][]string, lines []int, err error) {
-	b, err := files.ReadFile(ctx, path)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := csv.NewReader(strings.NewReader(string(b)))
-	r.FieldsPerRecord = -1
-	r.Comment = '#'
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return rows, lines, nil
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line, _ := r.FieldPos(0)
-		rows, lines = append(rows, rec), append(lines, line)
-	}
-}
-
-// writePairs writes the pairs used (kind,query,target, ids as in --in)
-// atomically to path.
-func writePairs(ctx context.Context, path string, ids []scoring.ID, match, nonmatch []scoring.Pair) error {
-	w, err := files.Create(ctx, path)
-	if err != nil {
-		return fmt.Errorf("--write_pairs: %w", err)
-	}
-	defer w.Abort()
-	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
-	cw.Write([]string{"kind", "query", "target"})
-	for _, set := range []struct {
-		kind  string
-		pairs []scoring.Pair
-	}{{"match", match}, {"nonmatch", nonmatch}} {
-		for _, p := range set.pairs {
-			cw.Write([]string{set.kind, ids[p.Q].String(), ids[p.T].String()})
-		}
-	}
-	cw.Flush()
-	if err := errors.Join(cw.Error(), bw.Flush()); err != nil {
-		return fmt.Errorf("--write_pairs %s: %w", path, err)
-	}
-	return w.Commit()
 }

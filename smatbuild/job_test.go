@@ -1,4 +1,4 @@
-package transforms
+package smatbuild
 
 import (
 	"context"
@@ -10,24 +10,25 @@ import (
 
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
 )
 
 func TestSmatMergeAccumulators(t *testing.T) {
 	var f smatMergeFn
 	for _, tc := range []struct {
 		name string
-		a, b SmatHist
-		want SmatHist
+		a, b Hist
+		want Hist
 	}{
-		{"both empty", SmatHist{}, SmatHist{}, SmatHist{}},
-		{"left empty", SmatHist{}, SmatHist{M: []int64{1, 2}}, SmatHist{M: []int64{1, 2}}},
-		{"right empty", SmatHist{N: []int64{3, 0}}, SmatHist{}, SmatHist{N: []int64{3, 0}}},
-		{"sums", SmatHist{M: []int64{1, 2}, N: []int64{0, 5}}, SmatHist{M: []int64{10, 20}, N: []int64{1, 1}}, SmatHist{M: []int64{11, 22}, N: []int64{1, 6}}},
+		{"both empty", Hist{}, Hist{}, Hist{}},
+		{"left empty", Hist{}, Hist{M: []int64{1, 2}}, Hist{M: []int64{1, 2}}},
+		{"right empty", Hist{N: []int64{3, 0}}, Hist{}, Hist{N: []int64{3, 0}}},
+		{"sums", Hist{M: []int64{1, 2}, N: []int64{0, 5}}, Hist{M: []int64{10, 20}, N: []int64{1, 1}}, Hist{M: []int64{11, 22}, N: []int64{1, 6}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Copies: merging may reuse a's slices.
-			cp := func(h SmatHist) SmatHist { return SmatHist{M: slices.Clone(h.M), N: slices.Clone(h.N)} }
-			for _, got := range []SmatHist{f.MergeAccumulators(cp(tc.a), cp(tc.b)), f.MergeAccumulators(cp(tc.b), cp(tc.a))} {
+			cp := func(h Hist) Hist { return Hist{M: slices.Clone(h.M), N: slices.Clone(h.N)} }
+			for _, got := range []Hist{f.MergeAccumulators(cp(tc.a), cp(tc.b)), f.MergeAccumulators(cp(tc.b), cp(tc.a))} {
 				if !slices.Equal(got.M, tc.want.M) || !slices.Equal(got.N, tc.want.N) {
 					t.Errorf("merge = %v, want %v", got, tc.want)
 				}
@@ -35,8 +36,8 @@ func TestSmatMergeAccumulators(t *testing.T) {
 		})
 	}
 	// The right side is never modified (the runner may reuse it).
-	b := SmatHist{M: []int64{1}}
-	f.MergeAccumulators(SmatHist{}, b).M[0] = 9
+	b := Hist{M: []int64{1}}
+	f.MergeAccumulators(Hist{}, b).M[0] = 9
 	if b.M[0] != 1 {
 		t.Errorf("merging into an empty accumulator aliased the other")
 	}
@@ -53,7 +54,7 @@ func TestSmatDoFns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteDotpropsParquet(f, dps); err != nil {
+	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -64,7 +65,7 @@ func TestSmatDoFns(t *testing.T) {
 		ids = append(ids, d.ID.String())
 		ns[i], _ = scoring.NewNeuron(d)
 	}
-	job := SmatJob{Files: []string{in}, UseAlpha: true, IDs: ids, DistEdges: dist, DotEdges: dot, Out: filepath.Join(dir, "smat.csv")}
+	job := Job{Files: []string{in}, UseAlpha: true, IDs: ids, DistEdges: dist, DotEdges: dot, Out: filepath.Join(dir, "smat.csv")}
 	ctx := context.Background()
 	fn := &smatCountFn{Job: job}
 	if err := fn.Setup(ctx); err != nil {
@@ -72,21 +73,21 @@ func TestSmatDoFns(t *testing.T) {
 	}
 	match := []scoring.Pair{{Q: 0, T: 1}, {Q: 1, T: 0}, {Q: 2, T: 3}}
 	nonmatch := []scoring.Pair{{Q: 0, T: 4}, {Q: 5, T: 2}}
-	var hists []SmatHist
-	emit := func(h SmatHist) { hists = append(hists, h) }
-	if err := fn.ProcessElement(ctx, SmatBatch{Q: []int32{0, 1}, T: []int32{1, 0}}, emit); err != nil {
+	var hists []Hist
+	emit := func(h Hist) { hists = append(hists, h) }
+	if err := fn.ProcessElement(ctx, Batch{Q: []int32{0, 1}, T: []int32{1, 0}}, emit); err != nil {
 		t.Fatal(err)
 	}
-	if err := fn.ProcessElement(ctx, SmatBatch{Q: []int32{2}, T: []int32{3}}, emit); err != nil {
+	if err := fn.ProcessElement(ctx, Batch{Q: []int32{2}, T: []int32{3}}, emit); err != nil {
 		t.Fatal(err)
 	}
-	if err := fn.ProcessElement(ctx, SmatBatch{NonMatch: true, Q: []int32{0, 5}, T: []int32{4, 2}}, emit); err != nil {
+	if err := fn.ProcessElement(ctx, Batch{NonMatch: true, Q: []int32{0, 5}, T: []int32{4, 2}}, emit); err != nil {
 		t.Fatal(err)
 	}
-	if err := fn.ProcessElement(ctx, SmatBatch{Q: []int32{0}, T: []int32{1, 2}}, emit); err == nil {
+	if err := fn.ProcessElement(ctx, Batch{Q: []int32{0}, T: []int32{1, 2}}, emit); err == nil {
 		t.Errorf("a batch with 1 query and 2 targets was accepted")
 	}
-	var total SmatHist
+	var total Hist
 	for _, h := range hists {
 		total = smatMergeFn{}.MergeAccumulators(total, h)
 	}

@@ -1,4 +1,4 @@
-package transforms
+package smatbuild
 
 // Building a scoring matrix as a Beam job (runner smat --beam): the pairs
 // are elements, in batches; a worker counts each batch's (distance, |dot|)
@@ -21,22 +21,23 @@ import (
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
 )
 
 func init() {
-	register.DoFn3x1[context.Context, SmatBatch, func(SmatHist), error](&smatCountFn{})
-	register.Combiner1[SmatHist](&smatMergeFn{})
-	register.DoFn2x1[context.Context, SmatHist, error](&smatWriteFn{})
-	register.Emitter1[SmatHist]()
-	beam.RegisterType(reflect.TypeOf((*SmatBatch)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*SmatHist)(nil)).Elem())
+	register.DoFn3x1[context.Context, Batch, func(Hist), error](&smatCountFn{})
+	register.Combiner1[Hist](&smatMergeFn{})
+	register.DoFn2x1[context.Context, Hist, error](&smatWriteFn{})
+	register.Emitter1[Hist]()
+	beam.RegisterType(reflect.TypeOf((*Batch)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*Hist)(nil)).Elem())
 }
 
-// SmatJob describes a scoring-matrix build: where the neurons are, how to
+// Job describes a scoring-matrix build: where the neurons are, how to
 // read them, the bins, and where the matrix goes.
-type SmatJob struct {
+type Job struct {
 	Files    []string // dotprops Parquet files, in the order their neurons are indexed
-	Scale    float64  // µm per input coordinate unit (0: µm), as ReadOptions.Scale
+	Scale    float64  // µm per input coordinate unit (0: µm), as transforms.ReadOptions.Scale
 	UseAlpha bool     // weight |dot| by sqrt(alpha_q · alpha_t)
 	// IDs are the neurons' ids (ID.String()) in index order: Files read in
 	// order, neurons in order of first appearance. A worker refuses to count
@@ -46,16 +47,16 @@ type SmatJob struct {
 	Out                 string    // the matrix CSV (local or gs://), written atomically
 }
 
-// SmatBatch is one element of the job: pairs of neuron indices (into
-// SmatJob.IDs), all matching or all non-matching.
-type SmatBatch struct {
+// Batch is one element of the job: pairs of neuron indices (into
+// Job.IDs), all matching or all non-matching.
+type Batch struct {
 	NonMatch bool
 	Q, T     []int32
 }
 
-// SmatHist is the counts of some pairs: M (matching) and N (non-matching)
+// Hist is the counts of some pairs: M (matching) and N (non-matching)
 // per cell, row-major by distance bin; nil until something is counted.
-type SmatHist struct {
+type Hist struct {
 	M, N []int64
 }
 
@@ -69,16 +70,16 @@ var (
 // SmatBatchSize is how many pairs one element holds.
 const SmatBatchSize = 64
 
-// BuildSmat adds the job to s: match and nonmatch (indices into job.IDs)
+// Build adds the job to s: match and nonmatch (indices into job.IDs)
 // in batches of SmatBatchSize, spread over the workers (Reshuffle),
 // counted, summed and written to job.Out.
-func BuildSmat(s beam.Scope, job SmatJob, match, nonmatch []scoring.Pair) {
+func Build(s beam.Scope, job Job, match, nonmatch []scoring.Pair) {
 	s = s.Scope("Smat")
-	var batches []SmatBatch
+	var batches []Batch
 	add := func(pairs []scoring.Pair, non bool) {
 		for len(pairs) > 0 {
 			n := min(len(pairs), SmatBatchSize)
-			b := SmatBatch{NonMatch: non, Q: make([]int32, n), T: make([]int32, n)}
+			b := Batch{NonMatch: non, Q: make([]int32, n), T: make([]int32, n)}
 			for k, p := range pairs[:n] {
 				b.Q[k], b.T[k] = p.Q, p.T
 			}
@@ -95,7 +96,7 @@ func BuildSmat(s beam.Scope, job SmatJob, match, nonmatch []scoring.Pair) {
 }
 
 type smatCountFn struct {
-	Job SmatJob
+	Job Job
 
 	neurons []*scoring.Neuron
 	b       *scoring.SmatBuilder
@@ -109,9 +110,9 @@ var smatNeurons struct {
 	ns  []*scoring.Neuron
 }
 
-// LoadSmatNeurons reads the job's neurons (validated, prepared for search)
+// LoadNeurons reads the job's neurons (validated, prepared for search)
 // and checks that they are job.IDs, in order.
-func LoadSmatNeurons(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error) {
+func LoadNeurons(ctx context.Context, job Job) ([]*scoring.Neuron, error) {
 	ns, err := smatRead(ctx, job)
 	if err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func LoadSmatNeurons(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error
 // smatRead reads the job's files once per process (the last job's
 // neurons are kept; a local file that changed, by size or time, is read
 // again).
-func smatRead(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error) {
+func smatRead(ctx context.Context, job Job) ([]*scoring.Neuron, error) {
 	key := fmt.Sprintf("%q %v %v", job.Files, job.Scale, job.UseAlpha)
 	for _, f := range job.Files {
 		if st, err := os.Stat(f); err == nil && !files.IsRemote(f) {
@@ -143,9 +144,9 @@ func smatRead(ctx context.Context, job SmatJob) ([]*scoring.Neuron, error) {
 		return smatNeurons.ns, nil
 	}
 	var ns []*scoring.Neuron
-	opt := ReadOptions{Scale: job.Scale, IgnoreAlpha: !job.UseAlpha}
+	opt := transforms.ReadOptions{Scale: job.Scale, IgnoreAlpha: !job.UseAlpha}
 	for _, f := range job.Files {
-		dps, err := ReadDotpropsFile(ctx, f, opt)
+		dps, err := transforms.ReadDotpropsFile(ctx, f, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -169,11 +170,11 @@ func (f *smatCountFn) Setup(ctx context.Context) error {
 	if f.b, err = scoring.NewSmatBuilder(f.Job.DistEdges, f.Job.DotEdges, f.Job.UseAlpha); err != nil {
 		return err
 	}
-	f.neurons, err = LoadSmatNeurons(ctx, f.Job)
+	f.neurons, err = LoadNeurons(ctx, f.Job)
 	return err
 }
 
-func (f *smatCountFn) ProcessElement(ctx context.Context, b SmatBatch, emit func(SmatHist)) error {
+func (f *smatCountFn) ProcessElement(ctx context.Context, b Batch, emit func(Hist)) error {
 	if len(b.Q) != len(b.T) {
 		return fmt.Errorf("smat batch: %d queries, %d targets", len(b.Q), len(b.T))
 	}
@@ -186,7 +187,7 @@ func (f *smatCountFn) ProcessElement(ctx context.Context, b SmatBatch, emit func
 		return err
 	}
 	smatPairs.Inc(ctx, int64(len(pairs)))
-	h := SmatHist{}
+	h := Hist{}
 	if b.NonMatch {
 		h.N = counts
 	} else {
@@ -199,7 +200,7 @@ func (f *smatCountFn) ProcessElement(ctx context.Context, b SmatBatch, emit func
 type smatMergeFn struct{}
 
 // MergeAccumulators adds b's counts to a's (a nil side takes the other's).
-func (smatMergeFn) MergeAccumulators(a, b SmatHist) SmatHist {
+func (smatMergeFn) MergeAccumulators(a, b Hist) Hist {
 	merge := func(x, y []int64) []int64 {
 		if x == nil {
 			return slices.Clone(y)
@@ -207,14 +208,14 @@ func (smatMergeFn) MergeAccumulators(a, b SmatHist) SmatHist {
 		scoring.AddCounts(x, y)
 		return x
 	}
-	return SmatHist{M: merge(a.M, b.M), N: merge(a.N, b.N)}
+	return Hist{M: merge(a.M, b.M), N: merge(a.N, b.N)}
 }
 
 type smatWriteFn struct {
-	Job SmatJob
+	Job Job
 }
 
-func (f *smatWriteFn) ProcessElement(ctx context.Context, h SmatHist) error {
+func (f *smatWriteFn) ProcessElement(ctx context.Context, h Hist) error {
 	n := (len(f.Job.DistEdges) - 1) * (len(f.Job.DotEdges) - 1)
 	if h.M == nil {
 		h.M = make([]int64, n)
