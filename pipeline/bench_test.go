@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
@@ -19,7 +20,7 @@ import (
 // golden set, so the benchmark needs nothing outside the project.
 func benchNeurons(b *testing.B, n int) []*scoring.Dotprops {
 	b.Helper()
-	golden, err := transforms.ReadDotpropsFile(context.Background(), "../testdata/golden_synthetic.dotprops.parquet", transforms.ReadOptions{})
+	golden, err := dotprops.ReadDotpropsFile(context.Background(), "../testdata/golden_synthetic.dotprops.parquet", dotprops.ReadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func benchSparseSynth(b *testing.B, n int) {
 	for _, d := range dps {
 		byID[d.ID] = d
 	}
-	neurons := func(infos []transforms.NeuronInfo) []*scoring.Neuron {
+	neurons := func(infos []dotprops.NeuronInfo) []*scoring.Neuron {
 		out := make([]*scoring.Neuron, len(infos))
 		for i, x := range infos {
 			if out[i], err = scoring.NewNeuron(byID[x.ID]); err != nil {

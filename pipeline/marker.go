@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // The run marker (sinks.RunMarkerName) is written to OUT before any work:
@@ -46,8 +46,8 @@ func (j *Job) marker() marker {
 
 // summarise digests the neurons of each file, in id order (the plan's
 // order depends on the block size, which is a parameter of its own).
-func summarise(ns []transforms.NeuronInfo) map[string]inputSummary {
-	byFile := map[string][]transforms.NeuronInfo{}
+func summarise(ns []dotprops.NeuronInfo) map[string]inputSummary {
+	byFile := map[string][]dotprops.NeuronInfo{}
 	for _, n := range ns {
 		byFile[n.File] = append(byFile[n.File], n)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/pipeline"
@@ -141,7 +142,7 @@ func TestMemoryBoundsTheBlockCache(t *testing.T) {
 	}
 }
 
-func pointsOf(ns []transforms.NeuronInfo) int {
+func pointsOf(ns []dotprops.NeuronInfo) int {
 	n := 0
 	for _, x := range ns {
 		n += x.Points

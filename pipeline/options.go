@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -146,7 +147,7 @@ func (o Options) resolveScale() (float64, error) {
 	case o.Units != "" && strings.TrimSpace(o.Units) == "":
 		return 0, fmt.Errorf("--units %q: want a unit of length such as nm, \"8 nm\", um or mm (omit --units for µm)", o.Units)
 	case o.Units != "":
-		f, err := transforms.ParseUnits(o.Units)
+		f, err := dotprops.ParseUnits(o.Units)
 		if err != nil {
 			return 0, fmt.Errorf("--units: %w", err)
 		}

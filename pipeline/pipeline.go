@@ -17,6 +17,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/sinks"
@@ -84,7 +85,7 @@ func Prepare(ctx context.Context, o Options) (*Job, error) {
 		return nil, err
 	}
 	inputs := sides(qFiles, nil)
-	var targets []transforms.NeuronInfo
+	var targets []dotprops.NeuronInfo
 	if !o.AllByAll() {
 		var tFiles []string
 		if tFiles, targets, err = readIndex(ctx, "--targets", o.Targets, j.readOptions()); err != nil {
@@ -205,8 +206,8 @@ func (j *Job) stage(ctx context.Context, inputs []transforms.InputFile, todo []t
 
 // readOptions is how the run reads its inputs: in µm after --units or
 // --scale, alpha only with --use_alpha.
-func (j *Job) readOptions() transforms.ReadOptions {
-	return transforms.ReadOptions{Scale: j.Options.scale, IgnoreAlpha: !j.Options.UseAlpha}
+func (j *Job) readOptions() dotprops.ReadOptions {
+	return dotprops.ReadOptions{Scale: j.Options.scale, IgnoreAlpha: !j.Options.UseAlpha}
 }
 
 // Release gives up the run's ownership of the output (after the run, or
@@ -249,15 +250,15 @@ func (j *Job) resolveScoring(ctx context.Context) error {
 // readIndex expands an input spec and reads every file's neuron index. A
 // neuron listed by two files is planned once (staging checks the copies
 // are identical).
-func readIndex(ctx context.Context, flag, spec string, ro transforms.ReadOptions) ([]string, []transforms.NeuronInfo, error) {
-	paths, err := transforms.ExpandInputs(ctx, spec)
+func readIndex(ctx context.Context, flag, spec string, ro dotprops.ReadOptions) ([]string, []dotprops.NeuronInfo, error) {
+	paths, err := dotprops.ExpandInputs(ctx, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	var all []transforms.NeuronInfo
+	var all []dotprops.NeuronInfo
 	seen := map[string]int{} // id → position in all
 	for _, p := range paths {
-		infos, err := transforms.ReadNeuronIndex(ctx, p, ro)
+		infos, err := dotprops.ReadNeuronIndex(ctx, p, ro)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -349,7 +350,7 @@ func (j *Job) fingerprint() string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	enc.Encode(j.parameters())
-	for _, side := range [][]transforms.NeuronInfo{j.Plan.Queries, j.Plan.Targets} {
+	for _, side := range [][]dotprops.NeuronInfo{j.Plan.Queries, j.Plan.Targets} {
 		for _, n := range side {
 			fmt.Fprintf(h, "%s %t %d %v %v %v\n", n.ID, n.ID.IsStr, n.Points, n.Centroid, n.Min, n.Max)
 		}
@@ -357,7 +358,7 @@ func (j *Job) fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func ids(ns []transforms.NeuronInfo) []any {
+func ids(ns []dotprops.NeuronInfo) []any {
 	out := make([]any, len(ns))
 	for i, n := range ns {
 		if n.ID.IsStr {

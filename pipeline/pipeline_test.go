@@ -17,12 +17,12 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func TestMain(m *testing.M) {
@@ -217,7 +217,7 @@ func writeDotprops(t testing.TB, path string, dps []*scoring.Dotprops) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
+	if err := dotprops.WriteDotpropsParquet(f, dps); err != nil {
 		t.Fatal(err)
 	}
 	return path

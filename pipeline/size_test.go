@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/pipeline"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // TestPipelineSizeDoesNotGrow marshals the pipeline as the Dataflow runner
@@ -26,7 +26,7 @@ func TestPipelineSizeDoesNotGrow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := transforms.WriteDotpropsParquet(f, synth.Generate(n, 7)); err != nil {
+		if err := dotprops.WriteDotpropsParquet(f, synth.Generate(n, 7)); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()

@@ -42,6 +42,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/transforms"
@@ -424,7 +425,7 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	// an error naming the row group and the column (pqarrow's ReadTable
 	// decodes in goroutines of its own, where a decompressor's panic
 	// kills the process).
-	cols, err := transforms.ReadColumnChunks(ctx, p, fr, leaves, PartCorruptAdvice)
+	cols, err := dotprops.ReadColumnChunks(ctx, p, fr, leaves, PartCorruptAdvice)
 	if err != nil {
 		return err
 	}
@@ -485,7 +486,7 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 
 // recoverCorrupt turns a panic of the Parquet reader in the calling
 // goroutine (a damaged footer can cause one) into an error naming the part.
-// Damaged pages are caught per column chunk by transforms.ReadColumnChunks.
+// Damaged pages are caught per column chunk by dotprops.ReadColumnChunks.
 func recoverCorrupt(p string, err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%s: corrupt Parquet file (%v): %s", p, r, PartCorruptAdvice)

@@ -19,9 +19,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func init() {
@@ -37,7 +37,7 @@ func init() {
 // read them, the bins, and where the matrix goes.
 type Job struct {
 	Files    []string // dotprops Parquet files, in the order their neurons are indexed
-	Scale    float64  // µm per input coordinate unit (0: µm), as transforms.ReadOptions.Scale
+	Scale    float64  // µm per input coordinate unit (0: µm), as dotprops.ReadOptions.Scale
 	UseAlpha bool     // weight |dot| by sqrt(alpha_q · alpha_t)
 	// IDs are the neurons' ids (ID.String()) in index order: Files read in
 	// order, neurons in order of first appearance. A worker refuses to count
@@ -144,9 +144,9 @@ func smatRead(ctx context.Context, job Job) ([]*scoring.Neuron, error) {
 		return smatNeurons.ns, nil
 	}
 	var ns []*scoring.Neuron
-	opt := transforms.ReadOptions{Scale: job.Scale, IgnoreAlpha: !job.UseAlpha}
+	opt := dotprops.ReadOptions{Scale: job.Scale, IgnoreAlpha: !job.UseAlpha}
 	for _, f := range job.Files {
-		dps, err := transforms.ReadDotpropsFile(ctx, f, opt)
+		dps, err := dotprops.ReadDotpropsFile(ctx, f, opt)
 		if err != nil {
 			return nil, err
 		}

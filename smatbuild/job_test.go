@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func TestSmatMergeAccumulators(t *testing.T) {
@@ -54,7 +54,7 @@ func TestSmatDoFns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
+	if err := dotprops.WriteDotpropsParquet(f, dps); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

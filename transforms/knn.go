@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/scoring"
 )
@@ -51,7 +52,7 @@ import (
 // knnQuery is one query's search: its neuron, the k best scores so far (a
 // min-heap) and every pair it scored.
 type knnQuery struct {
-	info NeuronInfo
+	info dotprops.NeuronInfo
 	blk  int // its query block's position in the tile
 	at   int // its position in that block
 	n    *scoring.Neuron
@@ -131,7 +132,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	// query's threshold.
 	scored := make([]atomic.Int64, len(tbs))   // pairs scored with block tbs[x]
 	searched := make([]atomic.Int64, len(tbs)) // pairs with block tbs[x] the kernel searched, scored or not
-	score := func(q *knnQuery, tblock *preparedBlock, tinfo []NeuronInfo, x, j int) error {
+	score := func(q *knnQuery, tblock *preparedBlock, tinfo []dotprops.NeuronInfo, x, j int) error {
 		tn, err := neuronAt(tblock, j, tinfo)
 		if err != nil {
 			return err
@@ -166,7 +167,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		}
 	}
 	for x, tb := range tbs {
-		err := f.knnVisit(ctx, p, int(tb), seeded[x], func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error {
+		err := f.knnVisit(ctx, p, int(tb), seeded[x], func(i int, tblock *preparedBlock, tinfo []dotprops.NeuronInfo) error {
 			q := qs[i]
 			for _, c := range seeds[i] {
 				if c.x != x {
@@ -196,7 +197,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 				need = append(need, i)
 			}
 		}
-		err := f.knnVisit(ctx, p, tb, need, func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error {
+		err := f.knnVisit(ctx, p, tb, need, func(i int, tblock *preparedBlock, tinfo []dotprops.NeuronInfo) error {
 			q := qs[i]
 			qe := q.info.Extent()
 			for j, t := range tinfo {
@@ -232,7 +233,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 
 // knnVisit loads target block tb, if any query needs it, and calls visit
 // for each query of need, in parallel: a query is visited by one goroutine.
-func (f *scoreFn) knnVisit(ctx context.Context, p Plan, tb int, need []int, visit func(i int, tblock *preparedBlock, tinfo []NeuronInfo) error) error {
+func (f *scoreFn) knnVisit(ctx context.Context, p Plan, tb int, need []int, visit func(i int, tblock *preparedBlock, tinfo []dotprops.NeuronInfo) error) error {
 	if len(need) == 0 {
 		return nil
 	}
@@ -382,7 +383,7 @@ func centroidDist2(a, b [3]float64) float64 {
 }
 
 // neuronAt is neuronsAt for one position.
-func neuronAt(b *preparedBlock, i int, info []NeuronInfo) (*scoring.Neuron, error) {
+func neuronAt(b *preparedBlock, i int, info []dotprops.NeuronInfo) (*scoring.Neuron, error) {
 	ns, err := neuronsAt(b, []int{i}, info)
 	if err != nil {
 		return nil, err

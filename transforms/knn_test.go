@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/nblast-go/nblast/dotprops"
 )
 
 // nearestCentroids, which reads only the blocks whose centroids' box may
@@ -13,11 +15,11 @@ import (
 // targets' space, with some blocks excluded.
 func TestNearestCentroidsMatchesAScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	targets := make([]NeuronInfo, 1000)
+	targets := make([]dotprops.NeuronInfo, 1000)
 	for i := range targets {
 		// Clustered centroids, with repeats (ties) among them.
 		c := [3]float64{float64(rng.IntN(20)) * 30, rng.Float64() * 300, float64(rng.IntN(4)) * 50}
-		targets[i] = NeuronInfo{Centroid: c, Min: c, Max: c, Points: 1}
+		targets[i] = dotprops.NeuronInfo{Centroid: c, Min: c, Max: c, Points: 1}
 	}
 	p := Plan{Targets: targets, BlockSize: 16}
 	ext := p.TargetExtents()
@@ -38,7 +40,7 @@ func TestNearestCentroidsMatchesAScan(t *testing.T) {
 		{"k above the targets left", [3]float64{0, 0, 0}, 200, func(x int) bool { return x > 5 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := &knnQuery{info: NeuronInfo{Centroid: tc.centroid}, in: make([]bool, len(tbs)), bb: make([]float64, len(tbs))}
+			q := &knnQuery{info: dotprops.NeuronInfo{Centroid: tc.centroid}, in: make([]bool, len(tbs)), bb: make([]float64, len(tbs))}
 			var want []float64
 			for x := range tbs {
 				q.in[x], q.bb[x] = true, 0

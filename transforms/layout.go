@@ -8,11 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
-	"github.com/apache/arrow/go/v15/parquet/file"
-
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
@@ -73,7 +71,7 @@ func NewLayout(p Plan, splits []Split, todo []QueryWork) Layout {
 	// Buckets of the same number of blocks on both sides, sized from the
 	// larger mean block.
 	mean := 0
-	for _, side := range [][]NeuronInfo{p.Queries, p.Targets} {
+	for _, side := range [][]dotprops.NeuronInfo{p.Queries, p.Targets} {
 		if nb := (len(side) + p.BlockSize - 1) / p.BlockSize; nb > 0 {
 			mean = max(mean, points(side)/nb)
 		}
@@ -192,7 +190,7 @@ func readLayout(ctx context.Context, path, digest string) (*loadedLayout, error)
 	return l, nil
 }
 
-func positionsOf(ns []NeuronInfo) map[scoring.ID]int {
+func positionsOf(ns []dotprops.NeuronInfo) map[scoring.ID]int {
 	m := make(map[scoring.ID]int, len(ns))
 	for i, n := range ns {
 		m[n.ID] = i
@@ -220,7 +218,7 @@ func MakeSplits(ctx context.Context, inputs []InputFile) ([]Split, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rows[i], errs[i] = rowGroupRows(ctx, in.Path)
+			rows[i], errs[i] = dotprops.RowGroupRows(ctx, in.Path)
 		}()
 	}
 	wg.Wait()
@@ -241,26 +239,4 @@ func MakeSplits(ctx context.Context, inputs []InputFile) ([]Split, error) {
 		}
 	}
 	return out, nil
-}
-
-// rowGroupRows reads the row count of each row group of a Parquet file
-// from its footer.
-func rowGroupRows(ctx context.Context, path string) (rows []int64, err error) {
-	defer recoverCorrupt(path, &err)
-	ra, err := files.OpenReaderAt(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer ra.Close()
-	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a Parquet file (%v): inputs must be dotprops in Parquet, e.g. written by navis.write_parquet", path, err)
-	}
-	defer rdr.Close()
-	md := rdr.MetaData()
-	rows = make([]int64, rdr.NumRowGroups())
-	for i := range rows {
-		rows[i] = md.RowGroup(i).NumRows()
-	}
-	return rows, nil
 }

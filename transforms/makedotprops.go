@@ -19,6 +19,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
@@ -32,10 +33,10 @@ func init() {
 
 // DotpropsJob says how to make dotprops (see MakeNeuronDotprops).
 type DotpropsJob struct {
-	K        int               // nearest neighbours per point, itself included (navis' k)
-	Resample float64           // µm between a skeleton's nodes after resampling; 0: not resampled
-	Read     NeuronReadOptions // units and id rules of the inputs
-	Workers  int               // goroutines computing dotprops; 0: GOMAXPROCS
+	K        int                        // nearest neighbours per point, itself included (navis' k)
+	Resample float64                    // µm between a skeleton's nodes after resampling; 0: not resampled
+	Read     dotprops.NeuronReadOptions // units and id rules of the inputs
+	Workers  int                        // goroutines computing dotprops; 0: GOMAXPROCS
 }
 
 // DotpropsStats counts what WriteDotpropsFrom did.
@@ -91,8 +92,8 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	// in input order.
 	type task struct {
 		seq  int
-		in   *NeuronInput
-		load func() (*NeuronInput, error)
+		in   *dotprops.NeuronInput
+		load func() (*dotprops.NeuronInput, error)
 		err  error
 	}
 	type result struct {
@@ -125,11 +126,11 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 		defer close(tasks)
 		seq := 0
 		for _, p := range paths {
-			if isSWC(p) {
+			if dotprops.IsSWC(p) {
 				p := p
-				load := func() (*NeuronInput, error) {
-					var got *NeuronInput
-					err := readSWCInput(ctx, p, job.Read, func(in *NeuronInput) error { got = in; return nil })
+				load := func() (*dotprops.NeuronInput, error) {
+					var got *dotprops.NeuronInput
+					err := dotprops.ReadSWCInput(ctx, p, job.Read, func(in *dotprops.NeuronInput) error { got = in; return nil })
 					return got, err
 				}
 				if !send(task{seq: seq, load: load}) {
@@ -138,7 +139,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 				seq++
 				continue
 			}
-			err := ReadNeuronInputs(ctx, p, job.Read, func(in *NeuronInput) error {
+			err := dotprops.ReadNeuronInputs(ctx, p, job.Read, func(in *dotprops.NeuronInput) error {
 				if !send(task{seq: seq, in: in}) {
 					return ctx.Err()
 				}
@@ -172,7 +173,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 					if in.Skeleton != nil {
 						r.inPoints = in.Skeleton.Len()
 					}
-					r.d, r.err = MakeNeuronDotprops(in, job.K, job.Resample)
+					r.d, r.err = dotprops.MakeNeuronDotprops(in, job.K, job.Resample)
 				}
 				select {
 				case results <- r:
@@ -185,7 +186,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	go func() { cw.Wait(); close(results) }()
 
 	// Writer: in input order.
-	var dw *DotpropsWriter
+	var dw *dotprops.DotpropsWriter
 	pending := map[int]result{}
 	next := 0
 	var firstErr error
@@ -208,7 +209,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 			}
 			if dw == nil {
 				var err error
-				if dw, err = NewDotpropsWriter(w, r.d.ID.IsStr, true); err != nil {
+				if dw, err = dotprops.NewDotpropsWriter(w, r.d.ID.IsStr, true); err != nil {
 					firstErr = err
 					break
 				}

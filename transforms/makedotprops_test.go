@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/skeleton"
 	"github.com/nblast-go/nblast/transforms"
@@ -21,7 +22,7 @@ import (
 func BenchmarkMakeNeuronDotprops(b *testing.B) {
 	dir := reference.Dir(b)
 	ctx := context.Background()
-	paths, err := transforms.ExpandNeuronInputs(ctx, filepath.Join(dir, "extra", "swc"))
+	paths, err := dotprops.ExpandNeuronInputs(ctx, filepath.Join(dir, "extra", "swc"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func BenchmarkMakeNeuronDotprops(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			job := transforms.DotpropsJob{K: bc.k, Resample: bc.resample, Workers: 1,
-				Read: transforms.NeuronReadOptions{Units: skeleton.Units{Mul: 8, Div: 1000}}}
+				Read: dotprops.NeuronReadOptions{Units: skeleton.Units{Mul: 8, Div: 1000}}}
 			var points int64
 			for b.Loop() {
 				st, err := transforms.WriteDotpropsFrom(ctx, paths, job, io.Discard)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -15,8 +16,8 @@ import (
 // neurons are dealt to blocks so that the blocks' total points (their
 // scoring cost) are as even as possible.
 type Plan struct {
-	Queries   []NeuronInfo // in row order
-	Targets   []NeuronInfo // in column order; the same slice for all-by-all
+	Queries   []dotprops.NeuronInfo // in row order
+	Targets   []dotprops.NeuronInfo // in column order; the same slice for all-by-all
 	BlockSize int
 	AllByAll  bool
 }
@@ -42,7 +43,7 @@ func DefaultBlockSize(n int, pruning bool) int {
 // the targets are the queries and share their order. With spatial, blocks
 // are also kept spatially compact (see spatialOrder), which lets pruning
 // skip whole work items.
-func MakePlan(queries, targets []NeuronInfo, blockSize int, allByAll, spatial bool) (Plan, error) {
+func MakePlan(queries, targets []dotprops.NeuronInfo, blockSize int, allByAll, spatial bool) (Plan, error) {
 	if blockSize < 1 {
 		return Plan{}, fmt.Errorf("block size must be at least 1, got %d", blockSize)
 	}
@@ -73,7 +74,7 @@ const superBlocks = 4
 // centroids, so that neighbours in space are neighbours in the order, then
 // balances each run of superBlocks blocks: blocks stay spatially compact and
 // their costs even out within each run.
-func spatialOrder(ns []NeuronInfo, size int) []NeuronInfo {
+func spatialOrder(ns []dotprops.NeuronInfo, size int) []dotprops.NeuronInfo {
 	lo, hi := ns[0].Centroid, ns[0].Centroid
 	for _, n := range ns {
 		for k := range 3 {
@@ -98,11 +99,11 @@ func spatialOrder(ns []NeuronInfo, size int) []NeuronInfo {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
-	sorted := make([]NeuronInfo, len(ns))
+	sorted := make([]dotprops.NeuronInfo, len(ns))
 	for i, j := range idx {
 		sorted[i] = ns[j]
 	}
-	out := make([]NeuronInfo, 0, len(ns))
+	out := make([]dotprops.NeuronInfo, 0, len(ns))
 	run := superBlocks * size
 	for start := 0; start < len(sorted); start += run {
 		out = append(out, balance(sorted[start:min(start+run, len(sorted))], size)...)
@@ -158,7 +159,7 @@ func (p Plan) Candidates(w WorkItem, s *scoring.Scorer, mode scoring.Mode, thres
 // balance deals neurons, largest first, to the block with the fewest points
 // that still has room (greedy longest-processing-time), then lists the
 // blocks in order, each keeping its neurons in input order.
-func balance(ns []NeuronInfo, size int) []NeuronInfo {
+func balance(ns []dotprops.NeuronInfo, size int) []dotprops.NeuronInfo {
 	nb := (len(ns) + size - 1) / size
 	order := make([]int, len(ns))
 	for i := range order {
@@ -183,7 +184,7 @@ func balance(ns []NeuronInfo, size int) []NeuronInfo {
 			heap.Fix(&h, 0)
 		}
 	}
-	out := make([]NeuronInfo, 0, len(ns))
+	out := make([]dotprops.NeuronInfo, 0, len(ns))
 	for _, m := range members {
 		sort.Ints(m)
 		for _, i := range m {
@@ -230,12 +231,12 @@ func (p Plan) MeanQueryBlockPoints() int {
 }
 
 // QueryBlock returns the neurons of query block b.
-func (p Plan) QueryBlock(b int) []NeuronInfo { return blockOf(p.Queries, b, p.BlockSize) }
+func (p Plan) QueryBlock(b int) []dotprops.NeuronInfo { return blockOf(p.Queries, b, p.BlockSize) }
 
 // TargetBlock returns the neurons of target block b.
-func (p Plan) TargetBlock(b int) []NeuronInfo { return blockOf(p.Targets, b, p.BlockSize) }
+func (p Plan) TargetBlock(b int) []dotprops.NeuronInfo { return blockOf(p.Targets, b, p.BlockSize) }
 
-func blockOf(ns []NeuronInfo, b, size int) []NeuronInfo {
+func blockOf(ns []dotprops.NeuronInfo, b, size int) []dotprops.NeuronInfo {
 	return ns[b*size : min(len(ns), (b+1)*size)]
 }
 
@@ -275,7 +276,7 @@ func (p Plan) CostSpread(reverse bool) (maxCost, meanCost float64) {
 	return maxCost, sum / float64(len(items))
 }
 
-func points(ns []NeuronInfo) int {
+func points(ns []dotprops.NeuronInfo) int {
 	n := 0
 	for _, x := range ns {
 		n += x.Points
@@ -293,7 +294,7 @@ type BlockExtent struct {
 }
 
 // blockExtent summarises ns (a non-empty block).
-func blockExtent(ns []NeuronInfo) BlockExtent {
+func blockExtent(ns []dotprops.NeuronInfo) BlockExtent {
 	e := BlockExtent{Min: ns[0].Min, Max: ns[0].Max, MinPoints: ns[0].Points, MaxPoints: ns[0].Points,
 		CentroidMin: ns[0].Centroid, CentroidMax: ns[0].Centroid}
 	for _, n := range ns[1:] {
@@ -312,7 +313,7 @@ func (p Plan) QueryExtents() []BlockExtent { return extents(p.Queries, p.BlockSi
 // TargetExtents summarises every target block.
 func (p Plan) TargetExtents() []BlockExtent { return extents(p.Targets, p.BlockSize) }
 
-func extents(ns []NeuronInfo, size int) []BlockExtent {
+func extents(ns []dotprops.NeuronInfo, size int) []BlockExtent {
 	out := make([]BlockExtent, (len(ns)+size-1)/size)
 	for b := range out {
 		out[b] = blockExtent(blockOf(ns, b, size))

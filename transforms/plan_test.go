@@ -10,13 +10,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
 )
 
-func infos(points ...int) []NeuronInfo {
-	ns := make([]NeuronInfo, len(points))
+func infos(points ...int) []dotprops.NeuronInfo {
+	ns := make([]dotprops.NeuronInfo, len(points))
 	for i, p := range points {
-		ns[i] = NeuronInfo{ID: scoring.IntID(int64(i)), Points: p}
+		ns[i] = dotprops.NeuronInfo{ID: scoring.IntID(int64(i)), Points: p}
 	}
 	return ns
 }
@@ -93,13 +94,13 @@ func TestDefaultBlockSize(t *testing.T) {
 func TestSpatialPlanIsCompactAndComplete(t *testing.T) {
 	// Two clusters far apart, interleaved in the input: a spatial plan puts
 	// each block inside one cluster.
-	var ns []NeuronInfo
+	var ns []dotprops.NeuronInfo
 	for i := range 32 {
 		c := [3]float64{float64(i % 4), float64(i / 4 % 4), 0}
 		if i%2 == 1 {
 			c[0] += 500
 		}
-		ns = append(ns, NeuronInfo{ID: scoring.IntID(int64(i)), Points: 10 + i, Centroid: c})
+		ns = append(ns, dotprops.NeuronInfo{ID: scoring.IntID(int64(i)), Points: 10 + i, Centroid: c})
 	}
 	p, err := MakePlan(ns, nil, 4, true, true)
 	if err != nil {
@@ -145,7 +146,7 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 			dps = append(dps, d)
 		}
 		var buf bytes.Buffer
-		if err := WriteDotpropsParquet(&buf, dps); err != nil {
+		if err := dotprops.WriteDotpropsParquet(&buf, dps); err != nil {
 			t.Fatal(err)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("b%d.parquet", b))

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
@@ -476,7 +477,7 @@ func (r *Chunk) place(c Chunk, at int) {
 
 // block returns a staged block of side ("q" or "t"), checked against the
 // plan's neurons for it.
-func (f *scoreFn) block(ctx context.Context, side string, b int, info []NeuronInfo) (*preparedBlock, error) {
+func (f *scoreFn) block(ctx context.Context, side string, b int, info []dotprops.NeuronInfo) (*preparedBlock, error) {
 	pb, err := blocks.get(ctx, f.Staging.BlockPath(side, b))
 	if err != nil {
 		return nil, err
@@ -497,7 +498,7 @@ func (f *scoreFn) release(side string, b int) { blocks.release(f.Staging.BlockPa
 // are prepared and scored; the other pairs hold NaN, as pairs the kernel
 // prunes do: their scores are below the threshold (ExtentBound is a bound
 // on the score), so no output keeps them.
-func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []NeuronInfo, qi, ti []int, c *Chunk) (int, error) {
+func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []dotprops.NeuronInfo, qi, ti []int, c *Chunk) (int, error) {
 	qs, err := neuronsAt(qb, qi, qinfo)
 	if err != nil {
 		return 0, err
@@ -539,7 +540,7 @@ func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []NeuronInfo, qi
 
 // neuronsAt prepares the block's neurons at positions at, checking each
 // against the plan's id.
-func neuronsAt(b *preparedBlock, at []int, info []NeuronInfo) ([]*scoring.Neuron, error) {
+func neuronsAt(b *preparedBlock, at []int, info []dotprops.NeuronInfo) ([]*scoring.Neuron, error) {
 	ns := make([]*scoring.Neuron, len(at))
 	for k, i := range at {
 		n, err := b.Neuron(i)
@@ -570,7 +571,7 @@ func nanSlice(n int) []float64 {
 	return v
 }
 
-func infoIDs(ns []NeuronInfo) []scoring.ID {
+func infoIDs(ns []dotprops.NeuronInfo) []scoring.ID {
 	ids := make([]scoring.ID, len(ns))
 	for i, n := range ns {
 		ids[i] = n.ID

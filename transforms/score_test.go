@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -18,10 +19,10 @@ func line(id int64, x0 float64, n int) *scoring.Dotprops {
 	return d
 }
 
-func infoOf(dps []*scoring.Dotprops) []NeuronInfo {
-	out := make([]NeuronInfo, len(dps))
+func infoOf(dps []*scoring.Dotprops) []dotprops.NeuronInfo {
+	out := make([]dotprops.NeuronInfo, len(dps))
 	for i, d := range dps {
-		n := NeuronInfo{ID: d.ID, Points: d.Len(), Min: d.Points[0], Max: d.Points[0]}
+		n := dotprops.NeuronInfo{ID: d.ID, Points: d.Len(), Min: d.Points[0], Max: d.Points[0]}
 		for _, p := range d.Points {
 			for k := range 3 {
 				n.Min[k], n.Max[k] = min(n.Min[k], p[k]), max(n.Max[k], p[k])

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -207,7 +208,7 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 
 // smallAt prepares every neuron of a block downsampled, checking each
 // against the plan's id.
-func smallAt(b *preparedBlock, info []NeuronInfo) ([]*scoring.Neuron, error) {
+func smallAt(b *preparedBlock, info []dotprops.NeuronInfo) ([]*scoring.Neuron, error) {
 	ns := make([]*scoring.Neuron, len(info))
 	for i := range info {
 		n, err := b.Small(i)

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
@@ -58,7 +59,7 @@ type Staging struct {
 	AllByAll bool
 	// Read is how the input files are read (units, alpha); staged
 	// blocks are in µm and read with the zero ReadOptions.
-	Read ReadOptions
+	Read dotprops.ReadOptions
 }
 
 // runDir holds the files of the layout with st's digest, so that a file
@@ -146,7 +147,7 @@ func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(st
 	heavy <- struct{}{}
 	defer func() { <-heavy }()
 	sp := l.Splits[split]
-	pieces, err := ReadDotpropsRowGroups(ctx, sp.Path, sp.RowGroup, sp.RowGroups, st.Read)
+	pieces, err := dotprops.ReadDotpropsRowGroups(ctx, sp.Path, sp.RowGroup, sp.RowGroups, st.Read)
 	if err != nil {
 		return BadInput(err)
 	}
@@ -161,7 +162,7 @@ func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(st
 	}
 	for _, d := range pieces {
 		if err := d.Validate(); err != nil {
-			return BadInput(fmt.Errorf("%s: %w: %s", sp.Path, err, invalidAdvice(err, st.Read.Factor())))
+			return BadInput(fmt.Errorf("%s: %w: %s", sp.Path, err, dotprops.InvalidAdvice(err, st.Read.Factor())))
 		}
 		if pos, ok := l.queryIndex[d.ID]; ok && sp.Query {
 			add(bucketKey("q", pos/per), d)
@@ -172,7 +173,7 @@ func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(st
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		if err := writeStagedParquet(ctx, st.fragmentPath(key, split), byKey[key]); err != nil {
+		if err := dotprops.WriteParquetFile(ctx, st.fragmentPath(key, split), byKey[key]); err != nil {
 			return fmt.Errorf("staging %s (row groups %d-%d): %w", sp.Path, sp.RowGroup, sp.RowGroup+sp.RowGroups-1, err)
 		}
 		emit(key, split)
@@ -214,7 +215,7 @@ func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*
 	neurons := map[scoring.ID][]copyOf{} // copies by file, in split order
 	for _, i := range got {
 		p := st.fragmentPath(key, i)
-		dps, err := ReadDotpropsFile(ctx, p, ReadOptions{})
+		dps, err := dotprops.ReadDotpropsFile(ctx, p, dotprops.ReadOptions{})
 		if err != nil {
 			return fmt.Errorf("staging: %w", err)
 		}
@@ -245,13 +246,13 @@ func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*
 				return fmt.Errorf("staging %s: neuron %s (plan position %d, from %s) was listed by the inputs but not read", st.BlockPath(side, b), n.ID, b*bs+k, n.File)
 			}
 			for _, c := range cs[1:] {
-				if diff := dotpropsDiff(cs[0].d, c.d); diff != "" {
+				if diff := dotprops.Diff(cs[0].d, c.d); diff != "" {
 					return BadInput(fmt.Errorf("neuron %s is in %s and in %s with different data (%s): remove one copy or give them distinct ids", n.ID, cs[0].file, c.file, diff))
 				}
 			}
 			dps[k] = cs[0].d
 		}
-		if err := writeStagedParquet(ctx, st.BlockPath(side, b), dps); err != nil {
+		if err := dotprops.WriteParquetFile(ctx, st.BlockPath(side, b), dps); err != nil {
 			return fmt.Errorf("staging %s: %w", st.BlockPath(side, b), err)
 		}
 		blocksStaged.Inc(ctx, 1)
@@ -422,7 +423,7 @@ type preparedBlock struct {
 }
 
 func loadBlock(ctx context.Context, path string) (*preparedBlock, error) {
-	dps, err := ReadDotpropsFile(ctx, path, ReadOptions{})
+	dps, err := dotprops.ReadDotpropsFile(ctx, path, dotprops.ReadOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/skeleton"
 	"github.com/nblast-go/nblast/transforms"
@@ -39,7 +40,7 @@ const maxDotpropsWorkers = 4096
 // args are the arguments after "dotprops". It turns skeletons (SWC files,
 // navis node tables) and point clouds (point tables, dotprops Parquet
 // whose vectors are recomputed) into dotprops with navis.make_dotprops'
-// semantics (transforms.MakeNeuronDotprops) and writes them in navis'
+// semantics (dotprops.MakeNeuronDotprops) and writes them in navis'
 // dotprops Parquet layout (µm, "<id>:units" metadata), ready for a
 // scoring run. Without --runner it runs in this process on all cores and
 // writes the single file OUT atomically; with --runner (prism, direct,
@@ -110,7 +111,7 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	paths, err := transforms.ExpandNeuronInputs(ctx, *in)
+	paths, err := dotprops.ExpandNeuronInputs(ctx, *in)
 	if err != nil {
 		return err
 	}
@@ -121,14 +122,14 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	var ids map[string]string
 	if *idsTable != "" {
-		if ids, err = transforms.ReadSWCIDs(ctx, *idsTable); err != nil {
+		if ids, err = dotprops.ReadSWCIDs(ctx, *idsTable); err != nil {
 			return err
 		}
 	}
 	job := transforms.DotpropsJob{
 		K:        *k,
 		Resample: *resample,
-		Read:     transforms.NeuronReadOptions{Units: u, StrSWCIDs: transforms.SWCStrIDs(paths, ids), SWCIDs: ids},
+		Read:     dotprops.NeuronReadOptions{Units: u, StrSWCIDs: dotprops.SWCStrIDs(paths, ids), SWCIDs: ids},
 		Workers:  *workers,
 	}
 	if *runners.Runner != "" {
@@ -166,7 +167,7 @@ func dotpropsUnits(units string, scale float64) (skeleton.Units, error) {
 	case units != "" && scale != 0:
 		return skeleton.Units{}, fmt.Errorf("--units %q and --scale %v both given: give one (--units \"8 nm\" is --scale 0.008)", units, scale)
 	case units != "":
-		mul, div, err := transforms.ParseUnitsRatio(units)
+		mul, div, err := dotprops.ParseUnitsRatio(units)
 		if err != nil {
 			return skeleton.Units{}, fmt.Errorf("--units: %w", err)
 		}

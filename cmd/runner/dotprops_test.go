@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/internal/parquettest"
@@ -122,7 +123,7 @@ func TestDotpropsFromSWCMatchesNavis(t *testing.T) {
 	if !strings.Contains(log, "5 neurons (5 skeletons resampled to 1 µm") || !strings.Contains(log, "12284 dotprops points") {
 		t.Errorf("summary: %q", log)
 	}
-	got, err := transforms.ReadDotpropsFile(ctx, out, transforms.ReadOptions{})
+	got, err := dotprops.ReadDotpropsFile(ctx, out, dotprops.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestDotpropsFromSWCMatchesNavis(t *testing.T) {
 		t.Errorf("max |Δ| = %.3g at %s: more than the k-th neighbour ties explain", d, at)
 	}
 	var buf bytes.Buffer
-	if err := transforms.WriteDotpropsParquet(&buf, patched); err != nil {
+	if err := dotprops.WriteDotpropsParquet(&buf, patched); err != nil {
 		t.Fatal(err)
 	}
 	pin := filepath.Join(t.TempDir(), "patched.parquet")
@@ -241,13 +242,13 @@ func TestDotpropsInputsAgree(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(parts, transforms.DotpropsManifest)); err != nil {
 		t.Errorf("no manifest: %v", err)
 	}
-	ref, err := transforms.ReadDotpropsFile(ctx, filepath.Join(tmp, "swc,_1_worker.parquet"), transforms.ReadOptions{})
+	ref, err := dotprops.ReadDotpropsFile(ctx, filepath.Join(tmp, "swc,_1_worker.parquet"), dotprops.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var beamNeurons []*scoring.Dotprops
 	for _, n := range names {
-		dps, err := transforms.ReadDotpropsFile(ctx, n, transforms.ReadOptions{})
+		dps, err := dotprops.ReadDotpropsFile(ctx, n, dotprops.ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,11 +383,11 @@ func writeNodeTable(t *testing.T, csvPath, out string) string {
 // contentDiff describes how the neurons of two dotprops files differ.
 func contentDiff(t *testing.T, a, b string) string {
 	ctx := context.Background()
-	da, err := transforms.ReadDotpropsFile(ctx, a, transforms.ReadOptions{})
+	da, err := dotprops.ReadDotpropsFile(ctx, a, dotprops.ReadOptions{})
 	if err != nil {
 		return ": " + err.Error()
 	}
-	db, err := transforms.ReadDotpropsFile(ctx, b, transforms.ReadOptions{})
+	db, err := dotprops.ReadDotpropsFile(ctx, b, dotprops.ReadOptions{})
 	if err != nil {
 		return ": " + err.Error()
 	}
@@ -457,7 +458,7 @@ func TestDotpropsGCS(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) || len(want) == 0 {
 		t.Errorf("gs:// output differs from the local one (%d vs %d bytes): %v", len(got), len(want), err)
 	}
-	dps, err := transforms.ReadDotpropsFile(ctx, lout, transforms.ReadOptions{})
+	dps, err := dotprops.ReadDotpropsFile(ctx, lout, dotprops.ReadOptions{})
 	if err != nil || len(dps) != 3 {
 		t.Fatalf("read back: %d neurons, %v", len(dps), err)
 	}
@@ -546,7 +547,7 @@ func TestDotpropsIDs(t *testing.T) {
 		if _, err := runDotpropsT(t, append(args, "--in", filepath.Join(tmp, "*.swc"), "--out", out, "--k", "5")...); err != nil {
 			t.Fatal(err)
 		}
-		dps, err := transforms.ReadDotpropsFile(ctx, out, transforms.ReadOptions{})
+		dps, err := dotprops.ReadDotpropsFile(ctx, out, dotprops.ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,13 +18,13 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // Real outputs for the export and inspect tests, each made once per test
@@ -115,7 +115,7 @@ func stringIDInput(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dps, err := transforms.ReadDotpropsFile(ctx, goldenInput(t), transforms.ReadOptions{})
+	dps, err := dotprops.ReadDotpropsFile(ctx, goldenInput(t), dotprops.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func stringIDInput(t *testing.T, dir string) string {
 		d.ID = scoring.StrID(name)
 	}
 	var buf bytes.Buffer
-	if err := transforms.WriteDotpropsParquet(&buf, dps); err != nil {
+	if err := dotprops.WriteDotpropsParquet(&buf, dps); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "golden_string_ids.parquet")

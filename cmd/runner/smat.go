@@ -18,11 +18,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/smatbuild"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // smatUsage is the command line of runner smat.
@@ -127,7 +127,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	start := time.Now()
-	inputs, err := transforms.ExpandInputs(ctx, o.in)
+	inputs, err := dotprops.ExpandInputs(ctx, o.in)
 	if err != nil {
 		return fmt.Errorf("--in: %w", err)
 	}
@@ -141,7 +141,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// The neurons: fully read for local counting; with --beam only their
 	// ids and point counts (the workers read the rest).
-	readOpt := transforms.ReadOptions{Scale: scale, IgnoreAlpha: !o.useAlpha}
+	readOpt := dotprops.ReadOptions{Scale: scale, IgnoreAlpha: !o.useAlpha}
 	var (
 		ids     []scoring.ID
 		points  []int
@@ -149,7 +149,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	)
 	for _, f := range inputs {
 		if o.beam {
-			info, err := transforms.ReadNeuronIndex(ctx, f, readOpt)
+			info, err := dotprops.ReadNeuronIndex(ctx, f, readOpt)
 			if err != nil {
 				return err
 			}
@@ -158,7 +158,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 			}
 			continue
 		}
-		dps, err := transforms.ReadDotpropsFile(ctx, f, readOpt)
+		dps, err := dotprops.ReadDotpropsFile(ctx, f, readOpt)
 		if err != nil {
 			return err
 		}

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // goldenGroupsCSV writes the golden set's types (the name in
@@ -174,7 +174,7 @@ func checkScoresWith(t *testing.T, in, smat string, m *scoring.Matrix) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dps, err := transforms.ReadDotpropsFile(ctx, in, transforms.ReadOptions{IgnoreAlpha: true})
+	dps, err := dotprops.ReadDotpropsFile(ctx, in, dotprops.ReadOptions{IgnoreAlpha: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func synthGroups(t *testing.T, dir string, n int) (in, groups string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := transforms.WriteDotpropsParquet(f, brain.Neurons); err != nil {
+	if err := dotprops.WriteDotpropsParquet(f, brain.Neurons); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -312,7 +312,7 @@ func TestSmatCommandRandomDraw(t *testing.T) {
 		id, ty, _ := strings.Cut(r, ",")
 		typeOf[id] = ty
 	}
-	dps, _ := transforms.ReadDotpropsFile(ctx, in, transforms.ReadOptions{IgnoreAlpha: true})
+	dps, _ := dotprops.ReadDotpropsFile(ctx, in, dotprops.ReadOptions{IgnoreAlpha: true})
 	pts := map[string]int{}
 	for _, d := range dps {
 		pts[d.ID.String()] = d.Len()
@@ -351,7 +351,7 @@ func TestSmatCommandRandomDraw(t *testing.T) {
 func TestSmatCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	in, groups := synthGroups(t, dir, 12)
-	dps, _ := transforms.ReadDotpropsFile(context.Background(), in, transforms.ReadOptions{})
+	dps, _ := dotprops.ReadDotpropsFile(context.Background(), in, dotprops.ReadOptions{})
 	id := func(i int) string { return dps[i].ID.String() }
 	file := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -367,7 +367,7 @@ func TestSmatCommandErrors(t *testing.T) {
 			plain[i] = &c
 		}
 		f, _ := os.Create(noAlpha)
-		transforms.WriteDotpropsParquet(f, plain)
+		dotprops.WriteDotpropsParquet(f, plain)
 		f.Close()
 	}
 	for _, tc := range []struct {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // synthMain implements
@@ -74,7 +74,7 @@ func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
 	defer fw.Abort() // no-op after Commit
 	cw := &countingWriter{w: fw}
 	bw := bufio.NewWriterSize(cw, 1<<20)
-	dw, err := transforms.NewDotpropsWriter(bw, false, true) // int64 ids; MakeDotprops gives alpha
+	dw, err := dotprops.NewDotpropsWriter(bw, false, true) // int64 ids; MakeDotprops gives alpha
 	if err != nil {
 		return fmt.Errorf("synth %s: %w", *out, err)
 	}

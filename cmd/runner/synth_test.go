@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/synth"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func TestSynthWritesParquet(t *testing.T) {
@@ -19,7 +19,7 @@ func TestSynthWritesParquet(t *testing.T) {
 	if err := synthMain([]string{"--n", "40", "--out", out, "--seed", "3"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := transforms.ReadDotpropsFile(context.Background(), out, transforms.ReadOptions{})
+	got, err := dotprops.ReadDotpropsFile(context.Background(), out, dotprops.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestSynthSummaryAndDefaultSeed(t *testing.T) {
 	if strings.Count(line, "\n") != 1 || !strings.Contains(line, "12 neurons") || !strings.Contains(line, "types") || !strings.Contains(line, "(seed 1)") {
 		t.Errorf("summary %q", line)
 	}
-	got, err := transforms.ReadDotpropsFile(context.Background(), out, transforms.ReadOptions{})
+	got, err := dotprops.ReadDotpropsFile(context.Background(), out, dotprops.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestSynthStreamsSameBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want bytes.Buffer
-	if err := transforms.WriteDotpropsParquet(&want, synth.Generate(60, 4)); err != nil {
+	if err := dotprops.WriteDotpropsParquet(&want, synth.Generate(60, 4)); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want.Bytes()) {

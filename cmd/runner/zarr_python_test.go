@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // pythonZarr returns /usr/bin/python3 if it imports zarr, else skips (or
@@ -33,7 +33,7 @@ func pythonZarr(t *testing.T) string {
 // are not ASCII ("KC-γ-<name>"), and returns the file and the ids.
 func nonASCIIInput(t *testing.T) (string, []string) {
 	t.Helper()
-	dps, err := transforms.ReadDotpropsFile(context.Background(), goldenInput(t), transforms.ReadOptions{})
+	dps, err := dotprops.ReadDotpropsFile(context.Background(), goldenInput(t), dotprops.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func nonASCIIInput(t *testing.T) (string, []string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := transforms.WriteDotpropsParquet(f, dps); err != nil {
+	if err := dotprops.WriteDotpropsParquet(f, dps); err != nil {
 		t.Fatal(err)
 	}
 	return p, ids

@@ -1,4 +1,4 @@
-package transforms
+package dotprops
 
 // Reading navis-layout Parquet row group by row group: a bounded number of
 // row groups are decoded ahead, in parallel, of one in-order accumulator,
@@ -8,6 +8,7 @@ package transforms
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -16,9 +17,11 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/nblast-go/nblast/internal/cores"
+	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -29,7 +32,7 @@ func FileRowGroups(ctx context.Context, path string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	rows, err := rowGroupRows(ctx, path)
+	rows, err := RowGroupRows(ctx, path)
 	return len(rows), err
 }
 
@@ -643,4 +646,26 @@ func leafFields(path string, fr *pqarrow.FileReader, leaves []int) ([]int, error
 		fields[i] = fi[0]
 	}
 	return fields, nil
+}
+
+// RowGroupRows reads the row count of each row group of a Parquet file
+// from its footer.
+func RowGroupRows(ctx context.Context, path string) (rows []int64, err error) {
+	defer recoverCorrupt(path, &err)
+	ra, err := files.OpenReaderAt(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer ra.Close()
+	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a Parquet file (%v): inputs must be dotprops in Parquet, e.g. written by navis.write_parquet", path, err)
+	}
+	defer rdr.Close()
+	md := rdr.MetaData()
+	rows = make([]int64, rdr.NumRowGroups())
+	for i := range rows {
+		rows[i] = md.RowGroup(i).NumRows()
+	}
+	return rows, nil
 }

@@ -1,4 +1,4 @@
-package transforms
+package dotprops
 
 import (
 	"bytes"

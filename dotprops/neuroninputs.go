@@ -1,4 +1,4 @@
-package transforms
+package dotprops
 
 // Inputs of `runner dotprops`: neurons as skeletons or point clouds, to be
 // turned into dotprops (MakeNeuronDotprops).
@@ -107,7 +107,7 @@ func (o NeuronReadOptions) SWCID(file string) (scoring.ID, error) {
 // SWC ids are int64 or all are strings.
 func SWCStrIDs(paths []string, ids map[string]string) bool {
 	for _, p := range paths {
-		if !isSWC(p) {
+		if !IsSWC(p) {
 			continue
 		}
 		text := swcStem(p)
@@ -166,7 +166,7 @@ func ReadSWCIDs(ctx context.Context, p string) (map[string]string, error) {
 	return ids, nil
 }
 
-func isSWC(p string) bool { return strings.EqualFold(path.Ext(p), ".swc") }
+func IsSWC(p string) bool { return strings.EqualFold(path.Ext(p), ".swc") }
 
 // ReadNeuronInputs reads the neurons of one input file and calls emit
 // with each, in file order:
@@ -192,7 +192,7 @@ func isSWC(p string) bool { return strings.EqualFold(path.Ext(p), ".swc") }
 func ReadNeuronInputs(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
 	switch strings.ToLower(path.Ext(p)) {
 	case ".swc":
-		return readSWCInput(ctx, p, opt, emit)
+		return ReadSWCInput(ctx, p, opt, emit)
 	case ".csv":
 		return readCSVInput(ctx, p, opt, emit)
 	case ".parquet":
@@ -201,7 +201,7 @@ func ReadNeuronInputs(ctx context.Context, p string, opt NeuronReadOptions, emit
 	return fmt.Errorf("%s: unknown input type %q: inputs are SWC files (.swc), point or node tables (.csv, .parquet)", p, path.Ext(p))
 }
 
-func readSWCInput(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
+func ReadSWCInput(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
 	id, err := opt.SWCID(p)
 	if err != nil {
 		return err

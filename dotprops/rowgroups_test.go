@@ -1,4 +1,4 @@
-package transforms
+package dotprops
 
 import (
 	"context"
@@ -241,7 +241,7 @@ func TestReadDotpropsRowGroups(t *testing.T) {
 					if whole[i].ID != id {
 						t.Fatalf("splits of %d: neuron %d is %s, ReadDotpropsFile's %s", size, i, id, whole[i].ID)
 					}
-					if diff := dotpropsDiff(j, whole[i]); diff != "" {
+					if diff := Diff(j, whole[i]); diff != "" {
 						t.Errorf("splits of %d: neuron %s: joined pieces and ReadDotpropsFile differ: %s", size, id, diff)
 					}
 				}

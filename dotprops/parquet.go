@@ -1,4 +1,4 @@
-package transforms
+package dotprops
 
 // Reading and writing dotprops in navis' Parquet layout (see
 // shared/docs/formats.md, "Input: dotprops in Parquet (navis layout)"):
@@ -227,14 +227,14 @@ func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []
 	}
 	for _, d := range dps {
 		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w: %s", path, err, invalidAdvice(err, opt.Factor()))
+			return nil, fmt.Errorf("%s: %w: %s", path, err, InvalidAdvice(err, opt.Factor()))
 		}
 	}
 	return dps, nil
 }
 
-// invalidAdvice is what to do about a neuron that fails Validate.
-func invalidAdvice(err error, scale float64) string {
+// InvalidAdvice is what to do about a neuron that fails Validate.
+func InvalidAdvice(err error, scale float64) string {
 	var ie *scoring.InvalidError
 	if !errors.As(err, &ie) {
 		return "fix or remove this neuron"
@@ -720,13 +720,13 @@ func WriteDotpropsParquet(w io.Writer, dps []*scoring.Dotprops) error {
 	return writeDotpropsParquet(w, dps, compress.Codecs.Zstd)
 }
 
-// writeStagedParquet writes the staging area's file p (local or gs://) as
+// WriteParquetFile writes the staging area's file p (local or gs://) as
 // WriteDotpropsParquet would, streamed to it (files.Create: whole or not
 // at all) and uncompressed: staged files live for one run, and zstd gains
 // little on float64 coordinates (about 12% on a synthetic brain) while
 // writing and reading them compressed, and growing an in-memory copy,
 // cost about a tenth of a 300-neuron run's CPU.
-func writeStagedParquet(ctx context.Context, p string, dps []*scoring.Dotprops) error {
+func WriteParquetFile(ctx context.Context, p string, dps []*scoring.Dotprops) error {
 	w, err := files.Create(ctx, p)
 	if err != nil {
 		return err
@@ -777,8 +777,8 @@ type noCloseWriter struct{ w io.Writer }
 
 func (n noCloseWriter) Write(p []byte) (int, error) { return n.w.Write(p) }
 
-// dotpropsDiff describes the first difference between a and b, or "".
-func dotpropsDiff(a, b *scoring.Dotprops) string {
+// Diff describes the first difference between a and b, or "".
+func Diff(a, b *scoring.Dotprops) string {
 	if a.Len() != b.Len() {
 		return fmt.Sprintf("%d vs %d points", a.Len(), b.Len())
 	}
