@@ -180,13 +180,6 @@ func (o Options) maxDist() (float64, error) {
 // selection.
 func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" && !o.Smart }
 
-// threshold is --threshold as workers receive it: DoFn settings travel as
-// JSON, which has no infinities, and every score is finite, so ±Inf become
-// ±MaxFloat64 with the same effect.
-func (o Options) threshold() float64 {
-	return max(-math.MaxFloat64, min(math.MaxFloat64, o.Threshold))
-}
-
 // memory is --memory in bytes; 0 when not given (transforms.DefaultMemory).
 func (o Options) memory() (int64, error) {
 	if o.Memory == "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -229,7 +230,7 @@ func (j *Job) resolveScoring(ctx context.Context) error {
 	o := j.Options
 	md, _ := o.maxDist()
 	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll(),
-		Threshold: o.threshold(), Prune: o.Pruning()}
+		Threshold: scoring.Threshold(o.Threshold), Prune: o.Pruning()}
 	j.Score.Memory, _ = o.memory() // validated
 	if o.Smart {
 		// As navis.nblast_smart, which scores the diagonal by a search
@@ -597,7 +598,7 @@ func (j *Job) pruneItems(ctx context.Context, items []transforms.WorkItem) ([]tr
 	}
 	qe, te := j.Plan.QueryExtents(), j.Plan.TargetExtents()
 	skip := make([]bool, len(items))
-	th := j.Options.threshold()
+	th := j.Options.Threshold
 	parallel(len(items), func(i int) {
 		w := items[i]
 		skip[i] = j.Plan.CanSkipBlocks(w, qe[w.QB], te[w.TB], s, mode, th)
@@ -642,7 +643,7 @@ func (j *Job) build() *beam.Pipeline {
 	case "zarr":
 		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items), j.owner())
 	case "sparse":
-		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.threshold(), Float64: o.DType == "float64",
+		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.Threshold, Float64: o.DType == "float64",
 			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params), Owner: j.owner()}, len(j.work))
 	}
 	if o.TopK > 0 && !j.topkDone {
@@ -655,7 +656,7 @@ func (j *Job) build() *beam.Pipeline {
 				}
 			}
 		}
-		sinks.WriteTopK(s, chunks, files.Join(o.Out, sinks.TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.threshold(), Expected: expected,
+		sinks.WriteTopK(s, chunks, files.Join(o.Out, sinks.TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.Threshold, Expected: expected,
 			Manifest: string(params), Owner: j.owner()})
 	}
 	return p

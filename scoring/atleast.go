@@ -30,7 +30,7 @@ func (s *Scorer) PairAtLeast(mode Mode, q, t *Neuron, qSelf, tSelf, thr float64)
 	var qc, tc []float64
 	sc := cellsPool.Get().(*pairCells)
 	defer cellsPool.Put(sc)
-	if mode == Both || thr <= -math.MaxFloat64 || math.IsNaN(thr) { // -MaxFloat64: -Inf as JSON carries it
+	if mode == Both || math.IsInf(thr, -1) || math.IsNaN(thr) {
 		thr = math.Inf(-1)
 	} else if !same {
 		if s.ExtentBound(mode, q.Extent(), t.Extent()) < thr || s.GroupBound(mode, q, t) < thr {

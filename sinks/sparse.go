@@ -28,7 +28,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"path"
 	"strings"
 
@@ -163,7 +162,7 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 	if err != nil {
 		panic(fmt.Sprintf("sinks.WriteSparse(%s): %v", out, err))
 	}
-	written := beam.ParDo(s, &writeSparsePartFn{Out: out, Threshold: math.Float64bits(cfg.Threshold), Float64: cfg.Float64}, chunks)
+	written := beam.ParDo(s, &writeSparsePartFn{Out: out, Threshold: scoring.Threshold(cfg.Threshold), Float64: cfg.Float64}, chunks)
 	writeManifest(s, written, manifestConfig{Dir: out, What: "sparse parts", Expected: expected, PriorParts: cfg.PriorParts, PriorRows: cfg.PriorRows,
 		Parameters: string(params), Owner: cfg.Owner})
 }
@@ -173,12 +172,12 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 // threshold is carried as its math.Float64bits.
 type writeSparsePartFn struct {
 	Out       string
-	Threshold uint64 // math.Float64bits of the threshold
+	Threshold scoring.Threshold
 	Float64   bool
 }
 
 func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chunk) (string, int64, error) {
-	data, rows, err := EncodeSparsePart(c, math.Float64frombits(f.Threshold), f.Float64)
+	data, rows, err := EncodeSparsePart(c, float64(f.Threshold), f.Float64)
 	if err != nil {
 		return "", 0, err
 	}

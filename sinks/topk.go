@@ -15,7 +15,6 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"sort"
@@ -104,7 +103,7 @@ func WriteTopK(s beam.Scope, chunks beam.PCollection, out string, cfg TopKConfig
 		panic(fmt.Sprintf("sinks.WriteTopK(%s): %v", out, err))
 	}
 	s = s.Scope("WriteTopK")
-	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: math.Float64bits(cfg.Threshold)}, chunks)
+	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: scoring.Threshold(cfg.Threshold)}, chunks)
 	best := beam.CombinePerKey(s, &topkMergeFn{K: k}, cands)
 	perBlock := beam.GroupByKey(s, beam.Flatten(s, beam.ParDo(s, byQueryBlock, best), blocks))
 	written := beam.ParDo(s, &writeTopKFn{Out: out, K: k}, perBlock)
@@ -164,7 +163,7 @@ func queryKey(id scoring.ID) string {
 
 type topkCandidatesFn struct {
 	K         int
-	Threshold uint64 // math.Float64bits of the threshold (see writeSparsePartFn)
+	Threshold scoring.Threshold
 }
 
 // ProcessElement emits each query's k best candidates of the chunk (keyed
@@ -184,7 +183,7 @@ func (f *topkCandidatesFn) ProcessElement(c transforms.Chunk, emit func(string, 
 		return nil // no query, no id kind for a file's schema
 	}
 	block(c.QB, topkAcc{QB: c.QB, Query: c.Queries[0], TargetStr: tStr})
-	threshold := math.Float64frombits(f.Threshold)
+	threshold := float64(f.Threshold)
 	best := make([]topkEntry, 0, f.K)
 	for i := 0; i < c.Rows; i++ {
 		best = best[:0]

@@ -91,7 +91,7 @@ func (q *knnQuery) add(col int, v, floor float64, k int) {
 // the tile, in one order (spread).
 func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork, qblocks []*preparedBlock) ([]*knnQuery, error) {
 	p, s, mode := l.Plan, f.scorer, f.mode
-	k, floor := f.Config.TopK, f.Config.Threshold
+	k, floor := f.Config.TopK, float64(f.Config.Threshold)
 	tbs, visits := tileTargets(tile)
 	pos := make(map[int32]int, len(tbs)) // target block → position in tbs
 	for x, tb := range tbs {

@@ -51,8 +51,9 @@ type ScoreConfig struct {
 	AllByAll   bool    // the diagonal is the self-hit, as nblast_allbyall
 	// Threshold and Prune: with Prune, a pair whose upper bound is below
 	// Threshold is not scored (its Chunk value is NaN). Only sparse and
-	// top-k outputs, which drop scores below Threshold, prune.
-	Threshold float64
+	// top-k outputs, which drop scores below Threshold, prune. ±Inf
+	// travel as they are (scoring.Threshold).
+	Threshold scoring.Threshold
 	Prune     bool
 	// Row: one Chunk per query block spanning every target (the sparse
 	// output writes one part per query block), not one per work item.
@@ -81,7 +82,7 @@ func (c ScoreConfig) Scorer(ctx context.Context) (*scoring.Scorer, scoring.Mode,
 		return nil, 0, err
 	}
 	s, err := scoring.NewScorer(scoring.Options{Matrix: m, UseAlpha: c.UseAlpha, MaxDist: c.MaxDist, Normalized: c.Normalized, AllByAll: c.AllByAll,
-		Prune: c.Prune, Threshold: c.Threshold, Workers: cores.N()})
+		Prune: c.Prune, Threshold: float64(c.Threshold), Workers: cores.N()})
 	return s, mode, err
 }
 
@@ -263,7 +264,7 @@ func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWo
 			qinfo := p.QueryBlock(qb)
 			qi, ti := seq(len(qinfo)), seq(len(tinfo))
 			if f.Config.Prune {
-				if qi, ti = p.Candidates(w, f.scorer, f.mode, f.Config.Threshold); len(qi) == 0 {
+				if qi, ti = p.Candidates(w, f.scorer, f.mode, float64(f.Config.Threshold)); len(qi) == 0 {
 					n := int64(len(qinfo) * len(tinfo))
 					itemsSkipped.Inc(ctx, 1)
 					pairsSkipped.Inc(ctx, n)
@@ -294,7 +295,7 @@ func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWo
 				emit(c)
 				continue
 			}
-			rows[a].add(c, w.TB*p.BlockSize, f.Config.Threshold)
+			rows[a].add(c, w.TB*p.BlockSize, float64(f.Config.Threshold))
 		}
 		if tblock != nil {
 			f.release("t", int(tb))

@@ -55,7 +55,7 @@ func TestScoreItemPreparesOnlyNeededNeurons(t *testing.T) {
 			qb, tb := newPreparedBlock("q", qd), newPreparedBlock("t", td)
 			c := Chunk{Rows: 3, Cols: 3}
 			p := Plan{Queries: qinfo, Targets: tinfo, BlockSize: 3}
-			qi, ti := p.Candidates(WorkItem{}, f.scorer, f.mode, cfg.Threshold)
+			qi, ti := p.Candidates(WorkItem{}, f.scorer, f.mode, float64(cfg.Threshold))
 			pruned, err := f.scoreItem(qb, tb, qinfo, tinfo, qi, ti, &c)
 			if err != nil {
 				t.Fatal(err)
@@ -96,7 +96,7 @@ func TestScoreItemPreparesOnlyNeededNeurons(t *testing.T) {
 				switch {
 				case far && !math.IsNaN(v):
 					t.Errorf("pair (%d,%d) with a far neuron: %v, want NaN", i, j, v)
-				case far && want[k] >= cfg.Threshold:
+				case far && want[k] >= float64(cfg.Threshold):
 					t.Errorf("pair (%d,%d) left out but scores %v", i, j, want[k])
 				case !far && !math.IsNaN(v) && v != want[k]:
 					t.Errorf("pair (%d,%d): %v, want %v", i, j, v, want[k])
@@ -104,7 +104,7 @@ func TestScoreItemPreparesOnlyNeededNeurons(t *testing.T) {
 					t.Errorf("pair (%d,%d) reverse: %v, want %v", i, j, c.Reverse[k], wrev[k])
 				}
 			}
-			if !(c.Values[0] >= cfg.Threshold) {
+			if !(c.Values[0] >= float64(cfg.Threshold)) {
 				t.Errorf("overlapping pair (0,0): %v, want a score above the threshold", c.Values[0])
 			}
 		})
