@@ -21,15 +21,15 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 
 	"github.com/nblast-go/nblast/internal/parquettest"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // bigChunk is the row chunk of query block 2: 40 queries x 50 targets
 // (int64 ids) with random scores, all kept at threshold 0.
-func bigChunk() transforms.Chunk {
+func bigChunk() scores.Chunk {
 	rng := rand.New(rand.NewPCG(1, 2))
-	c := transforms.Chunk{QB: 2, TB: -1, Rows: 40, Cols: 50}
+	c := scores.Chunk{QB: 2, TB: -1, Rows: 40, Cols: 50}
 	for i := range c.Rows {
 		c.Queries = append(c.Queries, scoring.IntID(int64(1)<<55+int64(i)))
 	}
@@ -82,7 +82,7 @@ func TestPartRootRepetitionRequired(t *testing.T) {
 // writeSnappyPart writes the rows of c at or above 0 as a part in the
 // sparse (or, with rank, top-k) layout, snappy-compressed (as pyarrow
 // writes by default), in row groups of rowGroup rows.
-func writeSnappyPart(t *testing.T, p string, c transforms.Chunk, rank bool, rowGroup int) {
+func writeSnappyPart(t *testing.T, p string, c scores.Chunk, rank bool, rowGroup int) {
 	t.Helper()
 	mem := memory.NewGoAllocator()
 	sc := outputSchema(false, false, false, rank)

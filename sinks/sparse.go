@@ -43,12 +43,12 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func init() {
-	register.DoFn2x3[context.Context, transforms.Chunk, string, int64, error](&writeSparsePartFn{})
+	register.DoFn2x3[context.Context, scores.Chunk, string, int64, error](&writeSparsePartFn{})
 }
 
 // Column names of the sparse and top-k outputs.
@@ -176,7 +176,7 @@ type writeSparsePartFn struct {
 	Float64   bool
 }
 
-func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chunk) (string, int64, error) {
+func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c scores.Chunk) (string, int64, error) {
 	data, rows, err := EncodeSparsePart(c, float64(f.Threshold), f.Float64)
 	if err != nil {
 		return "", 0, err
@@ -193,7 +193,7 @@ func (f *writeSparsePartFn) ProcessElement(ctx context.Context, c transforms.Chu
 // as Parquet (zstd; query and target dictionary-encoded; score FLOAT, or
 // DOUBLE if float64). It returns the file's bytes and its row count. Same
 // chunk, same bytes.
-func EncodeSparsePart(c transforms.Chunk, threshold float64, float64Score bool) ([]byte, int64, error) {
+func EncodeSparsePart(c scores.Chunk, threshold float64, float64Score bool) ([]byte, int64, error) {
 	where := fmt.Sprintf("sparse part (query block %d)", c.QB)
 	if len(c.Queries) != c.Rows || len(c.Targets) != c.Cols || len(c.Values) != c.Rows*c.Cols {
 		return nil, 0, fmt.Errorf("%s: chunk has %d query ids, %d target ids and %d values for %dx%d", where, len(c.Queries), len(c.Targets), len(c.Values), c.Rows, c.Cols)

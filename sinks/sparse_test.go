@@ -30,8 +30,8 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func TestMain(m *testing.M) {
@@ -117,13 +117,13 @@ func testScores() [][]float64 {
 
 // testChunks cuts the score matrix into work items, one per (query block,
 // target block), as transforms.Score makes them.
-func testChunks(str bool) []transforms.Chunk {
+func testChunks(str bool) []scores.Chunk {
 	qs, ts := testIDs(str)
 	m := testScores()
-	var out []transforms.Chunk
+	var out []scores.Chunk
 	for qb, q := range queryBlocks {
 		for tb, t := range targetBlocks {
-			c := transforms.Chunk{QB: qb, TB: tb, Rows: q[1] - q[0], Cols: t[1] - t[0],
+			c := scores.Chunk{QB: qb, TB: tb, Rows: q[1] - q[0], Cols: t[1] - t[0],
 				Queries: qs[q[0]:q[1]], Targets: ts[t[0]:t[1]]}
 			for i := q[0]; i < q[1]; i++ {
 				for j := t[0]; j < t[1]; j++ {
@@ -144,11 +144,11 @@ func testChunks(str bool) []transforms.Chunk {
 // (ScoreConfig.Row): TB -1, every target in plan order, Values row-major
 // over all targets. Query block 1's last target block is all NaN, as a
 // target block pruning skipped holds.
-func testRowChunks(str bool) []transforms.Chunk {
-	var out []transforms.Chunk
+func testRowChunks(str bool) []scores.Chunk {
+	var out []scores.Chunk
 	for _, c := range testChunks(str) {
 		if c.TB == 0 {
-			out = append(out, transforms.Chunk{QB: c.QB, TB: -1, Rows: c.Rows, Queries: c.Queries})
+			out = append(out, scores.Chunk{QB: c.QB, TB: -1, Rows: c.Rows, Queries: c.Queries})
 		}
 		r := &out[len(out)-1]
 		if r.QB != c.QB || r.Rows != c.Rows {
@@ -177,13 +177,13 @@ func testRowChunks(str bool) []transforms.Chunk {
 // skippedRowChunk is the row chunk of a query block (2, after those of
 // testRowChunks) whose every work item pruning skipped: two queries of
 // their own against every target, all NaN. Its part has no rows.
-func skippedRowChunk(str bool) transforms.Chunk {
+func skippedRowChunk(str bool) scores.Chunk {
 	_, ts := testIDs(str)
 	qs := []scoring.ID{scoring.IntID(1<<53 + 7), scoring.IntID(-8)}
 	if str {
 		qs = []scoring.ID{scoring.StrID("q-skipped"), scoring.StrID("")}
 	}
-	c := transforms.Chunk{QB: len(queryBlocks), TB: -1, Rows: len(qs), Cols: len(ts), Queries: qs, Targets: ts}
+	c := scores.Chunk{QB: len(queryBlocks), TB: -1, Rows: len(qs), Cols: len(ts), Queries: qs, Targets: ts}
 	for range c.Rows * c.Cols {
 		c.Values = append(c.Values, math.NaN())
 	}
@@ -242,13 +242,13 @@ func TestRowChunksFixture(t *testing.T) {
 // withRetries returns the chunks plus copies of two of them, as a retried
 // or duplicated element (a work item, or a query block's row chunk)
 // delivers them.
-func withRetries(chunks []transforms.Chunk) []transforms.Chunk {
+func withRetries(chunks []scores.Chunk) []scores.Chunk {
 	return append(slices.Clone(chunks), chunks[1], chunks[len(chunks)-2])
 }
 
 // runPipeline builds a pipeline that creates chunks and applies write to
 // them, and runs it on runner.
-func runPipeline(t *testing.T, runner string, chunks []transforms.Chunk, write func(s beam.Scope, col beam.PCollection)) error {
+func runPipeline(t *testing.T, runner string, chunks []scores.Chunk, write func(s beam.Scope, col beam.PCollection)) error {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	write(s, beam.CreateList(s, chunks))
@@ -269,7 +269,7 @@ func storedScore(v float64, float64Score bool) float64 {
 }
 
 // expectedSparse filters the chunks at the threshold, brute force.
-func expectedSparse(chunks []transforms.Chunk, threshold float64, float64Score bool) []SparseRow {
+func expectedSparse(chunks []scores.Chunk, threshold float64, float64Score bool) []SparseRow {
 	var rows []SparseRow
 	for _, c := range chunks {
 		for i := 0; i < c.Rows; i++ {
@@ -545,7 +545,7 @@ func TestWriteSparseNoChunks(t *testing.T) {
 	for _, runner := range runners {
 		t.Run(runner, func(t *testing.T) {
 			out := t.TempDir()
-			if err := runPipeline(t, runner, []transforms.Chunk{}, func(s beam.Scope, col beam.PCollection) {
+			if err := runPipeline(t, runner, []scores.Chunk{}, func(s beam.Scope, col beam.PCollection) {
 				WriteSparse(s, col, out, SparseConfig{}, 0)
 			}); err != nil {
 				t.Fatal(err)

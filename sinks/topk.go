@@ -26,12 +26,12 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 func init() {
-	register.DoFn3x1[transforms.Chunk, func(string, topkAcc), func(int, topkAcc), error](&topkCandidatesFn{})
+	register.DoFn3x1[scores.Chunk, func(string, topkAcc), func(int, topkAcc), error](&topkCandidatesFn{})
 	register.Emitter2[string, topkAcc]()
 	register.Emitter2[int, topkAcc]()
 	register.Combiner1[topkAcc](&topkMergeFn{})
@@ -168,7 +168,7 @@ type topkCandidatesFn struct {
 
 // ProcessElement emits each query's k best candidates of the chunk (keyed
 // by query) and one marker for the chunk's query block.
-func (f *topkCandidatesFn) ProcessElement(c transforms.Chunk, emit func(string, topkAcc), block func(int, topkAcc)) error {
+func (f *topkCandidatesFn) ProcessElement(c scores.Chunk, emit func(string, topkAcc), block func(int, topkAcc)) error {
 	if len(c.Queries) != c.Rows || len(c.Targets) != c.Cols || len(c.Values) != c.Rows*c.Cols {
 		return fmt.Errorf("top-k (query block %d, target block %d): chunk has %d query ids, %d target ids and %d values for %dx%d", c.QB, c.TB, len(c.Queries), len(c.Targets), len(c.Values), c.Rows, c.Cols)
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // bruteCompareIDs orders ids as the documented tie-break does, written
@@ -36,7 +36,7 @@ func bruteCompareIDs(a, b scoring.ID) int {
 // work items: per query, every target with a score >= threshold, sorted by
 // score (descending) then target id, the first k; queries in id order
 // within their query block, blocks in order.
-func bruteTopK(chunks []transforms.Chunk, k int, threshold float64) []TopKRow {
+func bruteTopK(chunks []scores.Chunk, k int, threshold float64) []TopKRow {
 	type cand struct {
 		target scoring.ID
 		score  float64
@@ -81,7 +81,7 @@ func TestWriteTopK(t *testing.T) {
 	for _, str := range []bool{false, true} {
 		shapes := []struct {
 			name   string
-			chunks []transforms.Chunk
+			chunks []scores.Chunk
 		}{{"items", testChunks(str)}, {"rows", testRowChunks(str)}}
 		for _, k := range []int{1, 3, 50} {
 			want := bruteTopK(shapes[0].chunks, k, testThreshold)
@@ -304,7 +304,7 @@ func TestWriteTopKIncomplete(t *testing.T) {
 				if shape == "rows" {
 					chunks = testRowChunks(false)
 				}
-				var firstBlock []transforms.Chunk
+				var firstBlock []scores.Chunk
 				for _, c := range chunks {
 					if c.QB == 0 {
 						firstBlock = append(firstBlock, c)

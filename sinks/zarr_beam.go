@@ -8,11 +8,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
-	"github.com/nblast-go/nblast/transforms"
+	"github.com/nblast-go/nblast/scores"
 )
 
 func init() {
-	register.DoFn2x2[context.Context, transforms.Chunk, int, error](&writeChunkFn{})
+	register.DoFn2x2[context.Context, scores.Chunk, int, error](&writeChunkFn{})
 	register.DoFn2x1[context.Context, int, error](&finalizeZarrFn{})
 }
 
@@ -50,7 +50,7 @@ type writeChunkFn struct {
 	Arrays []ArrayGeometry
 }
 
-func (f *writeChunkFn) ProcessElement(ctx context.Context, c transforms.Chunk) (int, error) {
+func (f *writeChunkFn) ProcessElement(ctx context.Context, c scores.Chunk) (int, error) {
 	for k, g := range f.Arrays {
 		spec := g.spec()
 		vals := c.Values

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"reflect"
 	"slices"
 	"sync/atomic"
 
@@ -16,29 +15,15 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
 )
 
 func init() {
 	register.DoFn3x1[context.Context, int, func(int), error](&itemsFn{})
 	register.Combiner3[[]string, string, int](&distinctPathsFn{})
-	register.DoFn3x1[context.Context, int, func(Chunk), error](&scoreFn{})
-	register.Emitter1[Chunk]()
-	beam.RegisterType(reflect.TypeOf((*Chunk)(nil)).Elem())
-}
-
-// Chunk holds the scores of one work item: Rows × Cols values, row-major,
-// in the plan's order. A pair skipped by pruning (its upper bound is below
-// the threshold, so its score is too) holds NaN.
-type Chunk struct {
-	QB, TB     int
-	Rows, Cols int
-	Queries    []scoring.ID // the Rows query ids
-	Targets    []scoring.ID // the Cols target ids
-	Values     []float64    // forward scores, or the combined mean/min/max
-	Reverse    []float64    // target→query scores; only for scores=both
-	Mask       []bool       // --smart: true where Values is exact, not the pre-score
-	Pruned     int          // pairs skipped by pruning
+	register.DoFn3x1[context.Context, int, func(scores.Chunk), error](&scoreFn{})
+	register.Emitter1[scores.Chunk]()
 }
 
 // ScoreConfig is what workers need to score: the NBLAST options.
@@ -206,7 +191,7 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 	return err
 }
 
-func (f *scoreFn) ProcessElement(ctx context.Context, t int, emit func(Chunk)) error {
+func (f *scoreFn) ProcessElement(ctx context.Context, t int, emit func(scores.Chunk)) error {
 	l, err := f.Staging.layout(ctx)
 	if err != nil {
 		return err
@@ -235,14 +220,14 @@ func (f *scoreFn) ProcessElement(ctx context.Context, t int, emit func(Chunk)) e
 // columns those of the targets that score at or above the threshold
 // against one of its queries: the rest hold nothing a sparse or top-k
 // output keeps).
-func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(Chunk)) error {
+func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(scores.Chunk)) error {
 	p := l.Plan
 	var rows []*rowBuilder
 	if f.Config.Row {
 		rows = make([]*rowBuilder, len(tile))
 		for a, w := range tile {
 			qinfo := p.QueryBlock(w.QB)
-			rows[a] = &rowBuilder{c: Chunk{QB: w.QB, TB: -1, Rows: len(qinfo), Queries: infoIDs(qinfo)}}
+			rows[a] = &rowBuilder{c: scores.Chunk{QB: w.QB, TB: -1, Rows: len(qinfo), Queries: infoIDs(qinfo)}}
 		}
 	}
 	qblocks := make([]*preparedBlock, len(tile))
@@ -285,7 +270,7 @@ func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWo
 					return err
 				}
 			}
-			c := Chunk{QB: qb, TB: w.TB, Rows: len(qinfo), Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo)}
+			c := scores.Chunk{QB: qb, TB: w.TB, Rows: len(qinfo), Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo)}
 			if c.Pruned, err = f.scoreItem(qblocks[a], tblock, qinfo, tinfo, qi, ti, &c); err != nil {
 				f.release("t", w.TB)
 				return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
@@ -348,7 +333,7 @@ func spread(tbs []int32, seed int) {
 // a row holds a few thousand columns where the targets number 10^5. (Row
 // outputs take Values only: scores=both writes Zarr.)
 type rowBuilder struct {
-	c    Chunk
+	c    scores.Chunk
 	cols []rowColumn
 }
 
@@ -361,7 +346,7 @@ type rowColumn struct {
 }
 
 // add takes the columns of chunk c, whose first column is target at.
-func (r *rowBuilder) add(c Chunk, at int, threshold float64) {
+func (r *rowBuilder) add(c scores.Chunk, at int, threshold float64) {
 	r.c.Pruned += c.Pruned
 	for j := range c.Cols {
 		keep := false
@@ -383,7 +368,7 @@ func (r *rowBuilder) add(c Chunk, at int, threshold float64) {
 }
 
 // chunk returns the row, row-major, its columns in target order.
-func (r *rowBuilder) chunk() Chunk {
+func (r *rowBuilder) chunk() scores.Chunk {
 	slices.SortFunc(r.cols, func(a, b rowColumn) int { return cmp.Compare(a.at, b.at) })
 	c := r.c
 	c.Cols = len(r.cols)
@@ -407,7 +392,7 @@ func (f *scoreFn) knn() bool {
 // knnTile scores a tile's query blocks for the k-nearest-neighbour graph
 // (knnRow, which counts the work items done as it goes) and emits one
 // single-row Chunk per query with the pairs it scored.
-func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(Chunk)) error {
+func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork, emit func(scores.Chunk)) error {
 	p := l.Plan
 	qblocks := make([]*preparedBlock, len(tile))
 	defer func() {
@@ -438,7 +423,7 @@ func (f *scoreFn) knnTile(ctx context.Context, l *loadedLayout, tile []QueryWork
 		for a, col := range q.cols {
 			ids[a] = l.targetIDs[col]
 		}
-		emit(Chunk{QB: tile[q.blk].QB, TB: -1, Rows: 1, Cols: len(q.cols), Queries: []scoring.ID{q.info.ID}, Targets: ids,
+		emit(scores.Chunk{QB: tile[q.blk].QB, TB: -1, Rows: 1, Cols: len(q.cols), Queries: []scoring.ID{q.info.ID}, Targets: ids,
 			Values: q.vals, Pruned: targets[q.blk] - len(q.cols)})
 	}
 	return nil
@@ -464,7 +449,7 @@ func countSearched(ctx context.Context, n int64) {
 
 // place copies chunk c (values, reverse scores and mask, where present)
 // into row r (a Chunk spanning every target) from column at on.
-func (r *Chunk) place(c Chunk, at int) {
+func place(r *scores.Chunk, c scores.Chunk, at int) {
 	for i := range c.Rows {
 		copy(r.Values[i*r.Cols+at:], c.Values[i*c.Cols:(i+1)*c.Cols])
 		if c.Reverse != nil {
@@ -499,7 +484,7 @@ func (f *scoreFn) release(side string, b int) { blocks.release(f.Staging.BlockPa
 // are prepared and scored; the other pairs hold NaN, as pairs the kernel
 // prunes do: their scores are below the threshold (ExtentBound is a bound
 // on the score), so no output keeps them.
-func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []dotprops.NeuronInfo, qi, ti []int, c *Chunk) (int, error) {
+func (f *scoreFn) scoreItem(qb, tb *preparedBlock, qinfo, tinfo []dotprops.NeuronInfo, qi, ti []int, c *scores.Chunk) (int, error) {
 	qs, err := neuronsAt(qb, qi, qinfo)
 	if err != nil {
 		return 0, err

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -53,7 +54,7 @@ func TestScoreItemPreparesOnlyNeededNeurons(t *testing.T) {
 				t.Fatal(err)
 			}
 			qb, tb := newPreparedBlock("q", qd), newPreparedBlock("t", td)
-			c := Chunk{Rows: 3, Cols: 3}
+			c := scores.Chunk{Rows: 3, Cols: 3}
 			p := Plan{Queries: qinfo, Targets: tinfo, BlockSize: 3}
 			qi, ti := p.Candidates(WorkItem{}, f.scorer, f.mode, float64(cfg.Threshold))
 			pruned, err := f.scoreItem(qb, tb, qinfo, tinfo, qi, ti, &c)

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -90,7 +91,7 @@ func (b *preparedBlock) Small(i int) (*scoring.Neuron, error) {
 // row), selects each row's pairs, rescores them and emits the chunks of
 // the target blocks tbs (all of them on a fresh run; with cfg.Row one
 // chunk spanning every target).
-func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs []int32, emit func(Chunk)) error {
+func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs []int32, emit func(scores.Chunk)) error {
 	crit, err := scoring.ParseCriterion(f.Config.Smart.Criterion)
 	if err != nil {
 		return err
@@ -135,9 +136,9 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 	for i := range nq {
 		scoring.SmartSelect(crit, f.Config.Smart.T, pre[i*nt:(i+1)*nt], mask[i*nt:(i+1)*nt])
 	}
-	var row Chunk
+	var row scores.Chunk
 	if f.Config.Row {
-		row = Chunk{QB: qb, TB: -1, Rows: nq, Cols: nt, Queries: infoIDs(qinfo), Targets: l.targetIDs,
+		row = scores.Chunk{QB: qb, TB: -1, Rows: nq, Cols: nt, Queries: infoIDs(qinfo), Targets: l.targetIDs,
 			Values: nanSlice(nq * nt), Mask: make([]bool, nq*nt)}
 	}
 	var qfull []*scoring.Neuron // prepared on first need
@@ -145,7 +146,7 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 		tb := int(tb32)
 		tinfo := p.TargetBlock(tb)
 		at := tb * p.BlockSize
-		c := Chunk{QB: qb, TB: tb, Rows: nq, Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo),
+		c := scores.Chunk{QB: qb, TB: tb, Rows: nq, Cols: len(tinfo), Queries: infoIDs(qinfo), Targets: infoIDs(tinfo),
 			Values: make([]float64, nq*len(tinfo)), Mask: make([]bool, nq*len(tinfo))}
 		var pairs [][2]int32
 		var tUsed []int
@@ -198,7 +199,7 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 			emit(c)
 			continue
 		}
-		row.place(c, at)
+		place(&row, c, at)
 	}
 	if f.Config.Row {
 		emit(row)
