@@ -29,6 +29,7 @@ import (
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/skeleton"
 )
 
 // Column names of navis' dotprops layout.
@@ -631,6 +632,42 @@ func ParseUnits(s string) (umPerUnit float64, err error) {
 		return 0, err
 	}
 	return mul / div, nil
+}
+
+// ResolveUnits is the one reading of the --units and --scale flags (a
+// scoring run, runner smat, runner dotprops): the exact conversion to µm
+// (skeleton.Units; Factor is the µm per unit), or the zero Units (inputs
+// are µm) when neither is given. --scale 0 is "not given" here; a command
+// refuses it given (it cannot tell the default from the flag).
+func ResolveUnits(units string, scale float64) (skeleton.Units, error) {
+	switch {
+	case units != "" && scale != 0:
+		return skeleton.Units{}, fmt.Errorf("--units %q and --scale %v both given: give one (--units \"8 nm\" is --scale 0.008)", units, scale)
+	case scale != 0:
+		if !(scale > 0) || math.IsInf(scale, 0) {
+			return skeleton.Units{}, fmt.Errorf("--scale %v: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels); omit --scale for µm", scale)
+		}
+		return skeleton.Units{Mul: scale, Div: 1}, nil
+	case units != "" && strings.TrimSpace(units) == "":
+		return skeleton.Units{}, fmt.Errorf("--units %q: want a unit of length such as nm, \"8 nm\", um or mm (omit --units for µm)", units)
+	case units != "":
+		mul, div, err := ParseUnitsRatio(units)
+		if err != nil {
+			return skeleton.Units{}, fmt.Errorf("--units: %w", err)
+		}
+		return skeleton.Units{Mul: mul, Div: div}, nil
+	}
+	return skeleton.Units{}, nil
+}
+
+// ResolveScale is ResolveUnits as ReadOptions.Scale takes it: the µm per
+// unit, 0 when neither flag is given.
+func ResolveScale(units string, scale float64) (float64, error) {
+	u, err := ResolveUnits(units, scale)
+	if err != nil || u == (skeleton.Units{}) {
+		return 0, err
+	}
+	return u.Factor(), nil
 }
 
 // ParseUnitsRatio is ParseUnits giving the µm per unit as the exact ratio

@@ -127,34 +127,9 @@ func (o Options) Validate() error {
 	return o.validateSmart()
 }
 
-// ResolveScale is resolveScale for other commands' --units and --scale
-// (runner smat): the µm per input coordinate unit, 0 when neither is given.
-func ResolveScale(units string, scale float64) (float64, error) {
-	return Options{Units: units, Scale: scale}.resolveScale()
-}
-
 // resolveScale returns the µm per input unit that --units or --scale
 // give (0 when neither is given: inputs are µm).
-func (o Options) resolveScale() (float64, error) {
-	switch {
-	case o.Units != "" && o.Scale != 0:
-		return 0, fmt.Errorf("--units %q and --scale %v both given: give one (--units \"8 nm\" is --scale 0.008)", o.Units, o.Scale)
-	case o.Scale != 0:
-		if !(o.Scale > 0) || math.IsInf(o.Scale, 0) {
-			return 0, fmt.Errorf("--scale %v: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels)", o.Scale)
-		}
-		return o.Scale, nil
-	case o.Units != "" && strings.TrimSpace(o.Units) == "":
-		return 0, fmt.Errorf("--units %q: want a unit of length such as nm, \"8 nm\", um or mm (omit --units for µm)", o.Units)
-	case o.Units != "":
-		f, err := dotprops.ParseUnits(o.Units)
-		if err != nil {
-			return 0, fmt.Errorf("--units: %w", err)
-		}
-		return f, nil
-	}
-	return 0, nil
-}
+func (o Options) resolveScale() (float64, error) { return dotprops.ResolveScale(o.Units, o.Scale) }
 
 // maxDist parses --max_dist: "" is unbounded (0), "auto" is resolved later
 // against the matrix (returned as -1).

@@ -18,7 +18,7 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
-	"github.com/nblast-go/nblast/skeleton"
+	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/transforms"
 )
 
@@ -104,9 +104,9 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	case given["shard_size"] && *runners.Runner == "":
 		return fmt.Errorf("--shard_size %d without --runner: it sizes the part files of a Beam run; without --runner the dotprops go to the single file --out (drop --shard_size, or add --runner)", *shardSize)
 	case given["scale"] && *scale == 0:
-		return fmt.Errorf("--scale must be a positive number of µm per coordinate unit, got 0 (omit --scale for µm)")
+		return fmt.Errorf("--scale 0: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels); omit --scale for µm")
 	}
-	u, err := dotpropsUnits(*units, *scale)
+	u, err := dotprops.ResolveUnits(*units, *scale)
 	if err != nil {
 		return err
 	}
@@ -161,53 +161,16 @@ func resampledText(r float64) string {
 	return ""
 }
 
-// dotpropsUnits turns --units or --scale into the exact conversion to µm.
-func dotpropsUnits(units string, scale float64) (skeleton.Units, error) {
-	switch {
-	case units != "" && scale != 0:
-		return skeleton.Units{}, fmt.Errorf("--units %q and --scale %v both given: give one (--units \"8 nm\" is --scale 0.008)", units, scale)
-	case units != "":
-		mul, div, err := dotprops.ParseUnitsRatio(units)
-		if err != nil {
-			return skeleton.Units{}, fmt.Errorf("--units: %w", err)
-		}
-		return skeleton.Units{Mul: mul, Div: div}, nil
-	case scale != 0:
-		if !(scale > 0) || math.IsInf(scale, 0) {
-			return skeleton.Units{}, fmt.Errorf("--scale must be a positive number of µm per coordinate unit, got %v", scale)
-		}
-		return skeleton.Units{Mul: scale, Div: 1}, nil
-	}
-	return skeleton.Units{}, nil
-}
-
 // dotpropsProgress prints, once a second, the files read and the neurons
 // and points written so far, and the rate.
 func dotpropsProgress(w io.Writer, nfiles int, start time.Time) (stop func()) {
 	P := &transforms.DotpropsProgress
 	f0, n0, p0 := P.Files.Load(), P.Neurons.Load(), P.Points.Load()
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		printed := false
-		for {
-			select {
-			case <-done:
-				if printed {
-					fmt.Fprintln(w)
-				}
-				return
-			case now := <-tick.C:
-				p := P.Points.Load() - p0
-				fmt.Fprintf(w, "\rdotprops: %d/%d files read, %d neurons, %d points written, %.0f points/s   ",
-					P.Files.Load()-f0, nfiles, P.Neurons.Load()-n0, p, float64(p)/now.Sub(start).Seconds())
-				printed = true
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return progress.Start(w, time.Second, func(now time.Time) string {
+		p := P.Points.Load() - p0
+		return fmt.Sprintf("dotprops: %d/%d files read, %d neurons, %d points written, %.0f points/s   ",
+			P.Files.Load()-f0, nfiles, P.Neurons.Load()-n0, p, float64(p)/now.Sub(start).Seconds())
+	})
 }
 
 // dotpropsBeam runs `runner dotprops` as a Beam job (see dotpropsMain).

@@ -491,7 +491,7 @@ func TestDotpropsFlags(t *testing.T) {
 		{[]string{"--in", in, "--out", out, "--k", "0"}, "--k must be >= 1"},
 		{[]string{"--in", in, "--out", out, "--resample", "-1"}, "--resample must be"},
 		{[]string{"--in", in, "--out", out, "--units", "8 nm", "--scale", "0.008"}, "both given"},
-		{[]string{"--in", in, "--out", out, "--scale", "-2"}, "--scale must be a positive number"},
+		{[]string{"--in", in, "--out", out, "--scale", "-2"}, "--scale -2: want the positive number of µm"},
 		{[]string{"--in", filepath.Join(tmp, "none"), "--out", out}, "no such file or directory"},
 		{[]string{"--in", in, "--out", out, "extra"}, "unexpected arguments"},
 		{[]string{"--in", tmp, "--out", filepath.Join(tmp, "made.parquet"), "--k", "5"}, ""}, // makes made.parquet
@@ -525,7 +525,7 @@ func TestDotpropsFlags(t *testing.T) {
 		units := fs.String("units", "", "")
 		scale := fs.Float64("scale", 0, "")
 		fs.Parse(tc.args)
-		if u, err := dotpropsUnits(*units, *scale); err != nil || u != tc.units {
+		if u, err := dotprops.ResolveUnits(*units, *scale); err != nil || u != tc.units {
 			t.Errorf("%q: %+v, %v; want %+v", tc.args, u, err, tc.units)
 		}
 	}

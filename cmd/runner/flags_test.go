@@ -118,9 +118,9 @@ func TestDotpropsFlagRanges(t *testing.T) {
 		{[]string{"--workers", "-1"}, "--workers must be a number of goroutines from 1 to 4096, or 0 (one per core), got -1"}, // was taken as 0
 		{[]string{"--workers", "4097"}, "--workers must be a number of goroutines from 1 to 4096, or 0 (one per core), got 4097"},
 		{[]string{"--workers", "9223372036854775807"}, "--workers must be a number of goroutines from 1 to 4096"},
-		{[]string{"--scale", "0"}, "--scale must be a positive number of µm per coordinate unit, got 0"}, // was taken as not given
-		{[]string{"--scale", "NaN"}, "--scale must be a positive number of µm per coordinate unit, got NaN"},
-		{[]string{"--scale", "-Inf"}, "--scale must be a positive number of µm per coordinate unit, got -Inf"},
+		{[]string{"--scale", "0"}, "--scale 0: want the positive number of µm per input coordinate unit"}, // was taken as not given
+		{[]string{"--scale", "NaN"}, "--scale NaN: want the positive number of µm per input coordinate unit"},
+		{[]string{"--scale", "-Inf"}, "--scale -Inf: want the positive number of µm per input coordinate unit"},
 		{[]string{"--shard_size", "0"}, "--shard_size must be >= 1, got 0"},
 		{[]string{"--shard_size", "10"}, "--shard_size 10 without --runner"}, // was ignored
 	})

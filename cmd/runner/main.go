@@ -42,6 +42,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/nblast-go/nblast/internal/cores"
+	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -367,7 +368,7 @@ func run(ctx context.Context, o pipeline.Options) error {
 		}
 		fmt.Fprintf(os.Stderr, "pipeline: %d bytes\n", n)
 	}
-	stop := progress(job, start)
+	stop := runProgress(job, start)
 	res, err := beamx.RunWithMetrics(ctx, job.Pipeline)
 	stop()
 	if err != nil {
@@ -455,71 +456,56 @@ func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
 	return c, true
 }
 
-// progress prints, once a second for local runs (whose workers share this
+// runProgress prints, once a second for local runs (whose workers share this
 // process), the staging (splits read, blocks written) and then the
 // scoring: work items done, pairs/s and an ETA, both counted from the first
 // scored item (not from the start, which includes planning and staging).
 // Remote runs report the Beam counters nblast/splits_staged,
 // nblast/blocks_staged, nblast/work_items_scored, nblast/work_items_skipped
 // and nblast/pairs_scored.
-func progress(job *pipeline.Job, start time.Time) (stop func()) {
+func runProgress(job *pipeline.Job, start time.Time) (stop func()) {
 	if !isLocal() {
 		return func() {}
 	}
 	total := len(job.Items)
 	pairs := job.Pairs(job.Items)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		var t1 time.Time // when scoring was first seen
-		var p1 int64     // pairs done (scored or skipped) then
-		var cpu1 float64 // CPU seconds of this process then
-		for {
-			select {
-			case <-done:
-				fmt.Fprintln(os.Stderr)
-				return
-			case now := <-tick.C:
-				P := &transforms.Progress
-				items := P.Items.Load()
-				if items == 0 {
-					fmt.Fprintf(os.Stderr, "\rstaging: %d/%d input splits read, %d/%d blocks written   ", P.Splits.Load(), job.Splits, P.Blocks.Load(), job.Blocks)
-					continue
-				}
-				p := P.Pairs.Load() + P.SkippedPairs.Load()
-				if t1.IsZero() {
-					t1, p1, cpu1 = now, p, cpuSeconds()
-					fmt.Fprintf(os.Stderr, "\rstaging: %d input splits read, %d blocks written; scoring started %s after the start\n",
-						P.Splits.Load(), P.Blocks.Load(), now.Sub(start).Round(time.Second))
-				}
-				// Rates count from the first scored item, pairs of skipped
-				// items included (the ETA and the CPU projection cover
-				// the same pairs).
-				rate, eta, cpu := 0.0, "?", "?"
-				if el := now.Sub(t1).Seconds(); el > 0 && p > p1 {
-					rate = float64(p-p1) / el
-					eta = time.Duration(float64(pairs-p) / rate * float64(time.Second)).Round(time.Second).String()
-					perPair := (cpuSeconds() - cpu1) / float64(p-p1)
-					cpu = fmt.Sprintf("%.2f", perPair*float64(pairs)/3600)
-				}
-				// With pruning, the share of the pairs so far that were
-				// scored (neither skipped nor pruned).
-				share := ""
-				if pruned := P.Pruned.Load() + P.SkippedPairs.Load(); pruned > 0 && p > 0 {
-					share = fmt.Sprintf(", %.2f%% of pairs scored", 100*float64(p-pruned)/float64(p))
-				}
-				if srch := P.Searched.Load(); srch > 0 && p > 0 {
-					// The k-NN's pairs its bounds could not settle.
-					share += fmt.Sprintf(", %.2f%% searched", 100*float64(srch)/float64(p))
-				}
-				fmt.Fprintf(os.Stderr, "\rwork items %d/%d (%d skipped)%s, %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), share, rate, eta, cpu)
-			}
+	var t1 time.Time // when scoring was first seen
+	var p1 int64     // pairs done (scored or skipped) then
+	var cpu1 float64 // CPU seconds of this process then
+	return progress.Start(os.Stderr, time.Second, func(now time.Time) string {
+		P := &transforms.Progress
+		items := P.Items.Load()
+		if items == 0 {
+			return fmt.Sprintf("staging: %d/%d input splits read, %d/%d blocks written   ", P.Splits.Load(), job.Splits, P.Blocks.Load(), job.Blocks)
 		}
-	}()
-	return func() { close(done); <-finished }
+		p := P.Pairs.Load() + P.SkippedPairs.Load()
+		first := ""
+		if t1.IsZero() {
+			t1, p1, cpu1 = now, p, cpuSeconds()
+			first = fmt.Sprintf("staging: %d input splits read, %d blocks written; scoring started %s after the start\n",
+				P.Splits.Load(), P.Blocks.Load(), now.Sub(start).Round(time.Second))
+		}
+		// Rates count from the first scored item, pairs of skipped items
+		// included (the ETA and the CPU projection cover the same pairs).
+		rate, eta, cpu := 0.0, "?", "?"
+		if el := now.Sub(t1).Seconds(); el > 0 && p > p1 {
+			rate = float64(p-p1) / el
+			eta = time.Duration(float64(pairs-p) / rate * float64(time.Second)).Round(time.Second).String()
+			perPair := (cpuSeconds() - cpu1) / float64(p-p1)
+			cpu = fmt.Sprintf("%.2f", perPair*float64(pairs)/3600)
+		}
+		// With pruning, the share of the pairs so far that were scored
+		// (neither skipped nor pruned).
+		share := ""
+		if pruned := P.Pruned.Load() + P.SkippedPairs.Load(); pruned > 0 && p > 0 {
+			share = fmt.Sprintf(", %.2f%% of pairs scored", 100*float64(p-pruned)/float64(p))
+		}
+		if srch := P.Searched.Load(); srch > 0 && p > 0 {
+			// The k-NN's pairs its bounds could not settle.
+			share += fmt.Sprintf(", %.2f%% searched", 100*float64(srch)/float64(p))
+		}
+		return first + fmt.Sprintf("work items %d/%d (%d skipped)%s, %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), share, rate, eta, cpu)
+	})
 }
 
 // cpuSeconds is the user and system CPU time of this process so far.

@@ -20,7 +20,7 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
-	"github.com/nblast-go/nblast/pipeline"
+	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/smatbuild"
 )
@@ -106,7 +106,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	if givenFlags(fs)["scale"] && o.scale == 0 {
 		return fmt.Errorf("--scale 0: want the positive number of µm per input coordinate unit (e.g. 0.008 for 8 nm voxels); omit --scale for µm")
 	}
-	scale, err := pipeline.ResolveScale(o.units, o.scale)
+	scale, err := dotprops.ResolveScale(o.units, o.scale)
 	if err != nil {
 		return err
 	}
@@ -330,31 +330,15 @@ func runSmatBeam(ctx context.Context, job smatbuild.Job, match, nonmatch []scori
 // smatProgress prints the pairs counted once a second on stderr until
 // stop is called (only if counting takes that long).
 func smatProgress(w io.Writer, done *atomic.Int64, total int64) (stop func()) {
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		start, printed := time.Now(), false
-		for {
-			select {
-			case <-quit:
-				if printed {
-					fmt.Fprintln(w)
-				}
-				return
-			case now := <-tick.C:
-				d := done.Load()
-				eta := "?"
-				if el := now.Sub(start).Seconds(); d > 0 {
-					eta = time.Duration(float64(total-d) / (float64(d) / el) * float64(time.Second)).Round(time.Second).String()
-				}
-				fmt.Fprintf(w, "\rsmat: %d/%d pairs counted on %d cores, ETA %s   ", d, total, runtime.GOMAXPROCS(0), eta)
-				printed = true
-			}
+	start := time.Now()
+	return progress.Start(w, time.Second, func(now time.Time) string {
+		d := done.Load()
+		eta := "?"
+		if el := now.Sub(start).Seconds(); d > 0 {
+			eta = time.Duration(float64(total-d) / (float64(d) / el) * float64(time.Second)).Round(time.Second).String()
 		}
-	}()
-	return func() { close(quit); <-finished }
+		return fmt.Sprintf("smat: %d/%d pairs counted on %d cores, ETA %s   ", d, total, runtime.GOMAXPROCS(0), eta)
+	})
 }
 
 func idStrings(ids []scoring.ID) []string {
