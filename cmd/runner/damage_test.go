@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +33,9 @@ var damageKinds = []struct {
 	{"dense: killed after the last chunk (not marked complete)", "dense", sinks.ScoresArray, markIncomplete, "is incomplete"},
 	{"dense: lost chunk", "dense", sinks.ScoresArray, removeChunk("1.2"), "is damaged"},
 	{"dense: corrupted chunk", "dense", sinks.ScoresArray, corruptChunk("1.2"), "damaged after it was written"},
+	// A run killed after its output was complete leaves its owner lock:
+	// the output is complete, every reader reads it ("" verdict).
+	{"stale marker (a killed run's owner lock on a complete output)", "sparse", "sparse", staleOwner, ""},
 }
 
 // damageReaders are the commands that read an output, each returning the
@@ -100,7 +104,10 @@ func TestDamagedOutputsOneVerdict(t *testing.T) {
 		for _, r := range damageReaders {
 			line := r.read(t, out, k.what)
 			fmt.Fprintf(&table, "  %-16s %s\n", r.name, strings.ReplaceAll(line, out, "OUT"))
-			if !strings.Contains(line, k.verdict) || !strings.Contains(line, out) {
+			switch {
+			case k.verdict == "" && !strings.HasPrefix(line, "(no "):
+				t.Errorf("%s, %s: first line %q, want no error and no verdict but complete", k.name, r.name, line)
+			case k.verdict != "" && (!strings.Contains(line, k.verdict) || !strings.Contains(line, out)):
 				t.Errorf("%s, %s: first line %q does not say %q about %s", k.name, r.name, line, k.verdict, out)
 			}
 		}
@@ -208,6 +215,20 @@ func corruptChunk(key string) func(*testing.T, string) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// staleOwner leaves the owner lock of a run that no longer runs (a dead
+// process on this host).
+func staleOwner(t *testing.T, out string) {
+	o := sinks.NewOwner()
+	o.Run, o.PID = "killed", 1<<30 // no such process
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, sinks.OwnerName), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -77,6 +77,8 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	case owner != nil && alive:
 		fmt.Fprintf(w, "  being written now by %s\n", owner.Describe())
+	case owner != nil && allComplete(ctx, o):
+		fmt.Fprintf(w, "  left by %s, which is no longer running; the output is complete (the next run into OUT takes the lock over)\n", owner.Describe())
 	case owner != nil:
 		fmt.Fprintf(w, "  left by %s, which is no longer running: finish it with --exists resume\n", owner.Describe())
 	}
@@ -114,6 +116,18 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("neuron %s is not a query with results in any output at %s (see above)", *id, o.Dir)
 	}
 	return nil
+}
+
+// allComplete reports whether every output of o is complete (its verdict).
+func allComplete(ctx context.Context, o *results.Output) bool {
+	for _, what := range results.What {
+		if src, err := o.Source(what); err == nil {
+			if st, _, err := src.Status(ctx); err != nil || st != results.Complete {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // verifyAll decodes every output of o (results.Source.Verify), printing
