@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 )
@@ -246,4 +248,109 @@ func WritePairs(ctx context.Context, path string, ids []scoring.ID, match, nonma
 		return fmt.Errorf("--write_pairs %s: %w", path, err)
 	}
 	return w.Commit()
+}
+
+// Neurons are the neurons of a build: ids and point counts in input order
+// (files in order, neurons in file order), the prepared neurons when read
+// in full, and each id's index.
+type Neurons struct {
+	IDs     []scoring.ID
+	Points  []int
+	Neurons []*scoring.Neuron // nil unless read in full
+	Index   map[string]int32  // ID.String() → position
+}
+
+// ReadNeurons reads the neurons of files: in full (full, for local
+// counting: validated and prepared), or only their ids and point counts
+// (a Beam build's workers read the rest). Every id must be unique; with
+// opt.IgnoreAlpha false (use_alpha) every neuron needs alpha values.
+func ReadNeurons(ctx context.Context, files []string, opt dotprops.ReadOptions, full bool) (*Neurons, error) {
+	ns := &Neurons{}
+	for _, f := range files {
+		if !full {
+			info, err := dotprops.ReadNeuronIndex(ctx, f, opt)
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range info {
+				ns.IDs, ns.Points = append(ns.IDs, n.ID), append(ns.Points, n.Points)
+			}
+			continue
+		}
+		dps, err := dotprops.ReadDotpropsFile(ctx, f, opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range dps {
+			if !opt.IgnoreAlpha && !d.HasAlpha() {
+				return nil, fmt.Errorf("%s: neuron %s has no alpha values, which --use_alpha needs: run without --use_alpha, or recompute the dotprops with navis.make_dotprops", f, d.ID)
+			}
+			n, err := scoring.NewNeuron(d)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			ns.Neurons = append(ns.Neurons, n)
+			ns.IDs, ns.Points = append(ns.IDs, d.ID), append(ns.Points, d.Len())
+		}
+	}
+	ns.Index = make(map[string]int32, len(ns.IDs))
+	for i, id := range ns.IDs {
+		if _, dup := ns.Index[id.String()]; dup {
+			return nil, fmt.Errorf("neuron %s occurs twice (in one file or in two): every neuron id must be unique", id)
+		}
+		ns.Index[id.String()] = int32(i)
+	}
+	return ns, nil
+}
+
+// Chosen are the pairs a build counts, and where each set came from (for
+// the summary).
+type Chosen struct {
+	Match, NonMatch         []scoring.Pair
+	MatchFrom, NonMatchFrom string
+}
+
+// ChoosePairs picks the pairs to count: the match rows of --pairs, else
+// every pair inside a group of --matches (matches names that file, for
+// messages); the nonmatch rows of --pairs, else pairs across groups drawn
+// at random (seed) until they hold as many query points as the matching
+// pairs. warn receives what the summary should mention.
+func ChoosePairs(groups *Groups, given *Pairs, points []int, seed uint64, matches string, warn func(string)) (*Chosen, error) {
+	ch := &Chosen{MatchFrom: "--matches", NonMatchFrom: "drawn at random, seed " + strconv.FormatUint(seed, 10)}
+	if given != nil && len(given.Match) > 0 {
+		ch.Match, ch.MatchFrom = given.Match, "--pairs"
+	} else {
+		ch.Match = scoring.MatchingPairs(groups.Members)
+		if len(ch.Match) == 0 {
+			return nil, fmt.Errorf("--matches %s: no group has two or more neurons of --in (%d groups, all of one neuron), so there are no matching pairs: a group lists the neurons of one type", matches, len(groups.Members))
+		}
+	}
+	need := scoring.QueryPoints(ch.Match, points)
+	if given != nil && len(given.NonMatch) > 0 {
+		ch.NonMatch, ch.NonMatchFrom = given.NonMatch, "--pairs"
+		if groups != nil {
+			same := 0
+			for _, p := range ch.NonMatch {
+				if groups.Of[p.Q] == groups.Of[p.T] {
+					same++
+				}
+			}
+			if same > 0 {
+				warn(fmt.Sprintf("%d of the %d nonmatch pairs of --pairs are inside one group of --matches; they are counted as non-matching, as given", same, len(ch.NonMatch)))
+			}
+		}
+		return ch, nil
+	}
+	nonmatch, exhausted, err := scoring.DrawNonMatching(groups.Of, points, need, seed)
+	if err != nil {
+		return nil, err
+	}
+	if len(nonmatch) == 0 {
+		return nil, fmt.Errorf("--matches %s: every neuron of --in is in one group, so there are no non-matching pairs: add neurons of other types", matches)
+	}
+	if exhausted {
+		warn(fmt.Sprintf("all %d pairs across groups hold %d query points, fewer than the %d of the matching pairs: all are used", len(nonmatch), scoring.QueryPoints(nonmatch, points), need))
+	}
+	ch.NonMatch = nonmatch
+	return ch, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -62,8 +61,8 @@ type clusterResult struct {
 // (hierarchical: scipy's Z, a,b,distance,size) and clusters.json, each
 // file atomically.
 func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("cluster", stderr, "usage: runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R] [--source dense|sparse|topk]\n\n"+
+		"Cluster the neurons of an output: hierarchical (as navis.nbl.make_clusters)\nor graph communities (Louvain); writes OUT/clusters/.\n\nFlags:\n")
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://); writes OUT/clusters/")
 	method := fs.String("method", "", "hierarchical (navis.nbl.make_clusters: scipy linkage + fcluster on the dense matrix) or graph (Louvain communities); default: hierarchical for a dense output, else graph")
 	linkage := fs.String("linkage", "ward", "hierarchical: the linkage method, ward, average, single or complete (as scipy.cluster.hierarchy.linkage)")
@@ -72,11 +71,6 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "graph: the seed of Louvain's random node order (same seed, same clusters)")
 	resolution := fs.Float64("resolution", 1, "graph: the modularity resolution, a finite number > 0 (higher: more, smaller communities)")
 	source := fs.String("source", "", "the output to cluster: dense (OUT/scores), sparse or topk; default: dense for hierarchical, else sparse if OUT has it, else topk, else dense")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner cluster --out OUT [--method hierarchical|graph] [--linkage ward|average|single|complete] [--n_clusters K | --height H] [--seed S] [--resolution R] [--source dense|sparse|topk]\n\n"+
-			"Cluster the neurons of an output: hierarchical (as navis.nbl.make_clusters)\nor graph communities (Louvain); writes OUT/clusters/.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,19 +43,14 @@ func exportMain(args []string) error {
 // previous version). An output not marked complete is refused unless
 // --allow_incomplete.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("export", stderr, "usage: runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]\n\n"+
+		"Write a sparse, top-k or dense output as CSV or TSV with a header\n"+
+		"(query,target,score or query,rank,target,score), e.g. for pandas.read_csv.\n\nFlags:\n")
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
 	what := fs.String("what", "", "what to export: sparse (OUT/part-*.parquet), topk (OUT/topk), scores or scores_reverse (the dense Zarr arrays, as long rows); default: sparse if OUT has it, else topk, else scores")
 	format := fs.String("format", "", "csv or tsv; default: tsv if --to ends in .tsv or .tab, else csv")
 	to := fs.String("to", "-", "the file to write, local or gs:// (atomically: it appears whole when the export is done), or - for stdout")
 	allow := fs.Bool("allow_incomplete", false, "export an output whose run did not finish (no manifest, or not marked complete): the rows written so far")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner export --out OUT [--what sparse|topk|scores|scores_reverse] [--format csv|tsv] [--to FILE|-] [--allow_incomplete]\n\n"+
-			"Write a sparse, top-k or dense output as CSV or TSV with a header\n"+
-			"(query,target,score or query,rank,target,score), e.g. for pandas.read_csv.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

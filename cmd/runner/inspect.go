@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,18 +37,13 @@ func inspect(ctx context.Context, args []string) error {
 // (shape and chunks; parts, rows, completeness, parameters) and, with
 // --id, lists that query's k best targets in each.
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("inspect", stderr, "usage: runner inspect --out OUT [--id ID] [--k 10] [--names META.csv] [--verify]\n\n"+
+		"Summarise every output at OUT (dense Zarr scores, sparse Parquet parts, top-k)\nand, with --id, list a query's top hits in each.\n\nFlags:\n")
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
 	id := fs.String("id", "", "a query neuron id: print its top hits in every output found")
 	k := fs.Int("k", 10, "how many top hits to print")
 	names := fs.String("names", "", "a CSV (navis meta table) with an id column (neuron_id, id or neuron) and a name column: print names beside ids")
 	verify := fs.Bool("verify", false, "also decode every part and chunk (and count the parts' rows against their manifest): say whether any was damaged after the run wrote it, and fail if so")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner inspect --out OUT [--id ID] [--k 10] [--names META.csv] [--verify]\n\n"+
-			"Summarise every output at OUT (dense Zarr scores, sparse Parquet parts, top-k)\nand, with --id, list a query's top hits in each.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

@@ -205,6 +205,19 @@ func startCPUProfile(path string) (stop func() error, err error) {
 	return stop, nil
 }
 
+// newFlagSet is a subcommand's flag set: errors to stderr, and -h printing
+// usage (the usage line and what the command does, ending "Flags:\n")
+// and the flags.
+func newFlagSet(name string, stderr io.Writer, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseFlags parses a command's flags. help is true after -h or --help
 // (fs printed its usage; the command has nothing more to do). Arguments
 // left after the flags are an error, as for a scoring run.

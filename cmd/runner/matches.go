@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,8 +28,9 @@ func matchesMain(args []string) error {
 
 // runMatches is matchesMain with its context and writers.
 func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("matches", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("matches", stderr, "usage: runner matches --out OUT [--n 10 | --threshold T | --percentage P] [--ids id1,id2] [--self] [--what scores|sparse|topk] [--to FILE.parquet|FILE.csv]\n\n"+
+		"Each query's best targets, as navis.nbl.extract_matches, from any output;\n"+
+		"a long table query, rank, target, score (rank 1 = best).\n\nFlags:\n")
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
 	n := fs.Int("n", 0, "the N best targets per query (default 10 when no --threshold or --percentage)")
 	threshold := fs.String("threshold", "", "every target scoring >= T")
@@ -40,12 +40,6 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	what := fs.String("what", "", "the output to read: scores, scores_reverse, sparse or topk; default: scores if OUT has it, else sparse, else topk")
 	to := fs.String("to", "", "write the matches table (long: query, rank, target, score) to FILE.parquet or FILE.csv, atomically")
 	allow := fs.Bool("allow_incomplete", false, "read an output whose run did not finish (what is written so far)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner matches --out OUT [--n 10 | --threshold T | --percentage P] [--ids id1,id2] [--self] [--what scores|sparse|topk] [--to FILE.parquet|FILE.csv]\n\n"+
-			"Each query's best targets, as navis.nbl.extract_matches, from any output;\n"+
-			"a long table query, rank, target, score (rank 1 = best).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,21 +23,16 @@ func reportMain(args []string) error {
 
 // runReport is reportMain with its context and writers.
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("report", stderr, "usage: runner report --out OUT [--to OUT/report.html] [--max_side 500] [--n 5]\n\n"+
+		"A self-contained HTML page (no network) on a result: parameters and timing, the score\n"+
+		"histogram, the heatmap (ordered by OUT/clusters if there), the dendrogram, cluster sizes\n"+
+		"and a searchable table of top matches.\n\nFlags:\n")
 	out := fs.String("out", "", "the result directory (OUT of the scoring run; local or gs://)")
 	to := fs.String("to", "", "the HTML file to write (default OUT/report.html), atomically")
 	maxSide := fs.Int("max_side", 500, "at most this many neurons in the heatmap (and, for a dense output, read for the histogram and the table): a larger result is sampled evenly")
 	topN := fs.Int("n", 5, "matches per query in the table")
 	what := fs.String("what", "", "the output to report on: scores, scores_reverse, sparse or topk; default: scores, else sparse, else topk")
 	allow := fs.Bool("allow_incomplete", false, "report on an output whose run did not finish")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner report --out OUT [--to OUT/report.html] [--max_side 500] [--n 5]\n\n"+
-			"A self-contained HTML page (no network) on a result: parameters and timing, the score\n"+
-			"histogram, the heatmap (ordered by OUT/clusters if there), the dendrogram, cluster sizes\n"+
-			"and a searchable table of top matches.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

@@ -141,46 +141,11 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// The neurons: fully read for local counting; with --beam only their
 	// ids and point counts (the workers read the rest).
-	readOpt := dotprops.ReadOptions{Scale: scale, IgnoreAlpha: !o.useAlpha}
-	var (
-		ids     []scoring.ID
-		points  []int
-		neurons []*scoring.Neuron
-	)
-	for _, f := range inputs {
-		if o.beam {
-			info, err := dotprops.ReadNeuronIndex(ctx, f, readOpt)
-			if err != nil {
-				return err
-			}
-			for _, n := range info {
-				ids, points = append(ids, n.ID), append(points, n.Points)
-			}
-			continue
-		}
-		dps, err := dotprops.ReadDotpropsFile(ctx, f, readOpt)
-		if err != nil {
-			return err
-		}
-		for _, d := range dps {
-			if o.useAlpha && !d.HasAlpha() {
-				return fmt.Errorf("%s: neuron %s has no alpha values, which --use_alpha needs: run without --use_alpha, or recompute the dotprops with navis.make_dotprops", f, d.ID)
-			}
-			n, err := scoring.NewNeuron(d)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
-			neurons = append(neurons, n)
-			ids, points = append(ids, d.ID), append(points, d.Len())
-		}
+	set, err := smatbuild.ReadNeurons(ctx, inputs, dotprops.ReadOptions{Scale: scale, IgnoreAlpha: !o.useAlpha}, !o.beam)
+	if err != nil {
+		return fmt.Errorf("--in %s: %w", o.in, err)
 	}
-	index := make(map[string]int32, len(ids))
-	for i, id := range ids {
-		if _, dup := index[id.String()]; dup {
-			return fmt.Errorf("--in %s: neuron %s occurs twice (in one file or in two): every neuron id must be unique", o.in, id)
-		}
-		index[id.String()] = int32(i)
-	}
+	ids, points, neurons, index := set.IDs, set.Points, set.Neurons, set.Index
 
 	var groups *smatbuild.Groups
 	if o.matches != "" {
@@ -202,44 +167,11 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	// The pairs.
-	var match, nonmatch []scoring.Pair
-	matchFrom, nonFrom := "--matches", "drawn at random, seed "+strconv.FormatUint(o.seed, 10)
-	if given != nil && len(given.Match) > 0 {
-		match, matchFrom = given.Match, "--pairs"
-	} else {
-		match = scoring.MatchingPairs(groups.Members)
-		if len(match) == 0 {
-			return fmt.Errorf("--matches %s: no group has two or more neurons of --in (%d groups, all of one neuron), so there are no matching pairs: a group lists the neurons of one type", o.matches, len(groups.Members))
-		}
+	ch, err := smatbuild.ChoosePairs(groups, given, points, o.seed, o.matches, func(warning string) { fmt.Fprintf(stderr, "smat: warning: %s\n", warning) })
+	if err != nil {
+		return err
 	}
-	need := scoring.QueryPoints(match, points)
-	if given != nil && len(given.NonMatch) > 0 {
-		nonmatch, nonFrom = given.NonMatch, "--pairs"
-		if groups != nil {
-			same := 0
-			for _, p := range nonmatch {
-				if groups.Of[p.Q] == groups.Of[p.T] {
-					same++
-				}
-			}
-			if same > 0 {
-				fmt.Fprintf(stderr, "smat: warning: %d of the %d nonmatch pairs of --pairs are inside one group of --matches; they are counted as non-matching, as given\n", same, len(nonmatch))
-			}
-		}
-	} else {
-		var exhausted bool
-		nonmatch, exhausted, err = scoring.DrawNonMatching(groups.Of, points, need, o.seed)
-		if err != nil {
-			return err
-		}
-		if len(nonmatch) == 0 {
-			return fmt.Errorf("--matches %s: every neuron of --in is in one group, so there are no non-matching pairs: add neurons of other types", o.matches)
-		}
-		if exhausted {
-			fmt.Fprintf(stderr, "smat: warning: all %d pairs across groups hold %d query points, fewer than the %d of the matching pairs: all are used\n",
-				len(nonmatch), scoring.QueryPoints(nonmatch, points), need)
-		}
-	}
+	match, nonmatch := ch.Match, ch.NonMatch
 	if o.writePairs != "" {
 		if err := smatbuild.WritePairs(ctx, o.writePairs, ids, match, nonmatch); err != nil {
 			return err
@@ -283,7 +215,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 		grouped = fmt.Sprintf(", %d groups of >= 2 in --matches, %d neurons in no group", groups.Multi, groups.Ungrouped)
 	}
 	fmt.Fprintf(stderr, "smat: %d neurons%s; %d matching pairs (%s, %d points), %d non-matching pairs (%s, %d points)",
-		len(ids), grouped, len(match), matchFrom, sm, len(nonmatch), nonFrom, sn)
+		len(ids), grouped, len(match), ch.MatchFrom, sm, len(nonmatch), ch.NonMatchFrom, sn)
 	if N != nil {
 		empty := 0
 		for _, v := range N {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,19 +39,14 @@ const maxSynthNeurons = 10_000_000
 
 // runSynth is synthMain with its context and summary writer.
 func runSynth(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("synth", stderr, "usage: runner synth --n N --out FILE.parquet [--seed S] [--types TYPES.csv]\n\n"+
+		"Generate N synthetic neurons (branching random walks at ~1 µm spacing in a\n"+
+		"600 × 300 × 200 µm box, cell types of 5 to 20 similar neurons) as k = 5\n"+
+		"dotprops and write them in navis' Parquet layout.\n\nFlags:\n")
 	n := fs.Int("n", 0, fmt.Sprintf("number of neurons to generate (required, 1 to %d); mean ~485 points each (100,000 make a 2.5 GB file)", maxSynthNeurons))
 	out := fs.String("out", "", "output Parquet file (navis dotprops layout, µm), local path or gs://bucket/object (required)")
 	seed := fs.Uint64("seed", 1, "random seed: the same --n and --seed give the same neurons")
 	types := fs.String("types", "", "also write the neurons' cell types to this CSV (neuron,group), e.g. for runner smat --matches")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: runner synth --n N --out FILE.parquet [--seed S] [--types TYPES.csv]\n\n"+
-			"Generate N synthetic neurons (branching random walks at ~1 µm spacing in a\n"+
-			"600 × 300 × 200 µm box, cell types of 5 to 20 similar neurons) as k = 5\n"+
-			"dotprops and write them in navis' Parquet layout.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
