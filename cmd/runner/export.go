@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/nblast-go/nblast/internal/files"
@@ -100,7 +99,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bw := bufio.NewWriterSize(dst.w, 1<<20)
 	cw := csv.NewWriter(bw) // writes into bw itself (it is large enough)
 	cw.Comma = comma
-	rows, err := writeSource(ctx, src, cw)
+	rows, err := src.WriteCSV(ctx, cw)
 	if err == nil {
 		cw.Flush()
 		err = cw.Error()
@@ -124,98 +123,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stderr, "export: %d rows of %s written to %s (%s)\n", rows, src.Name(), dest, *format)
 	return nil
-}
-
-// writeSource writes the header and every row of s; it returns the rows
-// written.
-func writeSource(ctx context.Context, s *results.Source, cw *csv.Writer) (int64, error) {
-	var rows int64
-	var err error
-	switch {
-	case s.Parts != nil && s.Parts.Kind == "sparse":
-		rec := make([]string, 3)
-		if err := cw.Write([]string{"query", "target", "score"}); err != nil {
-			return 0, err
-		}
-		err = sinks.EachSparseRowBits(ctx, s.Parts.Dir, func(r sinks.SparseRow, bits int) error {
-			rec[0], rec[1], rec[2] = r.Query.String(), r.Target.String(), strconv.FormatFloat(r.Score, 'g', -1, bits)
-			rows++
-			return cw.Write(rec)
-		})
-	case s.Parts != nil:
-		rec := make([]string, 4)
-		if err := cw.Write([]string{"query", "rank", "target", "score"}); err != nil {
-			return 0, err
-		}
-		err = sinks.EachTopKRowBits(ctx, s.Parts.Dir, func(r sinks.TopKRow, bits int) error {
-			rec[0], rec[1], rec[2], rec[3] = r.Query.String(), strconv.Itoa(r.Rank), r.Target.String(), strconv.FormatFloat(r.Score, 'g', -1, bits)
-			rows++
-			return cw.Write(rec)
-		})
-	default:
-		return writeDense(ctx, s, cw)
-	}
-	if err != nil {
-		return rows, err
-	}
-	// The manifest counts the rows of every part: a difference means
-	// parts changed since (or a damaged output).
-	if m := s.Parts.Manifest; m != nil && m.Complete && rows != m.Rows {
-		return rows, fmt.Errorf("%s: read %d rows from %d part files, but %s says %d: the output changed after the run finished, or is damaged",
-			s.Parts.Dir, rows, len(s.Parts.Files), sinks.ManifestName, m.Rows)
-	}
-	return rows, nil
-}
-
-// writeDense writes a dense array as rows query,target,score, chunk by
-// chunk (chunk rows, then chunk columns; row-major inside a chunk), the
-// order of a sparse output's parts. Chunks not written (an incomplete or
-// damaged array, read with --allow_incomplete) are skipped.
-func writeDense(ctx context.Context, s *results.Source, cw *csv.Writer) (int64, error) {
-	z := s.Z
-	queries, targets, err := s.DenseIDs()
-	if err != nil {
-		return 0, err
-	}
-	written := s.Written // Check listed them
-	if written == nil {
-		if written, err = z.WrittenChunks(ctx); err != nil {
-			return 0, err
-		}
-	}
-	bits := 32 // float16 values are exact float32s
-	if z.DType == "float64" {
-		bits = 64
-	}
-	if err := cw.Write([]string{"query", "target", "score"}); err != nil {
-		return 0, err
-	}
-	rec := make([]string, 3)
-	var rows int64
-	cr, cc := z.Chunks[0], z.Chunks[1]
-	for i := 0; i*cr < z.Shape[0]; i++ {
-		for j := 0; j*cc < z.Shape[1]; j++ {
-			if written != nil && !written[[2]int{i, j}] {
-				continue
-			}
-			r0, r1, c0, c1 := i*cr, min((i+1)*cr, z.Shape[0]), j*cc, min((j+1)*cc, z.Shape[1])
-			vals, err := z.Read(ctx, r0, r1, c0, c1)
-			if err != nil {
-				return rows, err
-			}
-			for r := r0; r < r1; r++ {
-				rec[0] = queries[r].String()
-				for c := c0; c < c1; c++ {
-					rec[1], rec[2] = targets[c].String(), strconv.FormatFloat(vals[(r-r0)*(c1-c0)+c-c0], 'g', -1, bits)
-					if err := cw.Write(rec); err != nil {
-						return rows, err
-					}
-					rows++
-				}
-			}
-		}
-	}
-	return rows, nil
 }
 
 // dest is where the table goes: stdout, or a file that appears whole on

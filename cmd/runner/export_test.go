@@ -111,7 +111,7 @@ var stringIDs = map[string]string{"A_jitter": `A_jitter, "v2"`, "B": "B\tTab", "
 func stringIDInput(t *testing.T, dir string) string {
 	t.Helper()
 	ctx := context.Background()
-	names, err := readNames(ctx, "../../testdata/golden_synthetic.meta.csv")
+	names, err := results.ReadNames(ctx, "../../testdata/golden_synthetic.meta.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/results"
@@ -53,10 +50,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *k < 1 {
 		return fmt.Errorf("--k must be at least 1, got %d", *k)
 	}
-	var nm nameTable
+	var nm results.Names
 	if *names != "" {
 		var err error
-		if nm, err = readNames(ctx, *names); err != nil {
+		if nm, err = results.ReadNames(ctx, *names); err != nil {
 			return err
 		}
 	}
@@ -181,16 +178,16 @@ func printParams(w io.Writer, indent string, m map[string]any, skip ...string) {
 }
 
 // printHits prints the first k hits (sorted already), with names.
-func printHits(w io.Writer, title string, hits []results.Hit, k int, nm nameTable) {
+func printHits(w io.Writer, title string, hits []results.Hit, k int, nm results.Names) {
 	fmt.Fprintf(w, "  %s:\n", title)
 	for r, h := range hits[:min(k, len(hits))] {
-		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.Target, results.FormatScore(h.Score), nm.column(h.Target.String()))
+		fmt.Fprintf(w, "  %4d  %-20s %10s%s\n", r+1, h.Target, results.FormatScore(h.Score), nm.Column(h.Target.String()))
 	}
 }
 
 // inspectDense summarises Zarr array name and, with id, lists its row's
 // top k; found reports whether id is among its queries.
-func inspectDense(ctx context.Context, w io.Writer, o *results.Output, name, id string, k int, nm nameTable) (found bool, err error) {
+func inspectDense(ctx context.Context, w io.Writer, o *results.Output, name, id string, k int, nm results.Names) (found bool, err error) {
 	src, err := o.Source(name)
 	if err != nil {
 		return false, err
@@ -225,14 +222,14 @@ func inspectDense(ctx context.Context, w io.Writer, o *results.Output, name, id 
 		return false, nil
 	}
 	hits := t.Lists[t.Queries[0]]
-	printHits(w, fmt.Sprintf("top %d targets of %s%s in %s", min(k, len(hits)), id, nm.paren(id), name), hits, k, nm)
+	printHits(w, fmt.Sprintf("top %d targets of %s%s in %s", min(k, len(hits)), id, nm.Paren(id), name), hits, k, nm)
 	return true, nil
 }
 
 // inspectParts summarises a sparse or top-k output and, with id, lists
 // that query's top k (streaming the rows; a sparse query's rows are
 // sorted, a top-k query's are in rank order).
-func inspectParts(ctx context.Context, w io.Writer, o *results.Output, p *results.Parts, id string, k int, nm nameTable) (found bool, err error) {
+func inspectParts(ctx context.Context, w io.Writer, o *results.Output, p *results.Parts, id string, k int, nm results.Names) (found bool, err error) {
 	fmt.Fprintf(w, "%s: %s output, %d part files", p.Where(), p.Kind, len(p.Files))
 	var rows int64
 	if p.Manifest != nil {
@@ -293,88 +290,10 @@ func inspectParts(ctx context.Context, w io.Writer, o *results.Output, p *result
 		fmt.Fprintf(w, "  neuron %s is not among the %d queries with rows in %s (a query without any score ≥ the threshold%s has none)\n", id, t.AllQueries, p.Where(), threshold)
 		return false, nil
 	}
-	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.paren(id), p.Kind)
+	title := fmt.Sprintf("top %d targets of %s%s in the %s output", min(k, len(hits)), id, nm.Paren(id), p.Kind)
 	if p.Kind == "sparse" && len(hits) < k {
 		title += fmt.Sprintf(" (all its %d rows)", len(hits))
 	}
 	printHits(w, title, hits, k, nm)
 	return true, nil
-}
-
-// nameTable maps neuron ids (as printed) to names; nil prints none.
-type nameTable map[string]string
-
-// paren is " (name)" for a known id, else "".
-func (n nameTable) paren(id string) string {
-	if name, ok := n[id]; ok {
-		return " (" + name + ")"
-	}
-	return ""
-}
-
-// column is "  name" for a known id, "  ?" for an unknown one with a
-// table, else "".
-func (n nameTable) column(id string) string {
-	if n == nil {
-		return ""
-	}
-	if name, ok := n[id]; ok {
-		return "  " + name
-	}
-	return "  ?"
-}
-
-// idColumns are the id columns readNames accepts, in order of preference.
-var idColumns = []string{"neuron_id", "id", "neuron"}
-
-// readNames reads a CSV with a header holding an id column (neuron_id, id
-// or neuron) and a name column, as navis meta tables have.
-func readNames(ctx context.Context, p string) (nameTable, error) {
-	b, err := files.ReadFile(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("--names: %w", err)
-	}
-	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("--names %s: no CSV header: %w", p, err)
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-	}
-	col := func(name string) int {
-		return slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == name })
-	}
-	idc := -1
-	for _, c := range idColumns {
-		if idc = col(c); idc >= 0 {
-			break
-		}
-	}
-	namec := col("name")
-	switch {
-	case idc < 0:
-		return nil, fmt.Errorf("--names %s: no id column (neuron_id, id or neuron) in the header %q", p, header)
-	case namec < 0:
-		return nil, fmt.Errorf("--names %s: no name column in the header %q", p, header)
-	}
-	names := nameTable{}
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("--names %s: %w", p, err)
-		}
-		if idc >= len(rec) || namec >= len(rec) {
-			return nil, fmt.Errorf("--names %s: line %d has %d fields, too few for columns %s and name", p, line, len(rec), header[idc])
-		}
-		id := strings.TrimSpace(rec[idc])
-		if _, dup := names[id]; !dup && id != "" {
-			names[id] = rec[namec]
-		}
-	}
-	return names, nil
 }

@@ -270,7 +270,7 @@ func TestInspectNames(t *testing.T) {
 		t.Skip("-short: skipping a test that runs scoring jobs")
 	}
 	meta := "../../testdata/golden_synthetic.meta.csv"
-	names, err := readNames(context.Background(), meta)
+	names, err := results.ReadNames(context.Background(), meta)
 	if err != nil {
 		t.Fatal(err)
 	}
