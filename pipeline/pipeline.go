@@ -461,6 +461,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 		return j.missingParts(ctx, all)
 	}
 	var written []map[[2]int]bool
+	complete := true // every array marked complete already
 	for _, spec := range j.Arrays {
 		z, err := sinks.OpenZarr(ctx, j.Options.Out, spec.Name)
 		if err != nil {
@@ -472,6 +473,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 		}
 		verifyChunks(ctx, z, w)
 		written = append(written, w)
+		complete = complete && z.Complete()
 	}
 	var missing []transforms.WorkItem
 	for _, w := range all {
@@ -482,7 +484,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 			}
 		}
 	}
-	if len(missing) == 0 {
+	if len(missing) == 0 && !complete {
 		// Every chunk is there and decodes, but the run stopped before
 		// marking the arrays complete: finish it here (a job with no
 		// work item would not).

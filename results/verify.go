@@ -42,7 +42,7 @@ func (s *Source) Verify(ctx context.Context) error {
 	for i := 0; i < z.Shape[0]; i += z.Chunks[0] {
 		for j := 0; j < z.Shape[1]; j += z.Chunks[1] {
 			if !s.Written[[2]int{i / z.Chunks[0], j / z.Chunks[1]}] {
-				continue // Check allowed it
+				continue // not written: an unfinished run
 			}
 			if _, err := z.Read(ctx, i, min(i+z.Chunks[0], z.Shape[0]), j, min(j+z.Chunks[1], z.Shape[1])); err != nil {
 				return s.damagedBy(err)
