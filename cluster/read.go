@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 
 	"github.com/nblast-go/nblast/internal/files"
@@ -151,4 +152,49 @@ func ScoreGraph(ctx context.Context, src *results.Source) ([]scoring.ID, *Edges,
 		e.Add(perm[x.q], perm[x.t], x.s)
 	}
 	return sorted, e, nil
+}
+
+// Hierarchical clusters the dense all-by-all output src (scipy's linkage
+// with method m on 1 − the mean score), cut into at most k clusters
+// (fcluster maxclust) when k > 0, else at distance height (fcluster
+// distance). It returns the neurons, their cluster labels and the linkage.
+func Hierarchical(ctx context.Context, src *results.Source, m Method, k int, height float64) (ids []scoring.ID, labels []int, z []Merge, err error) {
+	// The condensed matrix is most of the heap (8·n(n−1)/2 bytes): a low
+	// GC target keeps the peak near it rather than twice it.
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	ids, d, err := DenseCondensed(ctx, src)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := len(ids)
+	if n < 2 {
+		return nil, nil, nil, fmt.Errorf("%s: %d neurons, hierarchical clustering needs at least 2", src.Out, n)
+	}
+	if z, err = Linkage(d, n, m); err != nil {
+		return nil, nil, nil, err
+	}
+	for r, row := range z {
+		if math.IsNaN(row.Distance) {
+			return nil, nil, nil, fmt.Errorf("%s linkage row %d: distance NaN", m, r)
+		}
+	}
+	if k > 0 {
+		return ids, FclusterMaxclust(z, n, k), z, nil
+	}
+	return ids, FclusterDistance(z, n, height), z, nil
+}
+
+// Communities clusters the output src as a graph of its scores (Louvain
+// at resolution, seeded): the neurons, their community labels, the
+// modularity and the number of edges.
+func Communities(ctx context.Context, src *results.Source, resolution float64, seed uint64) (ids []scoring.ID, labels []int, modularity float64, edges int, err error) {
+	ids, e, err := ScoreGraph(ctx, src)
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	g, edges := e.Graph()
+	if labels, modularity, err = Louvain(g, len(ids), resolution, seed); err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("--%w", err)
+	}
+	return ids, labels, modularity, edges, nil
 }

@@ -1,12 +1,16 @@
 package results
 
 import (
+	"bufio"
+	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 
+	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -154,4 +158,53 @@ func ParseCriterion(n int, threshold, percentage string) (Criterion, error) {
 		n = 10
 	}
 	return Criterion{Mode: "n", N: n}, nil
+}
+
+// WriteMatches writes the matches table (runner matches --to) to p (local
+// or gs://) as CSV or Parquet (format "csv" or "parquet"; Parquet in the
+// layout of a top-k file), scores at bits (32 or 64) precision, through
+// files.Create: p appears whole, or not at all.
+func WriteMatches(ctx context.Context, p, format string, rows []Match, bits int) (err error) {
+	f, err := files.Create(ctx, p)
+	if err != nil {
+		return fmt.Errorf("--to %s: %w", p, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Abort()
+			err = fmt.Errorf("--to %s: %w (nothing written)", p, err)
+		}
+	}()
+	if format == "csv" {
+		bw := bufio.NewWriter(f)
+		cw := csv.NewWriter(bw)
+		if err := cw.Write([]string{"query", "rank", "target", "score"}); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := cw.Write([]string{r.Query.String(), strconv.Itoa(r.Rank), r.Target.String(), strconv.FormatFloat(r.Score, 'g', -1, bits)}); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	} else {
+		qStr, tStr := false, false
+		if len(rows) > 0 {
+			qStr, tStr = rows[0].Query.IsStr, rows[0].Target.IsStr
+		}
+		data, err := sinks.EncodeRankedRows(rows, qStr, tStr, bits == 64)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			return err
+		}
+	}
+	return f.Commit()
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime/debug"
 	"slices"
 	"time"
 
@@ -145,32 +144,17 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 		if kind != "dense" {
 			return fmt.Errorf("hierarchical clustering needs the dense matrix (OUT/scores); %s holds %s: use --method graph", o.Dir, o.Describe())
 		}
-		// The condensed matrix is most of the heap (8·n(n−1)/2 bytes): a
-		// low GC target keeps the peak near it rather than twice it.
-		defer debug.SetGCPercent(debug.SetGCPercent(10))
-		var d []float64
-		if ids, d, err = cluster.DenseCondensed(ctx, src); err != nil {
+		k := 0
+		if hasK {
+			k = *nClusters
+		}
+		if ids, labels, z, err = cluster.Hierarchical(ctx, src, m, k, *height); err != nil {
 			return err
-		}
-		n := len(ids)
-		if n < 2 {
-			return fmt.Errorf("%s: %d neurons, hierarchical clustering needs at least 2", o.Dir, n)
-		}
-		if z, err = cluster.Linkage(d, n, m); err != nil {
-			return err
-		}
-		d = nil
-		for k, r := range z {
-			if math.IsNaN(r.Distance) {
-				return fmt.Errorf("%s linkage row %d: distance NaN", m, k)
-			}
 		}
 		res.Linkage = linkage
 		if hasK {
-			labels = cluster.FclusterMaxclust(z, n, *nClusters)
 			res.Criterion, res.Requested = "maxclust", nClusters
 		} else {
-			labels = cluster.FclusterDistance(z, n, *height)
 			res.Criterion, res.Height = "distance", height
 		}
 	case "graph":
@@ -180,15 +164,10 @@ func runCluster(ctx context.Context, args []string, stderr io.Writer) error {
 		if given["linkage"] {
 			return fmt.Errorf("--linkage %s is for --method hierarchical; graph clustering (Louvain) has no linkage", *linkage)
 		}
-		var e *cluster.Edges
-		if ids, e, err = cluster.ScoreGraph(ctx, src); err != nil {
-			return err
-		}
-		g, edges := e.Graph()
-		e = nil
 		var q float64
-		if labels, q, err = cluster.Louvain(g, len(ids), *resolution, *seed); err != nil {
-			return fmt.Errorf("--%w", err)
+		var edges int
+		if ids, labels, q, edges, err = cluster.Communities(ctx, src, *resolution, *seed); err != nil {
+			return err
 		}
 		res.Seed, res.Resolution, res.Modularity, res.Edges = seed, resolution, &q, &edges
 	default:

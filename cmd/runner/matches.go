@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/sinks"
 )
 
 // matchesMain implements
@@ -118,7 +113,7 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return w.err
 	}
 	if *to != "" {
-		if err := writeMatches(ctx, *to, toFormat, rows, t.Bits); err != nil {
+		if err := results.WriteMatches(ctx, *to, toFormat, rows, t.Bits); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "matches: %d rows (%d queries) written to %s\n", len(rows), len(t.Queries), *to)
@@ -134,51 +129,4 @@ func splitIDs(s string) []string {
 		}
 	}
 	return ids
-}
-
-// writeMatches writes rows to p (local or gs://) as CSV or Parquet,
-// through files.Create: p appears whole, or not at all.
-func writeMatches(ctx context.Context, p, format string, rows []results.Match, bits int) (err error) {
-	f, err := files.Create(ctx, p)
-	if err != nil {
-		return fmt.Errorf("--to %s: %w", p, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Abort()
-			err = fmt.Errorf("--to %s: %w (nothing written)", p, err)
-		}
-	}()
-	if format == "csv" {
-		bw := bufio.NewWriter(f)
-		cw := csv.NewWriter(bw)
-		if err := cw.Write([]string{"query", "rank", "target", "score"}); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if err := cw.Write([]string{r.Query.String(), strconv.Itoa(r.Rank), r.Target.String(), strconv.FormatFloat(r.Score, 'g', -1, bits)}); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-	} else {
-		qStr, tStr := false, false
-		if len(rows) > 0 {
-			qStr, tStr = rows[0].Query.IsStr, rows[0].Target.IsStr
-		}
-		data, err := sinks.EncodeRankedRows(rows, qStr, tStr, bits == 64)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(data); err != nil {
-			return err
-		}
-	}
-	return f.Commit()
 }
