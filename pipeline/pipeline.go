@@ -669,3 +669,17 @@ func (j *Job) build() *beam.Pipeline {
 func (j *Job) Cleanup(ctx context.Context) error {
 	return errors.Join(files.RemoveAll(ctx, j.Staging.Dir), j.Release(ctx))
 }
+
+// Counters are the job's Beam counters of namespace nblast, summed by name
+// (transforms' nblast/work_items_scored, pairs_scored, …; smart's and
+// smat's); ok is false when the runner reports no metrics.
+func Counters(res beam.PipelineResult) (c map[string]int64, ok bool) {
+	c = map[string]int64{}
+	if res == nil {
+		return c, false
+	}
+	for _, m := range res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "nblast" }).Counters() {
+		c[m.Name()] += m.Result()
+	}
+	return c, true
+}

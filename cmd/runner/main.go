@@ -401,18 +401,15 @@ func run(ctx context.Context, o pipeline.Options) error {
 	if err := job.Cleanup(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "warning: could not remove the staging area:", err)
 	}
-	// Throughput counts the pairs of the work items this run scored (not
-	// those a resumed run found done, nor those pruning skipped).
-	pairs := job.Pairs(job.Items)
-	if c, ok := scoreCounters(res); ok {
-		pairs -= c.skippedPairs
-	}
-	el := time.Since(start)
 	// The workers' counters, from the runner: the same numbers whether the
-	// workers ran in this process (prism, direct) or elsewhere.
-	c, ok := scoreCounters(res)
+	// workers ran in this process (prism, direct) or elsewhere. Throughput
+	// counts the pairs of the work items this run scored (not those a
+	// resumed run found done, nor those pruning skipped).
+	c, ok := pipeline.Counters(res)
+	pairs := job.Pairs(job.Items) - c["pairs_skipped"]
+	el := time.Since(start)
 	if ok {
-		fmt.Fprintf(os.Stderr, "scored: %d work items, %d pairs (Beam counters nblast/work_items_scored, nblast/pairs_scored)\n", c.items, c.pairs)
+		fmt.Fprintf(os.Stderr, "scored: %d work items, %d pairs (Beam counters nblast/work_items_scored, nblast/pairs_scored)\n", c["work_items_scored"], c["pairs_scored"])
 	}
 	all := len(job.Plan.Queries) * len(job.Plan.Targets)
 	fmt.Fprintf(os.Stderr, "done: %d pairs in %s (%.0f pairs/s", pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds())
@@ -426,47 +423,19 @@ func run(ctx context.Context, o pipeline.Options) error {
 	if job.Options.Pruning() {
 		// Items are skipped block against block when planning and pair by
 		// pair on the workers (counted by nblast/work_items_skipped).
-		skippedPairs := job.Pairs(job.SkippedItems()) + c.skippedPairs
+		skippedPairs := job.Pairs(job.SkippedItems()) + c["pairs_skipped"]
 		inItems := "unknown (the runner reported no metrics)"
 		if ok {
-			inItems = fmt.Sprint(c.pruned)
+			inItems = fmt.Sprint(c["pairs_pruned"])
 		}
 		fmt.Fprintf(os.Stderr, "pruning: %d of %d work items skipped (%d pairs), %s pairs pruned inside scored items; %.1f%% of pairs not scored\n",
-			int64(job.Skipped)+c.skipped, job.Total, skippedPairs, inItems, 100*float64(skippedPairs+c.pruned)/float64(all))
-		if c.searched > 0 {
+			int64(job.Skipped)+c["work_items_skipped"], job.Total, skippedPairs, inItems, 100*float64(skippedPairs+c["pairs_pruned"])/float64(all))
+		if c["pairs_searched"] > 0 {
 			fmt.Fprintf(os.Stderr, "k-NN search: %d pairs searched by the kernel, the rest proved below the k-th best from bounds alone (%.1f per query, %.3f%% of pairs; Beam counter nblast/pairs_searched)\n",
-				c.searched, float64(c.searched)/float64(len(job.Plan.Queries)), 100*float64(c.searched)/float64(all))
+				c["pairs_searched"], float64(c["pairs_searched"])/float64(len(job.Plan.Queries)), 100*float64(c["pairs_searched"])/float64(all))
 		}
 	}
 	return nil
-}
-
-type counts struct{ items, pairs, pruned, skipped, skippedPairs, searched int64 }
-
-// scoreCounters sums the counters of transforms/score.go over the job's
-// steps; ok is false when the runner returned no result.
-func scoreCounters(res beam.PipelineResult) (c counts, ok bool) {
-	if res == nil {
-		return c, false
-	}
-	qr := res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "nblast" })
-	for _, m := range qr.Counters() {
-		switch m.Name() {
-		case "work_items_scored":
-			c.items += m.Result()
-		case "pairs_scored":
-			c.pairs += m.Result()
-		case "pairs_pruned":
-			c.pruned += m.Result()
-		case "work_items_skipped":
-			c.skipped += m.Result()
-		case "pairs_skipped":
-			c.skippedPairs += m.Result()
-		case "pairs_searched":
-			c.searched += m.Result()
-		}
-	}
-	return c, true
 }
 
 // runProgress prints, once a second for local runs (whose workers share this

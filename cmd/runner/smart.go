@@ -25,19 +25,8 @@ func smartSummary(ctx context.Context, job *pipeline.Job, res beam.PipelineResul
 			return
 		}
 	}
-	if res == nil {
-		return
-	}
-	var rescored, cells int64
-	qr := res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "nblast" })
-	for _, m := range qr.Counters() {
-		switch m.Name() {
-		case "smart_pairs_rescored":
-			rescored += m.Result()
-		case "smart_pairs_prescored":
-			cells += m.Result()
-		}
-	}
+	c, _ := pipeline.Counters(res)
+	rescored, cells := c["smart_pairs_rescored"], c["smart_pairs_prescored"]
 	if cells > 0 {
 		fmt.Fprintf(os.Stderr, "smart: %d of %d cells rescored exactly (fraction %.4f; %s criterion, t = %v; Beam counters nblast/smart_pairs_rescored, nblast/smart_pairs_prescored)\n",
 			rescored, cells, float64(rescored)/float64(cells), o.SmartCriterion, o.SmartT)

@@ -21,6 +21,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/progress"
+	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/smatbuild"
 )
@@ -246,16 +247,8 @@ func runSmatBeam(ctx context.Context, job smatbuild.Job, match, nonmatch []scori
 	if err != nil {
 		return 0, 0, fmt.Errorf("smat job: %w", err)
 	}
-	if res != nil {
-		for _, c := range res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "nblast" }).Counters() {
-			switch c.Name() {
-			case "smat_match_points":
-				sm += c.Result()
-			case "smat_nonmatch_points":
-				sn += c.Result()
-			}
-		}
-	}
+	c, _ := pipeline.Counters(res)
+	sm, sn = c["smat_match_points"], c["smat_nonmatch_points"]
 	return sm, sn, nil
 }
 
