@@ -9,6 +9,8 @@
 // (ExtractMatches), the long CSV table of runner export (WriteCSV), the
 // clustering (ReadClusters).
 //
+// Output.Summarise is what runner inspect prints.
+//
 // Open and Source.Check look at names and counts only (a listing and the
 // manifests); Source.Verify also decodes every part and chunk.
 package results

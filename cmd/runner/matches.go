@@ -86,7 +86,7 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	w := &errWriter{w: stdout}
+	w := &results.ErrWriter{W: stdout}
 	fmt.Fprintf(w, "%s: %s per query from %s\n", *out, c, src.Name())
 	show := want
 	if len(show) == 0 {
@@ -101,7 +101,7 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				hits = append(hits, results.Hit{Target: r.Target, Score: r.Score})
 			}
 		}
-		printHits(w, fmt.Sprintf("%s: %d matches", id, len(hits)), hits, len(hits), nil)
+		results.PrintHits(w, fmt.Sprintf("%s: %d matches", id, len(hits)), hits, len(hits), nil)
 	}
 	if len(want) == 0 && len(t.Queries) > len(show) {
 		fmt.Fprintf(w, "  ... %d more queries (--ids to pick, --to to write all)\n", len(t.Queries)-len(show))
@@ -109,8 +109,8 @@ func runMatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, note := range notes {
 		fmt.Fprintf(w, "note: %s\n", note)
 	}
-	if w.err != nil {
-		return w.err
+	if w.Err != nil {
+		return w.Err
 	}
 	if *to != "" {
 		if err := results.WriteMatches(ctx, *to, toFormat, rows, t.Bits); err != nil {
