@@ -12,7 +12,7 @@ import (
 	"github.com/nblast-go/nblast/sinks"
 )
 
-// Summarise prints what inspect prints of o to w: a line naming every
+// Summarise prints what inspect prints of o to stdout: a line naming every
 // output, who owns it (a run writing it now, or a dead run's lock), each
 // output's shape, files, verdict and parameters and, with id, that query's
 // k best targets in each (with names from nm); with verify, every part and
