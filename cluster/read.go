@@ -21,14 +21,10 @@ import (
 // not its targets, and distances < 0 (scores > 1), as scipy's fcluster
 // does.
 func DenseCondensed(ctx context.Context, src *results.Source) ([]scoring.ID, []float64, error) {
-	z := src.Z
-	path := files.Join(src.Out, src.Array)
-	queries, targets, err := src.DenseIDs()
+	z, path := src.Z, files.Join(src.Out, src.Array)
+	queries, err := allByAll(src, "hierarchical clustering")
 	if err != nil {
 		return nil, nil, err
-	}
-	if !slices.Equal(queries, targets) {
-		return nil, nil, fmt.Errorf("%s: %d queries × %d targets, not an all-by-all matrix of the same neurons in the same order: hierarchical clustering needs one (run without --targets)", path, len(queries), len(targets))
 	}
 	n := len(queries)
 	var block []float64
@@ -57,6 +53,21 @@ func DenseCondensed(ctx context.Context, src *results.Source) ([]scoring.ID, []f
 	return queries, d, nil
 }
 
+// allByAll returns the neurons of the dense output src, refusing one whose
+// queries are not its targets in the same order: what (the clustering)
+// needs one.
+func allByAll(src *results.Source, what string) ([]scoring.ID, error) {
+	queries, targets, err := src.DenseIDs()
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(queries, targets) {
+		return nil, fmt.Errorf("%s: %d queries × %d targets, not an all-by-all matrix of the same neurons in the same order: %s needs one (run without --targets)",
+			files.Join(src.Out, src.Array), len(queries), len(targets), what)
+	}
+	return queries, nil
+}
+
 // condensedPair inverts CondensedIndex (for messages).
 func condensedPair(n, k int) (int, int) {
 	for i := 0; i < n-1; i++ {
@@ -75,13 +86,9 @@ func condensedPair(n, k int) (int, int) {
 func ScoreGraph(ctx context.Context, src *results.Source) ([]scoring.ID, *Edges, error) {
 	if src.Parts == nil {
 		z := src.Z
-		path := files.Join(src.Out, src.Array)
-		queries, targets, err := src.DenseIDs()
+		queries, err := allByAll(src, "graph clustering of a dense output")
 		if err != nil {
 			return nil, nil, err
-		}
-		if !slices.Equal(queries, targets) {
-			return nil, nil, fmt.Errorf("%s: %d queries × %d targets, not an all-by-all matrix: graph clustering of a dense output needs one", path, len(queries), len(targets))
 		}
 		n := len(queries)
 		e := NewEdges(n)

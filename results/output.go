@@ -21,6 +21,8 @@ type Output struct {
 	TopK   *Parts   // top-k parts at Dir/topk, or nil
 	// Marker is the run marker's parameters (nil without one).
 	Marker map[string]any
+
+	sources map[string]*Source // Source's, by what
 }
 
 // Parts is a sparse or top-k output: a directory of Parquet parts and a

@@ -29,11 +29,12 @@ type Source struct {
 	// Written lists the dense array's chunks present (Check; nil for
 	// parts).
 	Written map[[2]int]bool
-	output  *Output
 }
 
 // Source picks the output to read: what (one of What), or when what is ""
 // the first of order that the result holds (or its first dense array).
+// The same output is the same Source, so that its Status is taken once
+// (a listing, on gs:// a request) however many times it is asked for.
 func (o *Output) Source(what string, order ...string) (*Source, error) {
 	if what == "" {
 		for _, w := range order {
@@ -46,7 +47,10 @@ func (o *Output) Source(what string, order ...string) (*Source, error) {
 			what = o.Dense[0]
 		}
 	}
-	s := &Source{Out: o.Dir, output: o}
+	if s, ok := o.sources[what]; ok {
+		return s, nil
+	}
+	s := &Source{Out: o.Dir}
 	missing := func(kind, lookedFor string) error {
 		msg := fmt.Sprintf("%s has no %s output (no %s); it holds: %s", o.Dir, kind, lookedFor, o.Describe())
 		if len(o.Dense) > 0 {
@@ -71,6 +75,10 @@ func (o *Output) Source(what string, order ...string) (*Source, error) {
 		}
 		s.Array = what
 	}
+	if o.sources == nil {
+		o.sources = map[string]*Source{}
+	}
+	o.sources[what] = s
 	return s, nil
 }
 
@@ -190,16 +198,6 @@ func (s *Source) where() (dir, what string) {
 		return s.Parts.Dir, "the " + s.Parts.Kind + " output"
 	}
 	return s.Out, "the dense array " + s.Array
-}
-
-// Describe is the verdict as inspect prints it: "complete: true", or the
-// message Check gives.
-func (s *Source) Describe(ctx context.Context) (string, error) {
-	st, why, err := s.Status(ctx)
-	if err != nil || st == Complete {
-		return "complete: true", err
-	}
-	return s.verdict(st, why).Error(), nil
 }
 
 // DenseIDs returns the dense array's query and target ids (its

@@ -139,7 +139,7 @@ func (o *Output) summariseDense(ctx context.Context, w io.Writer, name, id strin
 	if err != nil {
 		return false, err
 	}
-	verdict, err := src.Describe(ctx) // opens the array and lists its chunks
+	st, why, err := src.Status(ctx) // opens the array and lists its chunks
 	if err != nil {
 		return false, err
 	}
@@ -152,8 +152,8 @@ func (o *Output) summariseDense(ctx context.Context, w io.Writer, name, id strin
 	fmt.Fprintf(w, "%s: dense scores%s, %d queries × %d targets, %s\n", path, dir, z.Shape[0], z.Shape[1], z.DType)
 	fmt.Fprintf(w, "  chunk shape %d rows × %d cols; chunk grid %d × %d = %d chunks, %d written; complete: %v\n",
 		z.Chunks[0], z.Chunks[1], g[0], g[1], g[0]*g[1], len(src.Written), z.Complete())
-	if verdict != "complete: true" {
-		fmt.Fprintf(w, "  %s; unwritten chunks read as NaN\n", verdict)
+	if st != Complete {
+		fmt.Fprintf(w, "  %s; unwritten chunks read as NaN\n", src.verdict(st, why))
 	}
 	fmt.Fprintf(w, "  parameters:\n")
 	printParams(w, "    ", z.Attrs, "queries", "targets", "complete", "direction")
@@ -196,12 +196,12 @@ func (o *Output) summariseParts(ctx context.Context, w io.Writer, p *Parts, id s
 	if err != nil {
 		return false, err
 	}
-	if verdict, err := src.Describe(ctx); err != nil {
+	if st, why, err := src.Status(ctx); err != nil {
 		return false, err
-	} else if verdict == "complete: true" {
+	} else if st == Complete {
 		fmt.Fprintf(w, "; complete: true\n")
 	} else {
-		fmt.Fprintf(w, "\n  %s\n", verdict)
+		fmt.Fprintf(w, "\n  %s\n", src.verdict(st, why))
 	}
 	var ps map[string]any
 	from := files.Join(p.Dir, sinks.ManifestName)
