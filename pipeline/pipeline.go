@@ -20,7 +20,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/files"
-	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -230,7 +230,7 @@ func (j *Job) resolveScoring(ctx context.Context) error {
 	o := j.Options
 	md, _ := o.maxDist()
 	j.Score = transforms.ScoreConfig{Mode: o.Scores, Normalized: o.Normalized, UseAlpha: o.UseAlpha, MaxDist: md, Smat: o.Smat, AllByAll: o.AllByAll(),
-		Threshold: scoring.Threshold(o.Threshold), Prune: o.Pruning()}
+		Threshold: scores.Threshold(o.Threshold), Prune: o.Pruning()}
 	j.Score.Memory, _ = o.memory() // validated
 	if o.Smart {
 		// As navis.nblast_smart, which scores the diagonal by a search

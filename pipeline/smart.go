@@ -5,8 +5,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/smart"
 )
 
 // validateSmart checks the --smart flags (the N criterion's bound on t is
@@ -15,11 +15,11 @@ func (o Options) validateSmart() error {
 	if !o.Smart {
 		return nil
 	}
-	c, err := scoring.ParseCriterion(o.SmartCriterion)
+	c, err := smart.ParseCriterion(o.SmartCriterion)
 	if err != nil {
 		return fmt.Errorf("--smart_criterion %q: want percentile, score or N", o.SmartCriterion)
 	}
-	if err := scoring.CheckSmartT(c, o.SmartT, math.MaxInt); err != nil {
+	if err := smart.CheckT(c, o.SmartT, math.MaxInt); err != nil {
 		return fmt.Errorf("--smart_t %v: %s (--smart_criterion %s)", o.SmartT, smartTRange(c), o.SmartCriterion)
 	}
 	if o.Scores == "both" {
@@ -29,11 +29,11 @@ func (o Options) validateSmart() error {
 }
 
 // smartTRange says which --smart_t criterion c takes.
-func smartTRange(c scoring.Criterion) string {
+func smartTRange(c smart.Criterion) string {
 	switch c {
-	case scoring.Percentile:
+	case smart.Percentile:
 		return "want a percentile 0 < t < 100"
-	case scoring.TopN:
+	case smart.TopN:
 		return "want a whole number of targets between 0 and the number of targets"
 	}
 	return "want a finite score"
@@ -53,7 +53,7 @@ func (j *Job) checkSmartTargets() error {
 	if !o.Smart || o.SmartCriterion != "N" {
 		return nil
 	}
-	if err := scoring.CheckSmartT(scoring.TopN, o.SmartT, n); err != nil {
+	if err := smart.CheckT(smart.TopN, o.SmartT, n); err != nil {
 		return fmt.Errorf("--smart_t %v: want a whole number of targets between 0 and %d, the number of targets (--smart_criterion N)", o.SmartT, n)
 	}
 	return nil
@@ -77,7 +77,7 @@ func (o Options) smartParameters(p map[string]any) {
 	p["smart"] = true
 	p["smart_criterion"] = o.SmartCriterion
 	p["smart_t"] = o.SmartT
-	p["smart_downsample"] = scoring.SmartFactor
+	p["smart_downsample"] = smart.Factor
 }
 
 // smartMaskSpec is the spec of OUT/smart_mask, beside scores (same shape,

@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/spatial/kdtree"
 
+	"github.com/nblast-go/nblast/internal/cputime"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
@@ -38,13 +39,13 @@ func benchForwardOpt(b *testing.B, ns []*scoring.Neuron, opt scoring.Options) {
 	logSIMD.Do(func() { b.Logf("SIMD kernels: %s (NBLAST_SIMD=avx2 or go for less)", scoring.SIMD()) })
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := cputime.Seconds()
 	for b.Loop() {
 		if _, err := scoring.ScoreBlock(s, scoring.Forward, ns, ns, out, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu := cpuSeconds() - cpu0
+	cpu := cputime.Seconds() - cpu0
 	sec := b.Elapsed().Seconds()
 	b.ReportMetric(sec*1e9/float64(b.N*points), "ns/point")
 	// CPU time is steadier than wall time on a shared machine (it still

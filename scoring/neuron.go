@@ -62,6 +62,26 @@ func NewNeuron(d *Dotprops) (*Neuron, error) {
 // Len is the number of points.
 func (n *Neuron) Len() int { return len(n.pts) }
 
+// EachNearest calls visit once for every point of q, in q's tree order,
+// with the exact float64 Euclidean distance (µm) from it to its nearest
+// point of t and the |dot| of their tangents, times sqrt(alpha_q · alpha_t)
+// when useAlpha (both neurons must then have alpha). It is the unbounded,
+// unpruned search navis' LookupDistDotBuilder counts with.
+func (q *Neuron) EachNearest(t *Neuron, useAlpha bool, visit func(dist, dot float64)) {
+	hint := int32(-1)
+	for i := range q.pts {
+		// Points are in tree order: the previous point's neighbour is a
+		// good hint. Unbounded, so there is always a neighbour.
+		j, d2 := t.tree.nearest(&q.pts[i], hint, math.Inf(1))
+		hint = j
+		dot := absDot(&q.vecs[i], &t.vecs[j])
+		if useAlpha {
+			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
+		}
+		visit(math.Sqrt(d2), dot)
+	}
+}
+
 // HasAlpha reports whether the neuron carries alpha values.
 func (n *Neuron) HasAlpha() bool { return n.alpha != nil }
 

@@ -3,40 +3,11 @@ package scoring_test
 import (
 	"math"
 	"math/rand/v2"
-	"path/filepath"
-	"slices"
 	"sort"
-	"strings"
 	"testing"
 
-	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/scoring"
 )
-
-func TestBuiltinMatricesMatchNavisCSV(t *testing.T) {
-	dir := reference.Dir(t)
-	for _, tc := range []struct {
-		file string
-		m    *scoring.Matrix
-	}{
-		{"smat/smat_fcwb.csv", scoring.FCWB()},
-		{"smat/smat_alpha_fcwb.csv", scoring.AlphaFCWB()},
-	} {
-		got, err := scoring.LoadMatrixCSV(filepath.Join(dir, tc.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got.DistEdges, tc.m.DistEdges) || !slices.Equal(got.DotEdges, tc.m.DotEdges) || !slices.Equal(got.Cells, tc.m.Cells) {
-			t.Errorf("%s: built-in table %s differs from the CSV", tc.file, tc.m.Name)
-		}
-	}
-	if got := scoring.FCWB().Score(0, 1); got != 11.3892297520051 {
-		t.Errorf("smat(0,1) = %v, want 11.3892297520051", got)
-	}
-	if got := scoring.FCWB().AutoMaxDist(); got != 42 {
-		t.Errorf("FCWB auto max_dist = %v, want 42", got)
-	}
-}
 
 func TestBinsAreRightClosedAndClipped(t *testing.T) {
 	m := scoring.FCWB()
@@ -88,37 +59,6 @@ func TestBinnerMatchesSearch(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestParseMatrixCSVErrors(t *testing.T) {
-	for _, tc := range []struct{ name, csv, want string }{
-		{"empty", "", "need a header row"},
-		{"bad label", "\"\",\"(0,1]\"\n\"0-1\",3\n", "not an interval"},
-		{"gap", "\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,1]\",1,2\n\"(2,3]\",1,2\n", "does not start where"},
-		{"short row", "\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,1]\",1\n", "wrong number of fields"},
-		{"nan", "\"\",\"(0,1]\"\n\"(0,1]\",NaN\n", "is NaN"},
-		{"text", "\"\",\"(0,1]\"\n\"(0,1]\",abc\n", "invalid syntax"},
-	} {
-		_, err := scoring.ParseMatrixCSV(strings.NewReader(tc.csv), "x.csv")
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "x.csv") {
-			t.Errorf("%s: err = %v, want it to name x.csv and contain %q", tc.name, err, tc.want)
-		}
-	}
-}
-
-func TestParseMatrixCSVCustom(t *testing.T) {
-	m, err := scoring.ParseMatrixCSV(strings.NewReader("\"\",\"(0,0.5]\",\"(0.5,1]\"\n\"(0,2]\",4,5\n\"(2,10]\",-1,-2\n"), "tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ d, dot, want float64 }{{0, 0, 4}, {2, 0.5, 4}, {2, 0.51, 5}, {2.1, 1, -2}, {100, 0.2, -1}} {
-		if got := m.Score(tc.d, tc.dot); got != tc.want {
-			t.Errorf("Score(%v, %v) = %v, want %v", tc.d, tc.dot, got, tc.want)
-		}
-	}
-	if got := m.AutoMaxDist(); got != 2.1 {
-		t.Errorf("AutoMaxDist = %v, want 2.1", got)
 	}
 }
 

@@ -162,7 +162,7 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 	if err != nil {
 		panic(fmt.Sprintf("sinks.WriteSparse(%s): %v", out, err))
 	}
-	written := beam.ParDo(s, &writeSparsePartFn{Out: out, Threshold: scoring.Threshold(cfg.Threshold), Float64: cfg.Float64}, chunks)
+	written := beam.ParDo(s, &writeSparsePartFn{Out: out, Threshold: scores.Threshold(cfg.Threshold), Float64: cfg.Float64}, chunks)
 	writeManifest(s, written, manifestConfig{Dir: out, What: "sparse parts", Expected: expected, PriorParts: cfg.PriorParts, PriorRows: cfg.PriorRows,
 		Parameters: string(params), Owner: cfg.Owner})
 }
@@ -172,7 +172,7 @@ func WriteSparse(s beam.Scope, chunks beam.PCollection, out string, cfg SparseCo
 // threshold is carried as its math.Float64bits.
 type writeSparsePartFn struct {
 	Out       string
-	Threshold scoring.Threshold
+	Threshold scores.Threshold
 	Float64   bool
 }
 

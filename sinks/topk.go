@@ -103,7 +103,7 @@ func WriteTopK(s beam.Scope, chunks beam.PCollection, out string, cfg TopKConfig
 		panic(fmt.Sprintf("sinks.WriteTopK(%s): %v", out, err))
 	}
 	s = s.Scope("WriteTopK")
-	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: scoring.Threshold(cfg.Threshold)}, chunks)
+	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: scores.Threshold(cfg.Threshold)}, chunks)
 	best := beam.CombinePerKey(s, &topkMergeFn{K: k}, cands)
 	perBlock := beam.GroupByKey(s, beam.Flatten(s, beam.ParDo(s, byQueryBlock, best), blocks))
 	written := beam.ParDo(s, &writeTopKFn{Out: out, K: k}, perBlock)
@@ -163,7 +163,7 @@ func queryKey(id scoring.ID) string {
 
 type topkCandidatesFn struct {
 	K         int
-	Threshold scoring.Threshold
+	Threshold scores.Threshold
 }
 
 // ProcessElement emits each query's k best candidates of the chunk (keyed

@@ -124,7 +124,7 @@ func oneOf(s string, names ...string) bool {
 }
 
 // Pairs are the rows of --pairs.
-type Pairs struct{ Match, NonMatch []scoring.Pair }
+type Pairs struct{ Match, NonMatch []Pair }
 
 // ReadPairs reads --pairs: a header kind,query,target (or query,target,
 // all nonmatch), kind match or nonmatch, neurons of --in, query ≠ target,
@@ -160,7 +160,7 @@ func ReadPairs(ctx context.Context, path string, index map[string]int32) (*Pairs
 		if withKind {
 			kind, r = strings.ToLower(strings.TrimSpace(r[0])), r[1:]
 		}
-		var p scoring.Pair
+		var p Pair
 		for c, id := range r {
 			id = strings.TrimSpace(id)
 			i, ok := index[id]
@@ -226,7 +226,7 @@ func readCSVRows(ctx context.Context, path string) (rows [][]string, lines []int
 
 // WritePairs writes the pairs used (kind,query,target, ids as in --in)
 // atomically to path.
-func WritePairs(ctx context.Context, path string, ids []scoring.ID, match, nonmatch []scoring.Pair) error {
+func WritePairs(ctx context.Context, path string, ids []scoring.ID, match, nonmatch []Pair) error {
 	w, err := files.Create(ctx, path)
 	if err != nil {
 		return fmt.Errorf("--write_pairs: %w", err)
@@ -237,7 +237,7 @@ func WritePairs(ctx context.Context, path string, ids []scoring.ID, match, nonma
 	cw.Write([]string{"kind", "query", "target"})
 	for _, set := range []struct {
 		kind  string
-		pairs []scoring.Pair
+		pairs []Pair
 	}{{"match", match}, {"nonmatch", nonmatch}} {
 		for _, p := range set.pairs {
 			cw.Write([]string{set.kind, ids[p.Q].String(), ids[p.T].String()})
@@ -306,7 +306,7 @@ func ReadNeurons(ctx context.Context, files []string, opt dotprops.ReadOptions, 
 // Chosen are the pairs a build counts, and where each set came from (for
 // the summary).
 type Chosen struct {
-	Match, NonMatch         []scoring.Pair
+	Match, NonMatch         []Pair
 	MatchFrom, NonMatchFrom string
 }
 
@@ -320,12 +320,12 @@ func ChoosePairs(groups *Groups, given *Pairs, points []int, seed uint64, matche
 	if given != nil && len(given.Match) > 0 {
 		ch.Match, ch.MatchFrom = given.Match, "--pairs"
 	} else {
-		ch.Match = scoring.MatchingPairs(groups.Members)
+		ch.Match = MatchingPairs(groups.Members)
 		if len(ch.Match) == 0 {
 			return nil, fmt.Errorf("--matches %s: no group has two or more neurons of --in (%d groups, all of one neuron), so there are no matching pairs: a group lists the neurons of one type", matches, len(groups.Members))
 		}
 	}
-	need := scoring.QueryPoints(ch.Match, points)
+	need := QueryPoints(ch.Match, points)
 	if given != nil && len(given.NonMatch) > 0 {
 		ch.NonMatch, ch.NonMatchFrom = given.NonMatch, "--pairs"
 		if groups != nil {
@@ -341,7 +341,7 @@ func ChoosePairs(groups *Groups, given *Pairs, points []int, seed uint64, matche
 		}
 		return ch, nil
 	}
-	nonmatch, exhausted, err := scoring.DrawNonMatching(groups.Of, points, need, seed)
+	nonmatch, exhausted, err := DrawNonMatching(groups.Of, points, need, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +349,7 @@ func ChoosePairs(groups *Groups, given *Pairs, points []int, seed uint64, matche
 		return nil, fmt.Errorf("--matches %s: every neuron of --in is in one group, so there are no non-matching pairs: add neurons of other types", matches)
 	}
 	if exhausted {
-		warn(fmt.Sprintf("all %d pairs across groups hold %d query points, fewer than the %d of the matching pairs: all are used", len(nonmatch), scoring.QueryPoints(nonmatch, points), need))
+		warn(fmt.Sprintf("all %d pairs across groups hold %d query points, fewer than the %d of the matching pairs: all are used", len(nonmatch), QueryPoints(nonmatch, points), need))
 	}
 	ch.NonMatch = nonmatch
 	return ch, nil

@@ -2,7 +2,7 @@ package smatbuild
 
 // Building a scoring matrix as a Beam job (runner smat --beam): the pairs
 // are elements, in batches; a worker counts each batch's (distance, |dot|)
-// point matches into histograms of the matrix's cells (scoring.SmatBuilder);
+// point matches into histograms of the matrix's cells (Counter);
 // the histograms are summed by a global Combine and the one sum becomes the
 // matrix, written as a CSV in navis' layout. Counts are integers, so the
 // result does not depend on how the runner splits or orders the work.
@@ -22,6 +22,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/smatcsv"
 )
 
 func init() {
@@ -73,10 +74,10 @@ const SmatBatchSize = 64
 // Build adds the job to s: match and nonmatch (indices into job.IDs)
 // in batches of SmatBatchSize, spread over the workers (Reshuffle),
 // counted, summed and written to job.Out.
-func Build(s beam.Scope, job Job, match, nonmatch []scoring.Pair) {
+func Build(s beam.Scope, job Job, match, nonmatch []Pair) {
 	s = s.Scope("Smat")
 	var batches []Batch
-	add := func(pairs []scoring.Pair, non bool) {
+	add := func(pairs []Pair, non bool) {
 		for len(pairs) > 0 {
 			n := min(len(pairs), SmatBatchSize)
 			b := Batch{NonMatch: non, Q: make([]int32, n), T: make([]int32, n)}
@@ -99,7 +100,7 @@ type smatCountFn struct {
 	Job Job
 
 	neurons []*scoring.Neuron
-	b       *scoring.SmatBuilder
+	b       *Counter
 }
 
 // smatNeurons caches one process's neurons per job (prism runs many
@@ -167,7 +168,7 @@ func smatRead(ctx context.Context, job Job) ([]*scoring.Neuron, error) {
 
 func (f *smatCountFn) Setup(ctx context.Context) error {
 	var err error
-	if f.b, err = scoring.NewSmatBuilder(f.Job.DistEdges, f.Job.DotEdges, f.Job.UseAlpha); err != nil {
+	if f.b, err = NewCounter(f.Job.DistEdges, f.Job.DotEdges, f.Job.UseAlpha); err != nil {
 		return err
 	}
 	f.neurons, err = LoadNeurons(ctx, f.Job)
@@ -178,9 +179,9 @@ func (f *smatCountFn) ProcessElement(ctx context.Context, b Batch, emit func(His
 	if len(b.Q) != len(b.T) {
 		return fmt.Errorf("smat batch: %d queries, %d targets", len(b.Q), len(b.T))
 	}
-	pairs := make([]scoring.Pair, len(b.Q))
+	pairs := make([]Pair, len(b.Q))
 	for k := range pairs {
-		pairs[k] = scoring.Pair{Q: b.Q[k], T: b.T[k]}
+		pairs[k] = Pair{Q: b.Q[k], T: b.T[k]}
 	}
 	counts, err := f.b.CountPairs(f.neurons, pairs, 1, nil)
 	if err != nil {
@@ -205,7 +206,7 @@ func (smatMergeFn) MergeAccumulators(a, b Hist) Hist {
 		if x == nil {
 			return slices.Clone(y)
 		}
-		scoring.AddCounts(x, y)
+		AddCounts(x, y)
 		return x
 	}
 	return Hist{M: merge(a.M, b.M), N: merge(a.N, b.N)}
@@ -223,26 +224,11 @@ func (f *smatWriteFn) ProcessElement(ctx context.Context, h Hist) error {
 	if h.N == nil {
 		h.N = make([]int64, n)
 	}
-	smatMatchPts.Inc(ctx, scoring.SumCounts(h.M))
-	smatNonMatchPt.Inc(ctx, scoring.SumCounts(h.N))
-	m, err := scoring.BuildMatrix(f.Job.Out, f.Job.DistEdges, f.Job.DotEdges, h.M, h.N)
+	smatMatchPts.Inc(ctx, SumCounts(h.M))
+	smatNonMatchPt.Inc(ctx, SumCounts(h.N))
+	m, err := BuildMatrix(f.Job.Out, f.Job.DistEdges, f.Job.DotEdges, h.M, h.N)
 	if err != nil {
 		return err
 	}
-	return WriteMatrixCSV(ctx, f.Job.Out, m)
-}
-
-// WriteMatrixCSV writes m to path (local or gs://) in navis' CSV layout
-// (Matrix.WriteCSV), atomically: path holds the whole matrix or is left as
-// it was.
-func WriteMatrixCSV(ctx context.Context, path string, m *scoring.Matrix) error {
-	w, err := files.Create(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer w.Abort() // no-op after Commit
-	if err := m.WriteCSV(w); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return w.Commit()
+	return smatcsv.Save(ctx, f.Job.Out, m)
 }

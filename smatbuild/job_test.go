@@ -11,6 +11,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/smatcsv"
 )
 
 func TestSmatMergeAccumulators(t *testing.T) {
@@ -58,7 +59,7 @@ func TestSmatDoFns(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	dist, dot := scoring.FCWBEdges()
+	dist, dot := FCWBEdges()
 	var ids []string
 	ns := make([]*scoring.Neuron, len(dps))
 	for i, d := range dps {
@@ -71,8 +72,8 @@ func TestSmatDoFns(t *testing.T) {
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	match := []scoring.Pair{{Q: 0, T: 1}, {Q: 1, T: 0}, {Q: 2, T: 3}}
-	nonmatch := []scoring.Pair{{Q: 0, T: 4}, {Q: 5, T: 2}}
+	match := []Pair{{Q: 0, T: 1}, {Q: 1, T: 0}, {Q: 2, T: 3}}
+	nonmatch := []Pair{{Q: 0, T: 4}, {Q: 5, T: 2}}
 	var hists []Hist
 	emit := func(h Hist) { hists = append(hists, h) }
 	if err := fn.ProcessElement(ctx, Batch{Q: []int32{0, 1}, T: []int32{1, 0}}, emit); err != nil {
@@ -91,7 +92,7 @@ func TestSmatDoFns(t *testing.T) {
 	for _, h := range hists {
 		total = smatMergeFn{}.MergeAccumulators(total, h)
 	}
-	b, _ := scoring.NewSmatBuilder(dist, dot, true)
+	b, _ := NewCounter(dist, dot, true)
 	wm, _ := b.CountPairs(ns, match, 1, nil)
 	wn, _ := b.CountPairs(ns, nonmatch, 1, nil)
 	if !slices.Equal(total.M, wm) || !slices.Equal(total.N, wn) {
@@ -100,11 +101,11 @@ func TestSmatDoFns(t *testing.T) {
 	if err := (&smatWriteFn{Job: job}).ProcessElement(ctx, total); err != nil {
 		t.Fatal(err)
 	}
-	got, err := scoring.LoadMatrixCSV(job.Out)
+	got, err := smatcsv.Load(context.Background(), job.Out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := scoring.BuildMatrix("w", dist, dot, wm, wn)
+	want, _ := BuildMatrix("w", dist, dot, wm, wn)
 	if !slices.Equal(got.Cells, want.Cells) {
 		t.Errorf("written matrix differs from BuildMatrix of the counts")
 	}

@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -14,9 +13,9 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/cores"
-	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/smatcsv"
 )
 
 func init() {
@@ -37,8 +36,8 @@ type ScoreConfig struct {
 	// Threshold and Prune: with Prune, a pair whose upper bound is below
 	// Threshold is not scored (its Chunk value is NaN). Only sparse and
 	// top-k outputs, which drop scores below Threshold, prune. ±Inf
-	// travel as they are (scoring.Threshold).
-	Threshold scoring.Threshold
+	// travel as they are (scores.Threshold).
+	Threshold scores.Threshold
 	Prune     bool
 	// Row: one Chunk per query block spanning every target (the sparse
 	// output writes one part per query block), not one per work item.
@@ -79,11 +78,11 @@ func (c ScoreConfig) Matrix(ctx context.Context) (*scoring.Matrix, error) {
 		}
 		return scoring.FCWB(), nil
 	}
-	b, err := files.ReadFile(ctx, c.Smat)
+	m, err := smatcsv.Load(ctx, c.Smat)
 	if err != nil {
 		return nil, fmt.Errorf("--smat: %w", err)
 	}
-	return scoring.ParseMatrixCSV(bytes.NewReader(b), c.Smat)
+	return m, nil
 }
 
 // WorkItems emits the tiles of the layout's Todo (Layout.Tiles: each the

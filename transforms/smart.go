@@ -11,11 +11,12 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/smart"
 )
 
 // SmartConfig is --smart as workers receive it (navis.nblast_smart): On
 // pre-scores every pair on dotprops downsampled by 10, selects per query
-// row the pairs to rescore by Criterion and T (scoring.SmartSelect), scores
+// row the pairs to rescore by Criterion and T (smart.Select), scores
 // those exactly and keeps the pre-score in the other cells; each Chunk
 // carries Mask (true where the score is exact).
 type SmartConfig struct {
@@ -58,19 +59,19 @@ func newSmallNeurons(n int) *smallNeurons {
 func (s *smallNeurons) keep(i int, d *scoring.Dotprops) {
 	s.downOnce[i].Do(func() {
 		if keepSmall.Load() {
-			s.down[i] = scoring.Downsample(d, scoring.SmartFactor)
+			s.down[i] = smart.Downsample(d, smart.Factor)
 		}
 	})
 }
 
-// Small returns the block's i-th neuron downsampled by scoring.SmartFactor
+// Small returns the block's i-th neuron downsampled by smart.Factor
 // (navis' Dotprops.downsample(10)), prepared.
 func (b *preparedBlock) Small(i int) (*scoring.Neuron, error) {
 	s := b.sm
 	s.once[i].Do(func() {
 		s.downOnce[i].Do(func() {
 			if d := b.dps[i]; d != nil {
-				s.down[i] = scoring.Downsample(d, scoring.SmartFactor)
+				s.down[i] = smart.Downsample(d, smart.Factor)
 			}
 		})
 		d := s.down[i]
@@ -92,7 +93,7 @@ func (b *preparedBlock) Small(i int) (*scoring.Neuron, error) {
 // the target blocks tbs (all of them on a fresh run; with cfg.Row one
 // chunk spanning every target).
 func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs []int32, emit func(scores.Chunk)) error {
-	crit, err := scoring.ParseCriterion(f.Config.Smart.Criterion)
+	crit, err := smart.ParseCriterion(f.Config.Smart.Criterion)
 	if err != nil {
 		return err
 	}
@@ -134,7 +135,7 @@ func (f *scoreFn) processSmart(ctx context.Context, l *loadedLayout, qb int, tbs
 	}
 	mask := make([]bool, nq*nt)
 	for i := range nq {
-		scoring.SmartSelect(crit, f.Config.Smart.T, pre[i*nt:(i+1)*nt], mask[i*nt:(i+1)*nt])
+		smart.Select(crit, f.Config.Smart.T, pre[i*nt:(i+1)*nt], mask[i*nt:(i+1)*nt])
 	}
 	var row scores.Chunk
 	if f.Config.Row {

@@ -32,7 +32,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -42,6 +41,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/nblast-go/nblast/internal/cores"
+	"github.com/nblast-go/nblast/internal/cputime"
 	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/transforms"
@@ -463,7 +463,7 @@ func runProgress(job *pipeline.Job, start time.Time) (stop func()) {
 		p := P.Pairs.Load() + P.SkippedPairs.Load()
 		first := ""
 		if t1.IsZero() {
-			t1, p1, cpu1 = now, p, cpuSeconds()
+			t1, p1, cpu1 = now, p, cputime.Seconds()
 			first = fmt.Sprintf("staging: %d input splits read, %d blocks written; scoring started %s after the start\n",
 				P.Splits.Load(), P.Blocks.Load(), now.Sub(start).Round(time.Second))
 		}
@@ -473,7 +473,7 @@ func runProgress(job *pipeline.Job, start time.Time) (stop func()) {
 		if el := now.Sub(t1).Seconds(); el > 0 && p > p1 {
 			rate = float64(p-p1) / el
 			eta = time.Duration(float64(pairs-p) / rate * float64(time.Second)).Round(time.Second).String()
-			perPair := (cpuSeconds() - cpu1) / float64(p-p1)
+			perPair := (cputime.Seconds() - cpu1) / float64(p-p1)
 			cpu = fmt.Sprintf("%.2f", perPair*float64(pairs)/3600)
 		}
 		// With pruning, the share of the pairs so far that were scored
@@ -488,15 +488,6 @@ func runProgress(job *pipeline.Job, start time.Time) (stop func()) {
 		}
 		return first + fmt.Sprintf("work items %d/%d (%d skipped)%s, %.0f pairs/s, ETA %s, scoring projected at %s CPU-hours   ", items, total, P.Skipped.Load(), share, rate, eta, cpu)
 	})
-}
-
-// cpuSeconds is the user and system CPU time of this process so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // isLocal reports whether the job runs in this process (prism, the

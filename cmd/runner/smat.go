@@ -24,6 +24,7 @@ import (
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/smatbuild"
+	"github.com/nblast-go/nblast/smatcsv"
 )
 
 // smatUsage is the command line of runner smat.
@@ -34,7 +35,7 @@ const smatUsage = "runner smat --in neurons.parquet --matches groups.csv --out s
 //	runner smat --in neurons.parquet --matches groups.csv --out smat.csv [flags]
 //
 // args are the arguments after "smat". It builds a scoring matrix as navis'
-// LookupDistDotBuilder does (see scoring/smatbuild.go and the README, "Make
+// LookupDistDotBuilder does (see smatbuild/count.go and the README, "Make
 // your own scoring matrix") and writes it to --out in navis' CSV layout, so
 // that a scoring run's --smat reads it (and navis.nbl.smat.Lookup2d too).
 func smatMain(args []string) error {
@@ -67,7 +68,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&o.useAlpha, "use_alpha", false, "multiply each |dot| by sqrt(alpha_q*alpha_t), as navis' use_alpha=True (the neurons need alpha)")
 	fs.StringVar(&o.distEdges, "dist_edges", "", "distance bin edges in µm, comma-separated, strictly increasing (default FCWB's 0,0.75,1.5,2,2.5,3,3.5,4,5,6,7,8,9,10,12,14,16,20,25,30,40,500, also with --use_alpha); bins are right-closed (lo,hi], the outer edges open")
 	fs.StringVar(&o.dotEdges, "dot_edges", "", "|dot| bin edges, comma-separated (default 0,0.1,...,1)")
-	fs.Uint64Var(&o.seed, "seed", scoring.DefaultSmatSeed, "seed of the random draw of non-matching pairs (not navis' numpy draw: the same seed gives other pairs than navis)")
+	fs.Uint64Var(&o.seed, "seed", smatbuild.DefaultSeed, "seed of the random draw of non-matching pairs (not navis' numpy draw: the same seed gives other pairs than navis)")
 	fs.StringVar(&o.units, "units", "", "input coordinate units, converted to µm, as for a scoring run (e.g. nm, \"8 nm\"); default µm")
 	fs.Float64Var(&o.scale, "scale", 0, "multiply input coordinates by this positive number to get µm; the same as --units, give one of them (neither: µm)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines counting pairs (default: all cores); without --beam")
@@ -111,7 +112,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dist, dot := scoring.FCWBEdges()
+	dist, dot := smatbuild.FCWBEdges()
 	if o.distEdges != "" {
 		if dist, err = parseEdges("--dist_edges", o.distEdges); err != nil {
 			return err
@@ -122,7 +123,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	builder, err := scoring.NewSmatBuilder(dist, dot, o.useAlpha)
+	builder, err := smatbuild.NewCounter(dist, dot, o.useAlpha)
 	if err != nil {
 		return fmt.Errorf("--dist_edges/--dot_edges: %w", err)
 	}
@@ -201,14 +202,14 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		m, err := scoring.BuildMatrix(o.out, dist, dot, M, N)
+		m, err := smatbuild.BuildMatrix(o.out, dist, dot, M, N)
 		if err != nil {
 			return err
 		}
-		if err := smatbuild.WriteMatrixCSV(ctx, o.out, m); err != nil {
+		if err := smatcsv.Save(ctx, o.out, m); err != nil {
 			return err
 		}
-		sm, sn = scoring.SumCounts(M), scoring.SumCounts(N)
+		sm, sn = smatbuild.SumCounts(M), smatbuild.SumCounts(N)
 	}
 
 	grouped := ""
@@ -233,7 +234,7 @@ func runSmat(ctx context.Context, args []string, stderr io.Writer) error {
 // runSmatBeam runs the counting as a Beam job (smatbuild.Build) on
 // --runner and returns the totals the job's counters report (0 when the
 // runner reports no metrics).
-func runSmatBeam(ctx context.Context, job smatbuild.Job, match, nonmatch []scoring.Pair) (sm, sn int64, err error) {
+func runSmatBeam(ctx context.Context, job smatbuild.Job, match, nonmatch []smatbuild.Pair) (sm, sn int64, err error) {
 	beam.Init()
 	if isLocal() {
 		// As for a scoring run: prism in this process logs every step.

@@ -19,6 +19,7 @@ import (
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/smatcsv"
 )
 
 // goldenGroupsCSV writes the golden set's types (the name in
@@ -125,7 +126,7 @@ func TestSmatCommandGolden(t *testing.T) {
 			if !strings.Contains(msg, "20 matching pairs (--matches, 25120 points), 90 non-matching pairs (--pairs, 70182 points)") {
 				t.Errorf("summary does not give the README's pairs and totals (ΣM = 25,120, ΣN = 70,182):\n%s", msg)
 			}
-			got, err := scoring.LoadMatrixCSV(out)
+			got, err := smatcsv.Load(context.Background(), out)
 			if err != nil {
 				t.Fatalf("the written matrix does not read back: %v", err)
 			}
@@ -137,7 +138,7 @@ func TestSmatCommandGolden(t *testing.T) {
 			checkScoresWith(t, in, out, got)
 
 			t.Run("navis", func(t *testing.T) {
-				want, err := scoring.LoadMatrixCSV(reference.File(t, tc.navis))
+				want, err := smatcsv.Load(context.Background(), reference.File(t, tc.navis))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -338,7 +339,7 @@ func TestSmatCommandRandomDraw(t *testing.T) {
 	if nPts < mPts {
 		t.Errorf("non-matching pairs hold %d query points, fewer than the matching pairs' %d", nPts, mPts)
 	}
-	m, err := scoring.ParseMatrixCSV(bytes.NewReader(a), "a")
+	m, err := smatcsv.Read(bytes.NewReader(a), "a")
 	if err != nil {
 		t.Fatal(err)
 	}

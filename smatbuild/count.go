@@ -1,4 +1,4 @@
-package scoring
+package smatbuild
 
 // Building a scoring matrix from neurons of known type, as navis'
 // LookupDistDotBuilder and nat.nblast's create_scoringmatrix do: for every
@@ -22,88 +22,82 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nblast-go/nblast/scoring"
 )
 
-// SmatEpsilon is ε of the cell formula: 2^-52 (navis' sys.float_info.epsilon).
-const SmatEpsilon = 0x1p-52
+// Epsilon is ε of the cell formula: 2^-52 (navis' sys.float_info.epsilon).
+const Epsilon = 0x1p-52
 
-// DefaultSmatSeed is the default seed of the non-matching draw (navis'
+// DefaultSeed is the default seed of the non-matching draw (navis'
 // DEFAULT_SEED; the draw itself differs from navis', see DrawNonMatching).
-const DefaultSmatSeed = 1991
+const DefaultSeed = 1991
 
 // FCWBEdges returns copies of the distance edges (µm) and |dot| edges of
 // navis' plain FCWB matrix: 0, 0.75, 1.5, 2, …, 40, 500 and 0, 0.1, …, 1.
 func FCWBEdges() (dist, dot []float64) {
-	return slices.Clone(fcwbDistEdges), slices.Clone(fcwbDotEdges)
+	m := scoring.FCWB()
+	return slices.Clone(m.DistEdges), slices.Clone(m.DotEdges)
 }
 
 // Pair is an ordered (query, target) pair of indices into a neuron list.
 type Pair struct{ Q, T int32 }
 
-// SmatBuilder counts (distance, |dot|) point matches into the cells of a
+// Counter counts (distance, |dot|) point matches into the cells of a
 // matrix with given edges. Bins are those of Matrix: right-closed (lo, hi],
 // values outside the outer edges clip into the end bins. It is read-only
-// after NewSmatBuilder and safe for concurrent use.
-type SmatBuilder struct {
-	bins     *Matrix // the edges, with zero cells: its binners
+// after NewCounter and safe for concurrent use.
+type Counter struct {
+	bins     *scoring.Matrix // the edges, with zero cells: its binners
 	useAlpha bool
 }
 
-// NewSmatBuilder checks the edges (finite, strictly increasing, at least 2
+// NewCounter checks the edges (finite, strictly increasing, at least 2
 // each; distances in µm). With useAlpha every |dot| is multiplied by
 // sqrt(alpha_q · alpha_t), and every neuron counted needs alpha.
-func NewSmatBuilder(distEdges, dotEdges []float64, useAlpha bool) (*SmatBuilder, error) {
+func NewCounter(distEdges, dotEdges []float64, useAlpha bool) (*Counter, error) {
 	nd, nt := len(distEdges)-1, len(dotEdges)-1
 	if nd < 1 || nt < 1 {
 		return nil, fmt.Errorf("need at least 2 distance edges and 2 dot edges, got %d and %d", len(distEdges), len(dotEdges))
 	}
-	m, err := NewMatrix("edges", distEdges, dotEdges, make([]float64, nd*nt))
+	m, err := scoring.NewMatrix("edges", distEdges, dotEdges, make([]float64, nd*nt))
 	if err != nil {
 		return nil, err
 	}
-	return &SmatBuilder{bins: m, useAlpha: useAlpha}, nil
+	return &Counter{bins: m, useAlpha: useAlpha}, nil
 }
 
 // Cells is the number of cells (distance bins × dot bins): the length of
 // every counts slice.
-func (b *SmatBuilder) Cells() int { return len(b.bins.Cells) }
+func (b *Counter) Cells() int { return len(b.bins.Cells) }
 
 // DistEdges and DotEdges are the builder's edges (shared: do not modify).
-func (b *SmatBuilder) DistEdges() []float64 { return b.bins.DistEdges }
+func (b *Counter) DistEdges() []float64 { return b.bins.DistEdges }
 
 // DotEdges are the |dot| edges (shared: do not modify).
-func (b *SmatBuilder) DotEdges() []float64 { return b.bins.DotEdges }
+func (b *Counter) DotEdges() []float64 { return b.bins.DotEdges }
 
 // UseAlpha reports whether |dot| is weighted by sqrt(alpha_q · alpha_t).
-func (b *SmatBuilder) UseAlpha() bool { return b.useAlpha }
+func (b *Counter) UseAlpha() bool { return b.useAlpha }
 
 // AddPair adds to counts (length Cells(), row-major by distance bin) one
 // count per point of q: the cell of its distance to the nearest point of t
 // (exact float64 Euclidean distance, µm) and the |dot| of their tangents.
-func (b *SmatBuilder) AddPair(counts []int64, q, t *Neuron) error {
+func (b *Counter) AddPair(counts []int64, q, t *scoring.Neuron) error {
 	if len(counts) != len(b.bins.Cells) {
 		return fmt.Errorf("counts have %d cells, the edges make %d", len(counts), len(b.bins.Cells))
 	}
 	if b.useAlpha {
-		for _, n := range []*Neuron{q, t} {
+		for _, n := range []*scoring.Neuron{q, t} {
 			if !n.HasAlpha() {
 				return fmt.Errorf("neuron %s has no alpha values, which use_alpha needs", n.ID)
 			}
 		}
 	}
 	m := b.bins
-	hint := int32(-1)
-	for i := range q.pts {
-		// Points are in tree order: the previous point's neighbour is a
-		// good hint. Unbounded, so there is always a neighbour.
-		j, d2 := t.tree.nearest(&q.pts[i], hint, math.Inf(1))
-		hint = j
-		dot := absDot(&q.vecs[i], &t.vecs[j])
-		if b.useAlpha {
-			dot *= math.Sqrt(q.alpha[i] * t.alpha[j])
-		}
-		counts[m.dist.bin(math.Sqrt(d2))*m.nDot+m.dot.bin(dot)]++
-	}
+	q.EachNearest(t, b.useAlpha, func(dist, dot float64) {
+		counts[m.DistBin(dist)*m.DotBins()+m.DotBin(dot)]++
+	})
 	return nil
 }
 
@@ -112,7 +106,7 @@ func (b *SmatBuilder) AddPair(counts []int64, q, t *Neuron) error {
 // merged at the end: integer sums, so the result does not depend on the
 // number of workers or the order. progress, if not nil, is called with the
 // number of pairs done so far, from any goroutine, after each pair.
-func (b *SmatBuilder) CountPairs(neurons []*Neuron, pairs []Pair, workers int, progress func(done int64)) ([]int64, error) {
+func (b *Counter) CountPairs(neurons []*scoring.Neuron, pairs []Pair, workers int, progress func(done int64)) ([]int64, error) {
 	for k, p := range pairs {
 		if p.Q < 0 || int(p.Q) >= len(neurons) || p.T < 0 || int(p.T) >= len(neurons) {
 			return nil, fmt.Errorf("pair %d (%d, %d) is outside the %d neurons", k, p.Q, p.T, len(neurons))
@@ -182,10 +176,10 @@ func SumCounts(c []int64) int64 {
 
 // BuildMatrix turns match counts M and non-match counts N (same length,
 // row-major by distance bin) into the scoring matrix
-// cell = log2((M·f + ε) / (N + ε)), f = ΣN / ΣM, ε = SmatEpsilon, as navis
+// cell = log2((M·f + ε) / (N + ε)), f = ΣN / ΣM, ε = Epsilon, as navis
 // does. A cell with N = 0 gets a large value (log2 of ~M·f·2^52, ~50-70);
 // one with M = 0 a large negative one. Both totals must be > 0.
-func BuildMatrix(name string, distEdges, dotEdges []float64, match, nonmatch []int64) (*Matrix, error) {
+func BuildMatrix(name string, distEdges, dotEdges []float64, match, nonmatch []int64) (*scoring.Matrix, error) {
 	n := (len(distEdges) - 1) * (len(dotEdges) - 1)
 	if len(match) != n || len(nonmatch) != n {
 		return nil, fmt.Errorf("scoring matrix %s: %d match and %d non-match counts for %d cells", name, len(match), len(nonmatch), n)
@@ -200,9 +194,9 @@ func BuildMatrix(name string, distEdges, dotEdges []float64, match, nonmatch []i
 	f := float64(sn) / float64(sm)
 	cells := make([]float64, n)
 	for i := range cells {
-		cells[i] = math.Log2((float64(match[i])*f + SmatEpsilon) / (float64(nonmatch[i]) + SmatEpsilon))
+		cells[i] = math.Log2((float64(match[i])*f + Epsilon) / (float64(nonmatch[i]) + Epsilon))
 	}
-	return NewMatrix(name, distEdges, dotEdges, cells)
+	return scoring.NewMatrix(name, distEdges, dotEdges, cells)
 }
 
 // MatchingPairs returns every ordered pair (q, t), q ≠ t, inside each group

@@ -1,20 +1,22 @@
-package scoring_test
+package smatbuild_test
 
 import (
-	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/internal/cputime"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/smatbuild"
+	"github.com/nblast-go/nblast/smatcsv"
 )
 
 // bruteCounts is an independent count of one pair: for every query point
@@ -125,7 +127,7 @@ func loadGolden(t *testing.T) []*scoring.Dotprops {
 
 // readPairsFile reads smat_build/<set>.pairs.csv (kind,query,target) as
 // index pairs into dps.
-func readPairsFile(t *testing.T, path string, dps []*scoring.Dotprops) (match, nonmatch []scoring.Pair) {
+func readPairsFile(t *testing.T, path string, dps []*scoring.Dotprops) (match, nonmatch []smatbuild.Pair) {
 	t.Helper()
 	idx := map[string]int32{}
 	for i, d := range dps {
@@ -143,9 +145,9 @@ func readPairsFile(t *testing.T, path string, dps []*scoring.Dotprops) (match, n
 		}
 		switch r[0] {
 		case "match":
-			match = append(match, scoring.Pair{Q: q, T: tg})
+			match = append(match, smatbuild.Pair{Q: q, T: tg})
 		case "nonmatch":
-			nonmatch = append(nonmatch, scoring.Pair{Q: q, T: tg})
+			nonmatch = append(nonmatch, smatbuild.Pair{Q: q, T: tg})
 		default:
 			t.Fatalf("%s row %d: kind %q", path, i+2, r[0])
 		}
@@ -156,18 +158,18 @@ func readPairsFile(t *testing.T, path string, dps []*scoring.Dotprops) (match, n
 // goldenPairs are the golden set's pairs derived as the README describes:
 // matching = all ordered pairs inside each type of >= 2 neurons,
 // non-matching = all ordered pairs of the first neuron of every type.
-func goldenPairs(t *testing.T, dps []*scoring.Dotprops) (match, nonmatch []scoring.Pair) {
+func goldenPairs(t *testing.T, dps []*scoring.Dotprops) (match, nonmatch []smatbuild.Pair) {
 	groups, _ := goldenGroups(t, dps)
 	var firsts []int32
 	for _, g := range groups {
 		firsts = append(firsts, g[0])
 	}
-	return scoring.MatchingPairs(groups), scoring.MatchingPairs([][]int32{firsts})
+	return smatbuild.MatchingPairs(groups), smatbuild.MatchingPairs([][]int32{firsts})
 }
 
-func sortPairs(p []scoring.Pair) []scoring.Pair {
+func sortPairs(p []smatbuild.Pair) []smatbuild.Pair {
 	p = slices.Clone(p)
-	slices.SortFunc(p, func(a, b scoring.Pair) int {
+	slices.SortFunc(p, func(a, b smatbuild.Pair) int {
 		if a.Q != b.Q {
 			return int(a.Q - b.Q)
 		}
@@ -188,10 +190,10 @@ func TestSmatBuildGoldenDerivedPairs(t *testing.T) {
 	if len(match) != 20 || len(nonmatch) != 90 {
 		t.Fatalf("derived %d matching and %d non-matching pairs, want 20 (A 6, B 6, C 6, line 2) and 90 (10 types)", len(match), len(nonmatch))
 	}
-	dist, dot := scoring.FCWBEdges()
+	dist, dot := smatbuild.FCWBEdges()
 	for _, alpha := range []bool{false, true} {
 		t.Run(fmt.Sprintf("alpha=%v", alpha), func(t *testing.T) {
-			b, err := scoring.NewSmatBuilder(dist, dot, alpha)
+			b, err := smatbuild.NewCounter(dist, dot, alpha)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +205,7 @@ func TestSmatBuildGoldenDerivedPairs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sm, sn := scoring.SumCounts(M), scoring.SumCounts(N)
+			sm, sn := smatbuild.SumCounts(M), smatbuild.SumCounts(N)
 			if sm != 25120 || sn != 70182 {
 				t.Errorf("ΣM = %d, ΣN = %d; the README says 25,120 and 70,182", sm, sn)
 			}
@@ -217,7 +219,7 @@ func TestSmatBuildGoldenDerivedPairs(t *testing.T) {
 			if !slices.Equal(M, bm) || !slices.Equal(N, bn) {
 				t.Fatalf("counts differ from the brute-force counts:\nM %v\n  %v\nN %v\n  %v", M, bm, N, bn)
 			}
-			m, err := scoring.BuildMatrix("golden", dist, dot, M, N)
+			m, err := smatbuild.BuildMatrix("golden", dist, dot, M, N)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -272,12 +274,12 @@ func TestSmatBuildGoldenMatchesNavis(t *testing.T) {
 			if !edges.RightClosed || !edges.OuterOpen {
 				t.Fatalf("edges.json: right_closed %v, outer_edges_open %v: the builder bins right-closed with open outer edges", edges.RightClosed, edges.OuterOpen)
 			}
-			want, err := scoring.LoadMatrixCSV(reference.File(t, tc.file))
+			want, err := smatcsv.Load(context.Background(), reference.File(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
 			ns := prepare(t, dps)
-			b, err := scoring.NewSmatBuilder(edges.Distance, edges.Dot, tc.alpha)
+			b, err := smatbuild.NewCounter(edges.Distance, edges.Dot, tc.alpha)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,10 +291,10 @@ func TestSmatBuildGoldenMatchesNavis(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sm, sn := scoring.SumCounts(M), scoring.SumCounts(N); sm != 25120 || sn != 70182 {
+			if sm, sn := smatbuild.SumCounts(M), smatbuild.SumCounts(N); sm != 25120 || sn != 70182 {
 				t.Errorf("ΣM = %d, ΣN = %d; want 25,120 and 70,182", sm, sn)
 			}
-			got, err := scoring.BuildMatrix("golden", edges.Distance, edges.Dot, M, N)
+			got, err := smatbuild.BuildMatrix("golden", edges.Distance, edges.Dot, M, N)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -339,7 +341,7 @@ func TestSmatCountsOnEdges(t *testing.T) {
 		// alpha: 1·1, 0·…, √½·sqrt(0.5·0.5)=0.354, 0, 0.
 		{true, []int64{1, 1, 1, 0, 2, 0}},
 	} {
-		b, err := scoring.NewSmatBuilder(dist, dot, tc.alpha)
+		b, err := smatbuild.NewCounter(dist, dot, tc.alpha)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +351,7 @@ func TestSmatCountsOnEdges(t *testing.T) {
 			t.Fatalf("alpha=%v: brute force %v, want %v (the test's own expectation)", tc.alpha, brute, tc.want)
 		}
 		for _, w := range []int{1, 2, 8} {
-			got, err := b.CountPairs(ns, []scoring.Pair{{Q: 0, T: 1}}, w, nil)
+			got, err := b.CountPairs(ns, []smatbuild.Pair{{Q: 0, T: 1}}, w, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -365,17 +367,17 @@ func TestSmatCountsOnEdges(t *testing.T) {
 func TestSmatCountsSynthetic(t *testing.T) {
 	dps := synth.Generate(8, 5)
 	ns := prepare(t, dps)
-	var pairs []scoring.Pair
+	var pairs []smatbuild.Pair
 	for q := range dps {
 		for tg := range dps {
 			if q != tg {
-				pairs = append(pairs, scoring.Pair{Q: int32(q), T: int32(tg)})
+				pairs = append(pairs, smatbuild.Pair{Q: int32(q), T: int32(tg)})
 			}
 		}
 	}
-	dist, dot := scoring.FCWBEdges()
+	dist, dot := smatbuild.FCWBEdges()
 	for _, alpha := range []bool{false, true} {
-		b, _ := scoring.NewSmatBuilder(dist, dot, alpha)
+		b, _ := smatbuild.NewCounter(dist, dot, alpha)
 		var calls int64
 		got, err := b.CountPairs(ns, pairs, 3, func(int64) { calls++ })
 		if err != nil {
@@ -394,8 +396,8 @@ func TestSmatCountsSynthetic(t *testing.T) {
 	}
 }
 
-func TestSmatBuilderErrors(t *testing.T) {
-	dist, dot := scoring.FCWBEdges()
+func TestCounterErrors(t *testing.T) {
+	dist, dot := smatbuild.FCWBEdges()
 	noAlpha := &scoring.Dotprops{ID: scoring.IntID(7), Points: [][3]float64{{0, 0, 0}}, Vectors: [][3]float64{{1, 0, 0}}}
 	ns := prepare(t, []*scoring.Dotprops{noAlpha, noAlpha})
 	for _, tc := range []struct {
@@ -403,29 +405,29 @@ func TestSmatBuilderErrors(t *testing.T) {
 		err  func() error
 		want string
 	}{
-		{"one edge", func() error { _, err := scoring.NewSmatBuilder([]float64{0}, dot, false); return err }, "at least 2 distance edges"},
-		{"not increasing", func() error { _, err := scoring.NewSmatBuilder([]float64{0, 2, 1}, dot, false); return err }, "not strictly increasing"},
-		{"NaN edge", func() error { _, err := scoring.NewSmatBuilder(dist, []float64{0, math.NaN(), 1}, false); return err }, "NaN"},
+		{"one edge", func() error { _, err := smatbuild.NewCounter([]float64{0}, dot, false); return err }, "at least 2 distance edges"},
+		{"not increasing", func() error { _, err := smatbuild.NewCounter([]float64{0, 2, 1}, dot, false); return err }, "not strictly increasing"},
+		{"NaN edge", func() error { _, err := smatbuild.NewCounter(dist, []float64{0, math.NaN(), 1}, false); return err }, "NaN"},
 		{"alpha missing", func() error {
-			b, _ := scoring.NewSmatBuilder(dist, dot, true)
-			_, err := b.CountPairs(ns, []scoring.Pair{{Q: 0, T: 1}}, 1, nil)
+			b, _ := smatbuild.NewCounter(dist, dot, true)
+			_, err := b.CountPairs(ns, []smatbuild.Pair{{Q: 0, T: 1}}, 1, nil)
 			return err
 		}, "neuron 7 has no alpha"},
 		{"pair outside", func() error {
-			b, _ := scoring.NewSmatBuilder(dist, dot, false)
-			_, err := b.CountPairs(ns, []scoring.Pair{{Q: 0, T: 2}}, 1, nil)
+			b, _ := smatbuild.NewCounter(dist, dot, false)
+			_, err := b.CountPairs(ns, []smatbuild.Pair{{Q: 0, T: 2}}, 1, nil)
 			return err
 		}, "outside the 2 neurons"},
 		{"no matches", func() error {
-			_, err := scoring.BuildMatrix("x", []float64{0, 1}, []float64{0, 1}, []int64{0}, []int64{3})
+			_, err := smatbuild.BuildMatrix("x", []float64{0, 1}, []float64{0, 1}, []int64{0}, []int64{3})
 			return err
 		}, "no matching point pairs"},
 		{"no non-matches", func() error {
-			_, err := scoring.BuildMatrix("x", []float64{0, 1}, []float64{0, 1}, []int64{3}, []int64{0})
+			_, err := smatbuild.BuildMatrix("x", []float64{0, 1}, []float64{0, 1}, []int64{3}, []int64{0})
 			return err
 		}, "no non-matching point pairs"},
 		{"wrong length", func() error {
-			_, err := scoring.BuildMatrix("x", []float64{0, 1, 2}, []float64{0, 1}, []int64{3}, []int64{1})
+			_, err := smatbuild.BuildMatrix("x", []float64{0, 1, 2}, []float64{0, 1}, []int64{3}, []int64{1})
 			return err
 		}, "for 2 cells"},
 	} {
@@ -441,13 +443,13 @@ func TestSmatBuilderErrors(t *testing.T) {
 func TestMatchingPairs(t *testing.T) {
 	for _, tc := range []struct {
 		groups [][]int32
-		want   []scoring.Pair
+		want   []smatbuild.Pair
 	}{
 		{nil, nil},
 		{[][]int32{{4}}, nil},
-		{[][]int32{{0, 2}, {5}, {1, 3, 4}}, []scoring.Pair{{0, 2}, {2, 0}, {1, 3}, {1, 4}, {3, 1}, {3, 4}, {4, 1}, {4, 3}}},
+		{[][]int32{{0, 2}, {5}, {1, 3, 4}}, []smatbuild.Pair{{0, 2}, {2, 0}, {1, 3}, {1, 4}, {3, 1}, {3, 4}, {4, 1}, {4, 3}}},
 	} {
-		if got := scoring.MatchingPairs(tc.groups); !slices.Equal(got, tc.want) {
+		if got := smatbuild.MatchingPairs(tc.groups); !slices.Equal(got, tc.want) {
 			t.Errorf("MatchingPairs(%v) = %v, want %v", tc.groups, got, tc.want)
 		}
 	}
@@ -481,85 +483,33 @@ func TestDrawNonMatching(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pts := ones(len(tc.group))
-			pairs, exhausted, err := scoring.DrawNonMatching(tc.group, pts, tc.need, 7)
+			pairs, exhausted, err := smatbuild.DrawNonMatching(tc.group, pts, tc.need, 7)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if exhausted != tc.exhausted {
 				t.Fatalf("exhausted = %v, want %v", exhausted, tc.exhausted)
 			}
-			seen := map[scoring.Pair]bool{}
+			seen := map[smatbuild.Pair]bool{}
 			for _, p := range pairs {
 				if p.Q == p.T || tc.group[p.Q] == tc.group[p.T] || seen[p] {
 					t.Fatalf("pair %v: self, same group or repeated", p)
 				}
 				seen[p] = true
 			}
-			got := scoring.QueryPoints(pairs, pts)
+			got := smatbuild.QueryPoints(pairs, pts)
 			if !tc.exhausted {
 				last := int64(pts[pairs[len(pairs)-1].Q])
 				if got < tc.need || got-last >= tc.need {
 					t.Errorf("%d query points for need %d: not the first draw to reach it", got, tc.need)
 				}
 			}
-			again, _, _ := scoring.DrawNonMatching(tc.group, pts, tc.need, 7)
+			again, _, _ := smatbuild.DrawNonMatching(tc.group, pts, tc.need, 7)
 			if !slices.Equal(pairs, again) {
 				t.Errorf("the same seed drew other pairs")
 			}
-			if other, _, _ := scoring.DrawNonMatching(tc.group, pts, tc.need, 8); len(pairs) > 3 && slices.Equal(pairs, other) {
+			if other, _, _ := smatbuild.DrawNonMatching(tc.group, pts, tc.need, 8); len(pairs) > 3 && slices.Equal(pairs, other) {
 				t.Errorf("seeds 7 and 8 drew the same pairs")
-			}
-		})
-	}
-}
-
-// TestMatrixCSVRoundTrip: the written CSV reads back to the same bits, and
-// navis' own files come back byte for byte.
-func TestMatrixCSVRoundTrip(t *testing.T) {
-	dist := []float64{0, 0.75, 1e-7 + 1, 500}
-	dot := []float64{-0.5, 0.1, 1}
-	cells := []float64{1.0 / 3, -0.0, 66.009252802492966, math.Nextafter(2, 3), -1e-300, 5}
-	m, err := scoring.NewMatrix("t", dist, dot, cells)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mat := range []*scoring.Matrix{m, scoring.FCWB(), scoring.AlphaFCWB()} {
-		var buf bytes.Buffer
-		if err := mat.WriteCSV(&buf); err != nil {
-			t.Fatal(err)
-		}
-		back, err := scoring.ParseMatrixCSV(bytes.NewReader(buf.Bytes()), "back")
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", mat.Name, err, buf.String())
-		}
-		for i := range mat.Cells {
-			if math.Float64bits(back.Cells[i]) != math.Float64bits(mat.Cells[i]) {
-				t.Errorf("%s cell %d: %v read back as %v", mat.Name, i, mat.Cells[i], back.Cells[i])
-			}
-		}
-		if !slices.Equal(back.DistEdges, mat.DistEdges) || !slices.Equal(back.DotEdges, mat.DotEdges) {
-			t.Errorf("%s: edges %v %v read back as %v %v", mat.Name, mat.DistEdges, mat.DotEdges, back.DistEdges, back.DotEdges)
-		}
-	}
-	var buf bytes.Buffer
-	m.WriteCSV(&buf)
-	if first, _, _ := strings.Cut(buf.String(), "\n"); first != `"","(-0.5,0.1]","(0.1,1]"` {
-		t.Errorf("header %s", first)
-	}
-	for _, name := range []string{"smat/smat_fcwb.csv", "smat/smat_alpha_fcwb.csv"} {
-		t.Run(filepath.Base(name), func(t *testing.T) {
-			raw, err := os.ReadFile(reference.File(t, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			mat, err := scoring.ParseMatrixCSV(bytes.NewReader(raw), name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			mat.WriteCSV(&out)
-			if !bytes.Equal(out.Bytes(), raw) {
-				t.Errorf("%s written back differs from navis' file:\n%s", name, out.String())
 			}
 		})
 	}
@@ -582,20 +532,20 @@ func BenchmarkSmatBuild1000(b *testing.B) {
 		groups[ty] = append(groups[ty], int32(i))
 		pts[i] = ns[i].Len()
 	}
-	match := scoring.MatchingPairs(groups)
-	need := scoring.QueryPoints(match, pts)
+	match := smatbuild.MatchingPairs(groups)
+	need := smatbuild.QueryPoints(match, pts)
 	group := make([]int32, len(brain.Type))
 	for i, ty := range brain.Type {
 		group[i] = int32(ty)
 	}
-	nonmatch, _, err := scoring.DrawNonMatching(group, pts, need, scoring.DefaultSmatSeed)
+	nonmatch, _, err := smatbuild.DrawNonMatching(group, pts, need, smatbuild.DefaultSeed)
 	if err != nil {
 		b.Fatal(err)
 	}
-	dist, dot := scoring.FCWBEdges()
-	bld, _ := scoring.NewSmatBuilder(dist, dot, false)
+	dist, dot := smatbuild.FCWBEdges()
+	bld, _ := smatbuild.NewCounter(dist, dot, false)
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := cputime.Seconds()
 	for range b.N {
 		M, err := bld.CountPairs(ns, match, 0, nil)
 		if err != nil {
@@ -605,14 +555,14 @@ func BenchmarkSmatBuild1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := scoring.BuildMatrix("bench", dist, dot, M, N); err != nil {
+		if _, err := smatbuild.BuildMatrix("bench", dist, dot, M, N); err != nil {
 			b.Fatal(err)
 		}
 	}
 	pairs := float64(len(match) + len(nonmatch))
-	points := float64(need + scoring.QueryPoints(nonmatch, pts))
+	points := float64(need + smatbuild.QueryPoints(nonmatch, pts))
 	b.ReportMetric(pairs*float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(points*float64(b.N)), "ns/point")
 	b.ReportMetric(pairs, "pairs")
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "CPU-s/op")
+	b.ReportMetric((cputime.Seconds()-cpu0)/float64(b.N), "CPU-s/op")
 }

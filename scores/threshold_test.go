@@ -1,4 +1,4 @@
-package scoring
+package scores
 
 import (
 	"encoding/json"

@@ -1,12 +1,12 @@
 //go:build unix
 
-package scoring_test
+package cputime
 
 import "syscall"
 
-// cpuSeconds is the CPU time (user + system) the process has used so far,
-// or 0 where it is not known.
-func cpuSeconds() float64 {
+// Seconds is the user and system CPU time of this process so far, in
+// seconds, or 0 where it cannot be read.
+func Seconds() float64 {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
