@@ -619,12 +619,12 @@ func readRowGroupChunks(ctx context.Context, path string, fr *pqarrow.FileReader
 		c, err := readColumnChunk(ctx, fr, rg, fields[i])
 		if err != nil {
 			release()
-			return nil, fmt.Errorf("%s: row group %d, column %s: %v: %s", path, rg, name, err, advice)
+			return nil, &files.DamagedError{Path: path, Detail: fmt.Sprintf("row group %d, column %s: %v", rg, name, err), Advice: advice}
 		}
 		out = append(out, c)
 		if n := c.Len(); int64(n) != rows {
 			release()
-			return nil, fmt.Errorf("%s: row group %d, column %s: corrupt Parquet data (%d values for the row group's %d rows): %s", path, rg, name, n, rows, advice)
+			return nil, &files.DamagedError{Path: path, Detail: fmt.Sprintf("row group %d, column %s: corrupt Parquet data (%d values for the row group's %d rows)", rg, name, n, rows), Advice: advice}
 		}
 	}
 	return out, nil

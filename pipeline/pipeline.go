@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -506,9 +505,18 @@ func verifyChunks(ctx context.Context, z *sinks.ZarrReader, written map[[2]int]b
 	for i, err := range errs {
 		if err != nil {
 			delete(written, keys[i])
-			fmt.Fprintf(os.Stderr, "note: --exists resume: %s; scoring its work item again\n", strings.TrimSuffix(err.Error(), ": "+sinks.ChunkCorruptAdvice))
+			fmt.Fprintf(os.Stderr, "note: --exists resume: %s; scoring its work item again\n", withoutAdvice(err))
 		}
 	}
+}
+
+// withoutAdvice is err's message, less the advice to resume when it is a
+// damaged file: resume is what is running, and it says what it does.
+func withoutAdvice(err error) string {
+	if d, ok := errors.AsType[*files.DamagedError](err); ok {
+		return d.Problem()
+	}
+	return err.Error()
 }
 
 // topkIntact reports whether the complete top-k output in dir has every
@@ -524,7 +532,7 @@ func topkIntact(ctx context.Context, dir string, m sinks.Manifest) bool {
 			break
 		}
 		if _, err = sinks.VerifyPart(ctx, p, true); err != nil {
-			err = errors.New(strings.TrimSuffix(err.Error(), ": "+sinks.PartCorruptAdvice))
+			err = errors.New(withoutAdvice(err))
 		}
 	}
 	if err != nil {
@@ -551,7 +559,7 @@ func (j *Job) missingParts(ctx context.Context, all []transforms.WorkItem) ([]tr
 	for i, err := range errs {
 		if err != nil {
 			delete(parts, qbs[i])
-			fmt.Fprintf(os.Stderr, "note: --exists resume: %s; scoring its query block again\n", strings.TrimSuffix(err.Error(), ": "+sinks.PartCorruptAdvice))
+			fmt.Fprintf(os.Stderr, "note: --exists resume: %s; scoring its query block again\n", withoutAdvice(err))
 			continue
 		}
 		j.priorParts++

@@ -6,6 +6,7 @@ package sinks
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/file"
 
+	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
@@ -169,6 +171,11 @@ func TestDamagedPartIsAnError(t *testing.T) {
 			}
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error %q has more than one line", msg)
+			}
+			// Resume acts on the damage itself: it must see a
+			// DamagedError naming the part, with the advice apart.
+			if d, ok := errors.AsType[*files.DamagedError](err); !ok || d.Path != p || d.Advice != PartCorruptAdvice || strings.Contains(d.Problem(), d.Advice) {
+				t.Errorf("error %q: want a *files.DamagedError for %s with PartCorruptAdvice apart, got %#v", msg, p, d)
 			}
 			if n, err := PartRows(ctx, p); err != nil || n != int64(c.Rows*c.Cols) {
 				t.Errorf("PartRows of a part with a damaged page (intact footer): %d, %v", n, err)

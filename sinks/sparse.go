@@ -130,7 +130,7 @@ func PartRows(ctx context.Context, p string) (rows int64, err error) {
 	defer ra.Close()
 	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
 	if err != nil {
-		return 0, fmt.Errorf("%s: not a Parquet file (%v): %s", p, err, PartCorruptAdvice)
+		return 0, &files.DamagedError{Path: p, Detail: fmt.Sprintf("not a Parquet file (%v)", err), Advice: PartCorruptAdvice}
 	}
 	defer rdr.Close()
 	return rdr.NumRows(), nil
@@ -403,12 +403,12 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 	mem := memory.NewGoAllocator()
 	rdr, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
-		return fmt.Errorf("%s: not a Parquet file: %w: %s", p, err, PartCorruptAdvice)
+		return &files.DamagedError{Path: p, Detail: "not a Parquet file: " + err.Error(), Advice: PartCorruptAdvice}
 	}
 	defer rdr.Close()
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %s", p, err, PartCorruptAdvice)
+		return &files.DamagedError{Path: p, Detail: err.Error(), Advice: PartCorruptAdvice}
 	}
 	names := []string{colQuery, colTarget, colScore}
 	if rank {
@@ -488,7 +488,7 @@ func readPart(ctx context.Context, p string, rank bool, row func(c outputColumns
 // Damaged pages are caught per column chunk by dotprops.ReadColumnChunks.
 func recoverCorrupt(p string, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%s: corrupt Parquet file (%v): %s", p, r, PartCorruptAdvice)
+		*err = &files.DamagedError{Path: p, Detail: fmt.Sprintf("corrupt Parquet file (%v)", r), Advice: PartCorruptAdvice}
 	}
 }
 

@@ -621,11 +621,11 @@ func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error)
 	n, size := z.Chunks[0]*z.Chunks[1], itemSize(z.DType)
 	if z.zstd {
 		if b, err = zstdDec.DecodeAll(b, make([]byte, 0, n*size)); err != nil {
-			return nil, fmt.Errorf("%s: zstd: %w: %s", p, err, ChunkCorruptAdvice)
+			return nil, &files.DamagedError{Path: p, Detail: "zstd: " + err.Error(), Advice: ChunkCorruptAdvice}
 		}
 	}
 	if len(b) != n*size {
-		return nil, fmt.Errorf("%s: %d bytes decoded, want %d for a %dx%d %s chunk: %s", p, len(b), n*size, z.Chunks[0], z.Chunks[1], z.DType, ChunkCorruptAdvice)
+		return nil, &files.DamagedError{Path: p, Detail: fmt.Sprintf("%d bytes decoded, want %d for a %dx%d %s chunk", len(b), n*size, z.Chunks[0], z.Chunks[1], z.DType), Advice: ChunkCorruptAdvice}
 	}
 	vals := make([]float64, n)
 	for k := range vals {

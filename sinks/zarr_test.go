@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/nblast-go/nblast/internal/files"
 )
 
 // specials are values whose conversion is easy to get wrong.
@@ -418,6 +421,9 @@ func TestErrorsNameThePathAndProblem(t *testing.T) {
 	}
 	if _, err := z.Read(ctx, 0, 1, 0, 1); err == nil || !strings.Contains(err.Error(), filepath.Join(out, "scores", "0.0")) {
 		t.Errorf("corrupt chunk: err = %v", err)
+	}
+	if d, ok := errors.AsType[*files.DamagedError](z.CheckChunk(ctx, 0, 0)); !ok || d.Path != filepath.Join(out, "scores", "0.0") || d.Advice != ChunkCorruptAdvice {
+		t.Errorf("CheckChunk of a corrupt chunk: want a *files.DamagedError naming it, with ChunkCorruptAdvice, got %#v", d)
 	}
 }
 
