@@ -1,7 +1,6 @@
 package skeleton_test
 
 import (
-	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,20 +18,13 @@ import (
 // into skeletons in order of first appearance, rows in file order.
 func loadNodes(tb testing.TB, path string) []*skeleton.Skeleton {
 	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	rows := reference.ReadCSV(tb, path)
 	if strings.Join(rows[0], ",") != "neuron_id,node_id,parent_id,x,y,z" {
 		tb.Fatalf("%s: header %v", path, rows[0])
 	}
 	var out []*skeleton.Skeleton
 	byID := map[string]*skeleton.Skeleton{}
+	var err error
 	for r, row := range rows[1:] {
 		s := byID[row[0]]
 		if s == nil {

@@ -2,7 +2,6 @@ package smatbuild_test
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -75,7 +74,7 @@ func prepare(tb testing.TB, dps []*scoring.Dotprops) []*scoring.Neuron {
 // appearance in the dotprops file, members in file order.
 func goldenGroups(t *testing.T, dps []*scoring.Dotprops) (groups [][]int32, names []string) {
 	t.Helper()
-	rows := readCSVFile(t, reference.File(t, "golden/synthetic.meta.csv"))
+	rows := reference.ReadCSV(t, reference.File(t, "golden/synthetic.meta.csv"))
 	col := slices.Index(rows[0], "name")
 	if col < 0 {
 		t.Fatalf("synthetic.meta.csv has no name column: %v", rows[0])
@@ -102,20 +101,6 @@ func goldenGroups(t *testing.T, dps []*scoring.Dotprops) (groups [][]int32, name
 	return groups, names
 }
 
-func readCSVFile(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
 func loadGolden(t *testing.T) []*scoring.Dotprops {
 	t.Helper()
 	dps, err := reference.LoadDotpropsCSV(reference.File(t, "golden/synthetic.dotprops.csv"), true)
@@ -133,7 +118,7 @@ func readPairsFile(t *testing.T, path string, dps []*scoring.Dotprops) (match, n
 	for i, d := range dps {
 		idx[d.ID.String()] = int32(i)
 	}
-	rows := readCSVFile(t, path)
+	rows := reference.ReadCSV(t, path)
 	if !slices.Equal(rows[0], []string{"kind", "query", "target"}) {
 		t.Fatalf("%s: header %v", path, rows[0])
 	}

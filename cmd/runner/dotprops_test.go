@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -339,15 +338,7 @@ func TestDotpropsBadInput(t *testing.T) {
 // groups of 4,000 rows, and returns out.
 func writeNodeTable(t *testing.T, csvPath, out string) string {
 	t.Helper()
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := reference.ReadCSV(t, csvPath)
 	mem := memory.NewGoAllocator()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "node_id", Type: arrow.PrimitiveTypes.Int32},

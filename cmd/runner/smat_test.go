@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"math"
@@ -29,15 +28,7 @@ import (
 // first members plus every singleton: the first neuron of every type.
 func goldenGroupsCSV(t *testing.T, dir string, long bool) (path string, firsts []string) {
 	t.Helper()
-	f, err := os.Open("../../testdata/golden_synthetic.meta.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := reference.ReadCSV(t, "../../testdata/golden_synthetic.meta.csv")
 	var order []string
 	members := map[string][]string{}
 	for _, r := range rows[1:] {

@@ -188,6 +188,17 @@ func LoadDotpropsCSV(path string, intIDs bool) ([]*scoring.Dotprops, error) {
 	return out, nil
 }
 
+// ReadCSV reads the whole CSV file at path (a test's input: reference
+// data or a file of the repository's testdata), failing tb on error.
+func ReadCSV(tb testing.TB, path string) [][]string {
+	tb.Helper()
+	rows, err := readCSV(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rows
+}
+
 func readCSV(path string) ([][]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
