@@ -55,7 +55,7 @@ func checkAgainstScipy(t *testing.T, name string, d []float64, n int, ks []int, 
 // TestLinkageRandomMatchesScipy: random points in the plane (Euclidean
 // distances) and random symmetric scores, several sizes.
 func TestLinkageRandomMatchesScipy(t *testing.T) {
-	scipytest.Require(t)
+	scipytest.Require(t, "scipy.cluster.hierarchy")
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{2, 3, 7, 40, 300} {
 		for kind := 0; kind < 2; kind++ {
@@ -88,7 +88,7 @@ func TestLinkageRandomMatchesScipy(t *testing.T) {
 // (symmetrised to the mean when not symmetric, 1 − score).
 func TestLinkageReferenceMatchesScipy(t *testing.T) {
 	dir := reference.Dir(t)
-	scipytest.Require(t)
+	scipytest.Require(t, "scipy.cluster.hierarchy")
 	for _, rel := range []string{
 		"golden/scores/fwd_norm.csv", "golden/scores/mean_norm.csv", "golden/scores/aba_norm.csv",
 		"neurons/scores/examples_k5_res1um__navis__fwd_norm.csv", "neurons/scores/examples_k5_res1um__navis__mean_norm.csv",

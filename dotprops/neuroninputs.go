@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/makedotprops"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/skeleton"
 )
@@ -559,7 +560,7 @@ func isIntType(t arrow.DataType) bool {
 // navis.make_dotprops(x, k, resample=resample) does: a skeleton is first
 // resampled to one node every resample µm when resample > 0
 // (skeleton.Resample) and its nodes are the points; a point cloud is used
-// as is (resample does not apply to it). Then scoring.MakeDotprops(points,
+// as is (resample does not apply to it). Then makedotprops.MakeDotprops(points,
 // k). Errors name the neuron's source.
 func MakeNeuronDotprops(in *NeuronInput, k int, resample float64) (*scoring.Dotprops, error) {
 	pts := in.Points
@@ -573,10 +574,10 @@ func MakeNeuronDotprops(in *NeuronInput, k int, resample float64) (*scoring.Dotp
 		}
 		pts = s.Points
 	}
-	d, err := scoring.MakeDotprops(in.ID, pts, k)
+	d, err := makedotprops.MakeDotprops(in.ID, pts, k)
 	if err != nil {
 		advice := "a neuron needs at least 2 distinct points"
-		if errors.Is(err, scoring.ErrNoPoints) {
+		if errors.Is(err, makedotprops.ErrNoPoints) {
 			advice = "remove the neuron or fix its coordinates"
 		}
 		return nil, fmt.Errorf("%s: %w: %s", in.Source, err, advice)

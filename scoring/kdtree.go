@@ -26,9 +26,9 @@ type kdNode struct {
 // cloud. It is built once per neuron and is read-only afterwards, so any
 // number of goroutines may search it at once.
 //
-// The binary tree (nodes) is built by median splits; it serves k-nearest
-// searches, and nearest-neighbour searches where no SIMD kernels run. With
-// them, searches use the same tree with its levels collapsed into wide
+// The binary tree (nodes) is built by median splits; it serves
+// nearest-neighbour searches where no SIMD kernels run. With them,
+// searches use the same tree with its levels collapsed into wide
 // nodes of up to 8 children, so that one kernel tests all children's boxes
 // at once: a bottom node holds a subtree of at most 8 leaves, each leaf's
 // points stored again as a block (float64 and float32) for SIMD scans; a

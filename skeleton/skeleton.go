@@ -1,7 +1,7 @@
 // Package skeleton reads neuron skeletons (SWC files and node tables),
 // checks them, and resamples them with the semantics of navis 1.12
 // (navis.read_swc, navis.resample_skeleton), so that their nodes can be
-// turned into dotprops (scoring.MakeDotprops) as navis.make_dotprops(x, k,
+// turned into dotprops (makedotprops.MakeDotprops) as navis.make_dotprops(x, k,
 // resample=R) does for a TreeNeuron.
 //
 // Units: a Skeleton's coordinates are whatever its source used until

@@ -248,7 +248,7 @@ func denseCSV(t *testing.T, out string) (string, []string) {
 // distances to 1e-12) and clusters.csv = the partition (up to renaming
 // labels).
 func TestClusterHierarchicalMatchesScipy(t *testing.T) {
-	scipytest.Require(t)
+	scipytest.Require(t, "scipy.cluster.hierarchy")
 	outs := map[string]string{"synthetic brain (mean)": filepath.Join(synthBrain(t), "dense"), "golden (forward)": fixture(t, "dense")}
 	for name, src := range outs {
 		out := copyOutput(t, src)

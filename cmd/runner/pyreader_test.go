@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nblast-go/nblast/internal/scipytest"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -82,18 +83,6 @@ type pyResult struct {
 	TDType         string `json:"tdtype"`
 	Entries        [][3]any
 	longDTypes     map[string]string
-}
-
-// requireScipy skips without Debian's python3-scipy, unless
-// NBLAST_REQUIRE_SCIPY=1 (CI).
-func requireScipy(t *testing.T) {
-	t.Helper()
-	if err := exec.Command("/usr/bin/python3", "-c", "import scipy.sparse").Run(); err != nil {
-		if os.Getenv("NBLAST_REQUIRE_SCIPY") == "1" {
-			t.Fatalf("NBLAST_REQUIRE_SCIPY=1 but /usr/bin/python3 cannot import scipy: %v", err)
-		}
-		t.Skipf("/usr/bin/python3 cannot import scipy (%v): skipping the to_sparse check (apt-get install python3-scipy, or set NBLAST_REQUIRE_SCIPY=1 to make this a failure)", err)
-	}
 }
 
 // pyHas reports whether /usr/bin/python3 imports module.
@@ -376,7 +365,7 @@ func TestPyReaderToSparse(t *testing.T) {
 		t.Skip("-short: skipping a test that runs scoring jobs")
 	}
 	requirePandas(t)
-	requireScipy(t)
+	scipytest.Require(t, "scipy.sparse")
 	bin := binary(t, ".")
 	type cell struct{ q, t string }
 	check := func(t *testing.T, r pyResult, want map[cell]float64, bits int, intIDs bool) {

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nblast-go/nblast/scoring"
@@ -32,6 +34,44 @@ func Dir(tb testing.TB) string {
 	}
 	return dir
 }
+
+// NavisRequireEnv, set to 1 (CI), makes NavisLib fail a test instead of
+// skipping it when navis cannot be imported.
+const NavisRequireEnv = "NBLAST_REQUIRE_NAVIS"
+
+// NavisLib returns the directory from which /usr/bin/python3 imports navis
+// 1.12 (NBLAST_NAVIS_LIB, or ../shared/anchors/navis/lib beside the
+// repository), checking that navis and the given modules import with
+// PYTHONPATH set to it. Without them the test is skipped, noted in the skip
+// log like Dir's, or failed when NBLAST_REQUIRE_NAVIS=1.
+func NavisLib(tb testing.TB, modules ...string) string {
+	tb.Helper()
+	lib := os.Getenv("NBLAST_NAVIS_LIB")
+	if lib == "" {
+		_, file, _, _ := runtime.Caller(0)
+		lib = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "anchors", "navis", "lib")
+	}
+	imports := strings.Join(append([]string{"navis"}, modules...), ", ")
+	cmd := exec.Command(Python, "-c", "import "+imports)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+lib)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return lib
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	msg := fmt.Sprintf("%s cannot import %s with PYTHONPATH=%s (%v: %s): put shared/ beside the repository (or set NBLAST_NAVIS_LIB) and run bash ../shared/anchors/navis/install-deps.sh",
+		Python, imports, lib, err, lines[len(lines)-1])
+	if os.Getenv(NavisRequireEnv) == "1" {
+		tb.Fatalf("%s=1 but %s", NavisRequireEnv, msg)
+	}
+	noteSkip(tb.Name())
+	tb.Skip(msg)
+	return ""
+}
+
+// Python is the interpreter tests compare with: Debian's, whose packages
+// (numpy, scipy, pandas, zarr, dask) navis 1.12 and python/ use.
+const Python = "/usr/bin/python3"
 
 // File returns the path of rel (slash-separated, relative to Dir) and
 // skips the test, noting it in the skip log like Dir, when that file is

@@ -19,23 +19,26 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/cluster"
+	"github.com/nblast-go/nblast/internal/reference"
 )
 
 //go:embed linkage.py
 var script []byte
 
 // Python is the interpreter the tests use (Debian's, with python3-scipy).
-const Python = "/usr/bin/python3"
+const Python = reference.Python
 
-// Require skips (or, with NBLAST_REQUIRE_SCIPY set, fails) the test when
-// scipy is not importable.
-func Require(tb testing.TB) {
+// Require skips the test (or, with NBLAST_REQUIRE_SCIPY set, fails it)
+// when Python cannot import numpy and the given modules (e.g.
+// "scipy.cluster.hierarchy", "scipy.spatial", "scipy.sparse").
+func Require(tb testing.TB, modules ...string) {
 	tb.Helper()
-	out, err := exec.Command(Python, "-c", "import numpy, scipy.cluster.hierarchy").CombinedOutput()
+	imports := strings.Join(append([]string{"numpy"}, modules...), ", ")
+	out, err := exec.Command(Python, "-c", "import "+imports).CombinedOutput()
 	if err == nil {
 		return
 	}
-	msg := "scipy not available (" + Python + " -c 'import scipy.cluster.hierarchy': " + strings.TrimSpace(string(out)) + "): install python3-scipy (apt-get install -y python3-scipy) to compare with scipy"
+	msg := "scipy not available (" + Python + " -c 'import " + imports + "': " + strings.TrimSpace(string(out)) + "): install python3-scipy (apt-get install -y python3-scipy) to compare with scipy"
 	if os.Getenv("NBLAST_REQUIRE_SCIPY") != "" {
 		tb.Fatal(msg + "; NBLAST_REQUIRE_SCIPY is set, so this fails rather than skips")
 	}

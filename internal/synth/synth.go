@@ -1,7 +1,7 @@
 // Package synth generates a synthetic "brain" of neurons for benchmarks and
 // end-to-end tests: branching random walks at ~1 µm spacing inside a
 // 600 × 300 × 200 µm box, grouped into cell types whose members share a
-// template walk, turned into dotprops with scoring.MakeDotprops (k = 5).
+// template walk, turned into dotprops with makedotprops.MakeDotprops (k = 5).
 //
 // Units: micrometres throughout (the FCWB scoring matrix assumes µm).
 //
@@ -36,6 +36,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/nblast-go/nblast/makedotprops"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -223,7 +224,7 @@ func (o *Options) neuron(p *plan, i int, buf [][3]float64) (*scoring.Dotprops, [
 	tmpl, origin := o.template(rand.New(rand.NewPCG(o.Seed, uint64(t)+1)))
 	src := p.start[i]
 	buf = o.member(rand.New(&src), tmpl, origin, buf[:0])
-	d, err := scoring.MakeDotprops(scoring.IntID(o.FirstID+int64(i)), buf, o.K)
+	d, err := makedotprops.MakeDotprops(scoring.IntID(o.FirstID+int64(i)), buf, o.K)
 	return d, buf, err
 }
 

@@ -1,9 +1,11 @@
-package scoring
+package makedotprops
 
 import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/nblast-go/nblast/scoring"
 )
 
 // ErrNoPoints is returned (wrapped) by MakeDotprops when nothing is left to
@@ -15,9 +17,10 @@ var ErrNoPoints = errors.New("no points")
 // navis.make_dotprops(points, k) (navis 1.12; nat.nblast's dotprops agrees):
 //
 //   - rows with a NaN coordinate are dropped (±Inf is an error);
-//   - each remaining point takes its k nearest neighbours, itself included
-//     (exact Euclidean kNN; k is reduced to the number of points when there
-//     are fewer, as navis does with a warning);
+//   - each remaining point takes its k nearest neighbours, itself included,
+//     exactly as scipy's cKDTree(points).query(points, k) returns them
+//     (see ckdtree.go; k is reduced to the number of points when there are
+//     fewer, as navis does with a warning);
 //   - the neighbours are centred on their mean, S = CᵀC (3×3 scatter
 //     matrix, µm²), and with its eigenvalues l1 ≥ l2 ≥ l3 the point's tangent
 //     is the unit eigenvector of l1 (sign arbitrary) and its alpha is
@@ -26,7 +29,7 @@ var ErrNoPoints = errors.New("no points")
 //     one coordinate) is dropped.
 //
 // Kept points are returned unchanged (copied) and in input order, with
-// Alpha set. The result passes Validate.
+// Alpha set. The result passes Validate. points is not modified.
 //
 // Errors: k < 1; a non-finite (±Inf) coordinate; fewer than 2 finite points
 // (navis fails on 1 point with numpy's AxisError and on 0 with ValueError);
@@ -40,15 +43,19 @@ var ErrNoPoints = errors.New("no points")
 // and alpha come from its true k nearest neighbours among all finite input
 // points (the dropped duplicates included, as nat.nblast computes them).
 //
-// Exact ties at the k-th neighbour (two points at exactly the same distance)
-// are resolved by kd-tree order, which may differ from scipy's cKDTree;
-// distances are computed as scipy does (sqDist), so near-ties resolve as in
-// navis.
-func MakeDotprops(id ID, points [][3]float64, k int) (*Dotprops, error) {
+// Ties: when the k-th and (k+1)-th nearest neighbours are at exactly the
+// same distance (common on grid-aligned data such as skeleton nodes in
+// voxel units), the neighbour kept is the one scipy keeps (scipy 1.10 as
+// built on Linux; see ckdtree.go), so tangents and alpha equal navis'
+// there too; distances are summed as scipy sums them, so near-ties resolve
+// as in navis as well. The tangent and alpha then differ from navis'
+// (numpy's SVD) only by the eigensolvers' rounding, ~1e-15; where l1 = l2
+// the tangent is any unit vector of that eigenspace, in navis too.
+func MakeDotprops(id scoring.ID, points [][3]float64, k int) (*scoring.Dotprops, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("make dotprops for neuron %s: k must be >= 1, got %d", id, k)
 	}
-	// Drop NaN rows; copy, as the tree reorders its points.
+	// Drop NaN rows, as navis does before building its tree.
 	src := make([]int32, 0, len(points)) // input index of each finite point
 	pts := make([][3]float64, 0, len(points))
 	for i, p := range points {
@@ -70,94 +77,41 @@ func MakeDotprops(id ID, points [][3]float64, k int) (*Dotprops, error) {
 	}
 	k = min(k, n)
 
-	tree, perm := buildKDTree(pts) // pts is now in tree order
-	vecs := make([][3]float64, n)  // input order of the finite points
+	tree := newKDTree(pts)
+	s := searcher{t: tree}
+	vecs := make([][3]float64, n) // by finite point
 	alpha := make([]float64, n)
 	keep := make([]bool, n)
 	kept := 0
 	nb := make([]neighbour, k)
-	for j := range pts {
-		q := &pts[j]
-		tree.knn(q, nb)
-		o := perm[j]
+	// Queries are independent: take them in tree order, where consecutive
+	// points are near each other.
+	for _, j := range tree.idx {
+		s.knn(&pts[j], nb)
 		if nb[k-1].d2 == 0 {
 			continue // all k neighbours are copies of this point: dropped
 		}
-		vecs[o], alpha[o] = tangent(tree.pts, nb)
-		keep[o] = true
+		vecs[j], alpha[j] = tangent(pts, nb)
+		keep[j] = true
 		kept++
 	}
 	if kept == 0 {
 		return nil, fmt.Errorf("make dotprops for neuron %s: %w: all %d points have their %d nearest neighbours at distance 0 (duplicate coordinates)", id, ErrNoPoints, n, k)
 	}
-	d := &Dotprops{
+	d := &scoring.Dotprops{
 		ID:      id,
 		Points:  make([][3]float64, 0, kept),
 		Vectors: make([][3]float64, 0, kept),
 		Alpha:   make([]float64, 0, kept),
 	}
-	for o := range n {
-		if keep[o] {
-			d.Points = append(d.Points, points[src[o]])
-			d.Vectors = append(d.Vectors, vecs[o])
-			d.Alpha = append(d.Alpha, alpha[o])
+	for j := range n {
+		if keep[j] {
+			d.Points = append(d.Points, points[src[j]])
+			d.Vectors = append(d.Vectors, vecs[j])
+			d.Alpha = append(d.Alpha, alpha[j])
 		}
 	}
 	return d, nil
-}
-
-// neighbour is one entry of a k-nearest-neighbour list: a tree position and
-// its squared distance (µm²) from the query.
-type neighbour struct {
-	d2 float64
-	i  int32
-}
-
-// knn fills nb with the len(nb) tree positions nearest to q, sorted by
-// squared distance (exact; among equidistant points the first found comes
-// first). len(nb) must not exceed the number of points.
-func (t *kdTree) knn(q *[3]float64, nb []neighbour) {
-	for i := range nb {
-		nb[i] = neighbour{d2: math.Inf(1), i: -1}
-	}
-	if len(t.nodes) > 0 {
-		t.descendK(q, 0, nb)
-	}
-}
-
-// descendK searches the subtree at ni, nearer child first, skipping any
-// child whose box is no nearer than the current k-th neighbour.
-func (t *kdTree) descendK(q *[3]float64, ni int32, nb []neighbour) {
-	n := &t.nodes[ni]
-	last := len(nb) - 1
-	if n.right == 0 {
-		pts := t.pts[n.start:n.end]
-		for i := range pts {
-			d2 := sqDist(q, &pts[i])
-			if d2 >= nb[last].d2 {
-				continue
-			}
-			// Insert after every entry with a distance <= d2.
-			p := last
-			for p > 0 && nb[p-1].d2 > d2 {
-				nb[p] = nb[p-1]
-				p--
-			}
-			nb[p] = neighbour{d2: d2, i: n.start + int32(i)}
-		}
-		return
-	}
-	l, r := ni+1, n.right
-	dl, dr := boxDist2(q, &t.nodes[l].box), boxDist2(q, &t.nodes[r].box)
-	if dr < dl {
-		l, r, dl, dr = r, l, dr, dl
-	}
-	if dl < nb[last].d2 {
-		t.descendK(q, l, nb)
-		if dr < nb[last].d2 {
-			t.descendK(q, r, nb)
-		}
-	}
 }
 
 // tangent returns the principal direction (unit vector) and alpha of the

@@ -1,13 +1,10 @@
-package scoring_test
+package makedotprops_test
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -17,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/nblast-go/nblast/internal/reference"
+	"github.com/nblast-go/nblast/makedotprops"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -36,29 +34,14 @@ type mdCloud struct {
 // first appearance.
 func mdLoadPoints(tb testing.TB, path string) []mdCloud {
 	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
 	var out []mdCloud
 	at := map[string]int{}
-	for line := 1; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if line == 1 {
-			continue
-		}
+	for r, rec := range reference.ReadCSV(tb, path)[1:] {
 		var p [3]float64
 		for k := range p {
+			var err error
 			if p[k], err = strconv.ParseFloat(rec[k+1], 64); err != nil {
-				tb.Fatalf("%s:%d: %v", path, line, err)
+				tb.Fatalf("%s:%d: %v", path, r+2, err)
 			}
 		}
 		i, ok := at[rec[0]]
@@ -147,7 +130,7 @@ func TestMakeDotpropsGolden(t *testing.T) {
 			t.Errorf("neuron %d: points file has %s, dotprops file %s", i, c.id, order[i])
 		}
 		id, _ := scoring.ParseID(c.id, false)
-		got, err := scoring.MakeDotprops(id, c.pts, 5)
+		got, err := makedotprops.MakeDotprops(id, c.pts, 5)
 		if err != nil {
 			t.Errorf("%s: %v", c.id, err)
 			continue
@@ -168,7 +151,7 @@ func TestMakeDotpropsEdgeCases(t *testing.T) {
 	clouds := mdLoadPoints(t, filepath.Join(dir, "golden", "synthetic_edge.points.csv"))
 	want, _ := mdLoadDotprops(t, filepath.Join(dir, "golden", "synthetic_edge.dotprops.csv"), true)
 	byName := map[string]mdCloud{}
-	meta := mdReadCSV(t, filepath.Join(dir, "golden", "synthetic_edge.meta.csv"))
+	meta := reference.ReadCSV(t, filepath.Join(dir, "golden", "synthetic_edge.meta.csv"))
 	for _, row := range meta[1:] {
 		for _, c := range clouds {
 			if c.id == row[0] {
@@ -204,7 +187,7 @@ func TestMakeDotpropsEdgeCases(t *testing.T) {
 				t.Fatalf("%d input points, want %d", len(c.pts), tc.nPoints)
 			}
 			id, _ := scoring.ParseID(c.id, false)
-			got, err := scoring.MakeDotprops(id, c.pts, 5)
+			got, err := makedotprops.MakeDotprops(id, c.pts, 5)
 			if tc.nOut == 0 {
 				if err == nil {
 					t.Fatalf("no error, navis fails (got %d points)", got.Len())
@@ -212,7 +195,7 @@ func TestMakeDotpropsEdgeCases(t *testing.T) {
 				if !strings.Contains(err.Error(), tc.errText) {
 					t.Errorf("error %q does not mention %q", err, tc.errText)
 				}
-				if errors.Is(err, scoring.ErrNoPoints) != tc.noPts {
+				if errors.Is(err, makedotprops.ErrNoPoints) != tc.noPts {
 					t.Errorf("errors.Is(err, ErrNoPoints) = %v, want %v (%v)", !tc.noPts, tc.noPts, err)
 				}
 				return
@@ -244,79 +227,61 @@ func TestMakeDotpropsEdgeCases(t *testing.T) {
 }
 
 // TestMakeDotpropsRealNeurons recomputes the tangents of real neurons from
-// their points. navis_examples_k5_res1um: the README lists 5 points whose
-// 5th and 6th nearest neighbours are exactly tied (navis keeps the one
-// scipy's cKDTree returns; taking the other changes the tangent): exactly
-// those 5 points are excluded, every other of the 12,284 points is compared.
+// their points and compares every point with navis' (or nat's) tangents
+// and alpha, to 1e-12. navis_examples_k5_res1um has 5 points whose 5th and
+// 6th nearest neighbours are exactly tied (the README lists them) and
+// navis_examples_k20 (skeleton nodes on the 8 nm grid) 177 at the 20th:
+// navis keeps the neighbour scipy's cKDTree returns, and so does
+// MakeDotprops, so they are compared like every other point (taking the
+// other neighbour would change a tangent by | |cos|-1 | up to 0.74).
 func TestMakeDotpropsRealNeurons(t *testing.T) {
 	dir := reference.Dir(t)
 	tests := []struct {
 		file   string
 		k      int
 		intIDs bool
-		skip   map[string][]int // neuron id -> 0-based point indices not compared
-		ties   bool             // also skip the points with an exact tie at the k-th neighbour (mdKthTies)
-		tol    float64          // if set: the max differences must not exceed it
+		ties   int // points with an exact tie at the k-th neighbour (mdKthTies)
 	}{
-		{file: "neurons/navis_examples_k5_res1um.dotprops.csv", k: 5, intIDs: true, skip: map[string][]int{
-			"1734350788": {1769},
-			"1734350908": {642, 1316},
-			"754538881":  {514, 1407},
-		}},
+		{file: "neurons/navis_examples_k5_res1um.dotprops.csv", k: 5, intIDs: true, ties: 5},
 		{file: "neurons/kcs20.dotprops.csv", k: 5},
 		{file: "neurons/natnblast_testneurons.dotprops.csv", k: 5},
 		{file: "extra/kcs20_recomputed_k5_navis.dotprops.csv", k: 5},
 		{file: "extra/masse_SAKW13-1_k20_navis.dotprops.csv", k: 20},
-		// Skeleton nodes on the 8 nm grid: exact ties at the 20th
-		// neighbour (found by mdKthTies, not compared); every other point
-		// must agree to 1e-12.
-		{file: "extra/navis_examples_k20.dotprops.csv", k: 20, intIDs: true, ties: true, tol: 1e-12},
+		{file: "extra/navis_examples_k20.dotprops.csv", k: 20, intIDs: true, ties: 177},
 	}
+	const tol = 1e-12
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
 			want, order := mdLoadDotprops(t, filepath.Join(dir, tc.file), tc.intIDs)
-			var worstVec, worstAlpha float64
-			skipped, compared, tiesDiffer := 0, 0, 0
-			if tc.ties {
-				defer func() { t.Logf("of the %d excluded tie points, %d differ from navis (> 1e-9)", skipped, tiesDiffer) }()
-			}
+			var worstVec, worstAlpha, worstTieVec, worstTieAlpha float64
+			compared, ties := 0, 0
 			for _, idStr := range order {
 				w := want[idStr]
-				skip := map[int]bool{}
-				for _, i := range tc.skip[idStr] {
-					skip[i] = true
-				}
-				if tc.ties {
-					for i := range mdKthTies(w.Points, tc.k) {
-						skip[i] = true
-					}
-					defer func(w *scoring.Dotprops, skip map[int]bool) { tiesDiffer += mdCountDiffer(t, w, tc.k, skip) }(w, skip)
-				}
-				skipped += len(skip)
-				compared += w.Len() - len(skip)
-				got, err := scoring.MakeDotprops(w.ID, w.Points, tc.k)
+				got, err := makedotprops.MakeDotprops(w.ID, w.Points, tc.k)
 				if err != nil {
 					t.Errorf("%s: %v", idStr, err)
 					continue
 				}
-				v, a := mdCompare(t, idStr, got, w, skip)
+				v, a := mdCompare(t, idStr, got, w, nil)
 				worstVec, worstAlpha = math.Max(worstVec, v), math.Max(worstAlpha, a)
-				for i := range skip {
-					if tc.ties {
-						continue // too many to list
+				compared += w.Len()
+				for i := range mdKthTies(w.Points, tc.k) {
+					if i >= got.Len() {
+						continue // mdCompare reported the length
 					}
-					t.Logf("%s #%d (documented k-th neighbour tie, not compared): | |cos|-1 | = %.3g, |Δalpha| = %.3g",
-						idStr, i, mdVecDiff(got.Vectors[i], w.Vectors[i]), math.Abs(got.Alpha[i]-w.Alpha[i]))
+					ties++
+					worstTieVec = math.Max(worstTieVec, mdVecDiff(got.Vectors[i], w.Vectors[i]))
+					worstTieAlpha = math.Max(worstTieAlpha, math.Abs(got.Alpha[i]-w.Alpha[i]))
 				}
 			}
-			if tc.tol > 0 && (worstVec > tc.tol || worstAlpha > tc.tol) {
-				t.Errorf("max | |cos|-1 | = %.3g, max |Δalpha| = %.3g: want both <= %g outside exact k-th neighbour ties", worstVec, worstAlpha, tc.tol)
+			if worstVec > tol || worstAlpha > tol {
+				t.Errorf("max | |cos|-1 | = %.3g, max |Δalpha| = %.3g: want both <= %g", worstVec, worstAlpha, tol)
 			}
-			if len(tc.skip) > 0 && skipped != 5 {
-				t.Errorf("excluded %d points, the README documents 5", skipped)
+			if ties != tc.ties {
+				t.Errorf("%d points with exact k-th neighbour ties, want %d", ties, tc.ties)
 			}
-			t.Logf("%d neurons, %d points compared, %d excluded (k-th neighbour ties): max | |cos|-1 | = %.3g, max |Δalpha| = %.3g",
-				len(order), compared, skipped, worstVec, worstAlpha)
+			t.Logf("%d neurons, %d points compared: max | |cos|-1 | = %.3g, max |Δalpha| = %.3g; of them %d with exact k-th neighbour ties: max | |cos|-1 | = %.3g, max |Δalpha| = %.3g",
+				len(order), compared, worstVec, worstAlpha, ties, worstTieVec, worstTieAlpha)
 		})
 	}
 }
@@ -324,8 +289,9 @@ func TestMakeDotpropsRealNeurons(t *testing.T) {
 // mdKthTies returns the points (indices) whose k-th and (k+1)-th nearest
 // neighbours (itself the first) are at exactly the same float64 squared
 // distance but at different coordinates: which of them a kNN search
-// returns is implementation-defined (scipy's cKDTree vs our kd-tree), and
-// the choice changes the point's tangent and alpha. Brute force.
+// returns depends on its tree and search order (MakeDotprops returns the
+// one scipy's cKDTree returns), and the choice changes the point's tangent
+// and alpha. Brute force, distances summed as scipy sums them.
 func mdKthTies(pts [][3]float64, k int) map[int]bool {
 	out := map[int]bool{}
 	if k >= len(pts) {
@@ -339,7 +305,7 @@ func mdKthTies(pts [][3]float64, k int) map[int]bool {
 		}
 		for j, p := range pts {
 			dx, dy, dz := q[0]-p[0], q[1]-p[1], q[2]-p[2]
-			d := dx*dx + dy*dy + dz*dz
+			d := float64(float64(dx*dx)+float64(dy*dy)) + float64(dz*dz)
 			d2[j] = d
 			if d >= best[k] {
 				continue
@@ -370,23 +336,6 @@ func mdKthTies(pts [][3]float64, k int) map[int]bool {
 		}
 	}
 	return out
-}
-
-// mdCountDiffer counts the points of skip whose recomputed tangent or
-// alpha differ from want's beyond the README's tolerances.
-func mdCountDiffer(t *testing.T, want *scoring.Dotprops, k int, skip map[int]bool) int {
-	got, err := scoring.MakeDotprops(want.ID, want.Points, k)
-	if err != nil || got.Len() != want.Len() {
-		t.Errorf("%s: %v", want.ID, err)
-		return 0
-	}
-	n := 0
-	for i := range skip {
-		if mdVecDiff(got.Vectors[i], want.Vectors[i]) > mdVecTol || math.Abs(got.Alpha[i]-want.Alpha[i]) > mdAlphaTol {
-			n++
-		}
-	}
-	return n
 }
 
 // TestMakeDotpropsBruteForce compares MakeDotprops with a brute-force
@@ -423,7 +372,7 @@ func TestMakeDotpropsBruteForce(t *testing.T) {
 		}
 		id := scoring.IntID(int64(trial))
 		orig := append([][3]float64(nil), pts...)
-		got, err := scoring.MakeDotprops(id, pts, k)
+		got, err := makedotprops.MakeDotprops(id, pts, k)
 		ref := mdBruteForce(t, id, orig, k)
 		for i := range pts {
 			for c := range 3 {
@@ -453,7 +402,7 @@ func TestMakeDotpropsSmall(t *testing.T) {
 	for i := range line {
 		line[i] = [3]float64{0.48 * float64(i), 0.6 * float64(i), 0.64 * float64(i)}
 	}
-	d, err := scoring.MakeDotprops(id, line, 5)
+	d, err := makedotprops.MakeDotprops(id, line, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +413,7 @@ func TestMakeDotpropsSmall(t *testing.T) {
 	}
 	// NaN rows are dropped, the others keep their order.
 	withNaN := [][3]float64{{0, 0, 0}, {math.NaN(), 0, 0}, {1, 0, 0}, {2, 0.1, 0}, {0, math.NaN(), 1}}
-	d, err = scoring.MakeDotprops(id, withNaN, 5)
+	d, err = makedotprops.MakeDotprops(id, withNaN, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,27 +434,43 @@ func TestMakeDotpropsSmall(t *testing.T) {
 		{"three copies", [][3]float64{{1, 2, 3}, {1, 2, 3}, {1, 2, 3}}, 5, true},
 		{"infinite", [][3]float64{{1, 2, 3}, {math.Inf(1), 2, 3}, {0, 0, 0}}, 5, false},
 	} {
-		_, err := scoring.MakeDotprops(id, tc.pts, tc.k)
+		_, err := makedotprops.MakeDotprops(id, tc.pts, tc.k)
 		if err == nil {
 			t.Errorf("%s: no error", tc.name)
-		} else if errors.Is(err, scoring.ErrNoPoints) != tc.noPts {
+		} else if errors.Is(err, makedotprops.ErrNoPoints) != tc.noPts {
 			t.Errorf("%s: errors.Is(err, ErrNoPoints) = %v: %v", tc.name, !tc.noPts, err)
 		}
 	}
 }
 
-// BenchmarkMakeDotprops makes k = 5 dotprops of a 5,000-point branching
-// walk (1 µm steps) and reports ns per point.
+// BenchmarkMakeDotprops makes dotprops of a 5,000-point branching walk
+// (0.8 to 1.2 µm steps, like a skeleton resampled to 1 µm) with k = 5 and
+// k = 20 (navis' and the runner's default), and of 3,000 skeleton nodes on
+// the 8 nm voxel grid (exact distance ties everywhere) with k = 20, and
+// reports ns per point.
 func BenchmarkMakeDotprops(b *testing.B) {
-	pts := mdWalk(rand.New(rand.NewPCG(1, 2)), 5000)
-	id := scoring.IntID(1)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := scoring.MakeDotprops(id, pts, 5); err != nil {
-			b.Fatal(err)
-		}
+	walk := mdWalk(rand.New(rand.NewPCG(1, 2)), 5000)
+	voxels := voxelWalk(rand.New(rand.NewPCG(3, 4)), 3000)
+	for _, bc := range []struct {
+		name string
+		pts  [][3]float64
+		k    int
+	}{
+		{"walk5000_k5", walk, 5},
+		{"walk5000_k20", walk, 20},
+		{"voxels3000_k20", voxels, 20},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			id := scoring.IntID(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := makedotprops.MakeDotprops(id, bc.pts, bc.k); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*len(bc.pts)), "ns/point")
+		})
 	}
-	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*len(pts)), "ns/point")
 }
 
 // mdWalk returns n points of a branching random walk with steps of 0.8 to
@@ -600,19 +565,4 @@ func mdBruteForce(tb testing.TB, id scoring.ID, points [][3]float64, k int) *sco
 		return nil
 	}
 	return d
-}
-
-// mdReadCSV reads a whole CSV file.
-func mdReadCSV(tb testing.TB, path string) [][]string {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return rows
 }
