@@ -38,6 +38,10 @@ type NeuronInput struct {
 	Source   string             // where it came from: the file, and rows for tables
 	Skeleton *skeleton.Skeleton // nil for a point cloud
 	Points   [][3]float64       // the point cloud; nil for a skeleton
+	// Dotprops, when not nil, are the neuron's dotprops as given (a .npz
+	// with vectors, see readNPZInput): MakeNeuronDotprops returns them as
+	// they are. Points are then their points.
+	Dotprops *scoring.Dotprops
 }
 
 // NeuronReadOptions say how ReadNeuronInputs reads a file.
@@ -65,9 +69,9 @@ func (o NeuronReadOptions) scale() float64 {
 }
 
 var neuronInputs = inputKind{
-	patterns: []string{"*.swc", "*.csv", "*.parquet"},
-	files:    "*.swc, *.csv or *.parquet files",
-	give:     "an SWC, CSV or Parquet file, a glob, or a directory of them",
+	patterns: []string{"*.swc", "*.csv", "*.parquet", "*.npz"},
+	files:    "*.swc, *.csv, *.parquet or *.npz files",
+	give:     "an SWC, CSV, Parquet or .npz file, a glob, or a directory of them",
 	dirGive:  "give a directory of SWC files (one neuron each), point or node tables (CSV or Parquet), a glob, or one file",
 }
 
@@ -183,6 +187,9 @@ func IsSWC(p string) bool { return strings.EqualFold(path.Ext(p), ".swc") }
 //     writes skeletons (node tables) and dotprops (vector columns, if any,
 //     are ignored: tangents are recomputed); "<id>:units" metadata must
 //     agree with opt.Units (as for the main job).
+//   - *.npz: a NumPy archive of neurons (NPZLayout, readNPZInput): with
+//     vectors, dotprops emitted as they are (NeuronInput.Dotprops); without,
+//     point clouds.
 //
 // Coordinates are converted with opt.Units. In tables, the rows of a
 // neuron must be contiguous (so that a neuron is emitted as soon as its
@@ -198,8 +205,10 @@ func ReadNeuronInputs(ctx context.Context, p string, opt NeuronReadOptions, emit
 		return readCSVInput(ctx, p, opt, emit)
 	case ".parquet":
 		return readParquetInput(ctx, p, opt, emit)
+	case ".npz":
+		return readNPZInput(ctx, p, opt, emit)
 	}
-	return fmt.Errorf("%s: unknown input type %q: inputs are SWC files (.swc), point or node tables (.csv, .parquet)", p, path.Ext(p))
+	return fmt.Errorf("%s: unknown input type %q: inputs are SWC files (.swc), point or node tables (.csv, .parquet), or NumPy archives of dotprops or points (.npz)", p, path.Ext(p))
 }
 
 func ReadSWCInput(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
@@ -563,6 +572,9 @@ func isIntType(t arrow.DataType) bool {
 // as is (resample does not apply to it). Then makedotprops.MakeDotprops(points,
 // k). Errors name the neuron's source.
 func MakeNeuronDotprops(in *NeuronInput, k int, resample float64) (*scoring.Dotprops, error) {
+	if in.Dotprops != nil { // given as they are (an .npz with vectors)
+		return in.Dotprops, nil
+	}
 	pts := in.Points
 	if s := in.Skeleton; s != nil {
 		if resample > 0 {

@@ -146,15 +146,26 @@ class _Thrift:
             fields[fid] = self.value(t)
 
 
-def parquet_column_types(path):
-    """{column name: physical type} of a Parquet file, from its footer."""
+def _footer(path):
+    """A Parquet file's FileMetaData, as {field id: value}."""
     with open(path, "rb") as f:
         f.seek(-8, os.SEEK_END)
         n, magic = struct.unpack("<I4s", f.read(8))
         if magic != b"PAR1":
             raise OutputError("%s is not a Parquet file" % path)
         f.seek(-8 - n, os.SEEK_END)
-        meta = _Thrift(f.read(n)).struct()
+        return _Thrift(f.read(n)).struct()
+
+
+def parquet_key_values(path):
+    """The key/value metadata of a Parquet file, [(key, value)] in file
+    order (navis writes "<id>:id", "<id>:units", ... per neuron)."""
+    return [(kv[1].decode("utf-8"), kv.get(2, b"").decode("utf-8")) for kv in _footer(path).get(5, [])]
+
+
+def parquet_column_types(path):
+    """{column name: physical type} of a Parquet file, from its footer."""
+    meta = _footer(path)
     out = {}
     for el in meta.get(2, [])[1:]:  # element 0 is the root
         if 1 in el:

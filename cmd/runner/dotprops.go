@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/internal/interrupt"
 	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/transforms"
 )
@@ -48,7 +50,14 @@ const maxDotpropsWorkers = 4096
 // Beam job writing OUT/part-NNNNN.parquet, one per --shard_size inputs,
 // and OUT/_SUCCESS once all are written.
 func dotpropsMain(args []string) error {
-	return runDotprops(context.Background(), args, os.Stderr)
+	ctx, interrupted, stop := interrupt.Context(context.Background(), os.Stderr)
+	err := runDotprops(ctx, args, os.Stderr)
+	stop()
+	if interrupted() {
+		fmt.Fprintln(os.Stderr, "runner dotprops: interrupted: nothing was written to --out (it is written whole or not at all; with --runner, the parts written so far stay, without _SUCCESS)")
+		os.Exit(interrupt.ExitStatus)
+	}
+	return err
 }
 
 // runDotprops is dotpropsMain with its context and the writer of its
@@ -56,7 +65,7 @@ func dotpropsMain(args []string) error {
 func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dotprops", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", "", "required: SWC files (one neuron each, id = file name), point or node tables (CSV or Parquet: neuron, x, y, z [, node_id, parent_id]) or dotprops Parquet (vectors recomputed); a file, glob or directory, local or gs://")
+	in := fs.String("in", "", "required: SWC files (one neuron each, id = file name), point or node tables (CSV or Parquet: neuron, x, y, z [, node_id, parent_id]), dotprops Parquet (vectors recomputed), or NumPy .npz archives of neurons (arrays ids, offsets, points [, vectors, alpha, units]: with vectors, dotprops kept as they are); a file, glob or directory, local or gs://")
 	out := fs.String("out", "", "required: the output dotprops Parquet file (navis layout, µm), local or gs://, written atomically; with --runner a directory or gs:// prefix of part files")
 	k := fs.Int("k", 20, "nearest neighbours per point, the point itself included, at least 2 (navis.make_dotprops' k; many pipelines use 5)")
 	resample := fs.Float64("resample", 0, fmt.Sprintf("resample skeletons to one node every R µm first, R >= %g (navis.resample_skeleton; after --units); 0: use the nodes as they are. Point clouds are not resampled", minResample))
@@ -65,13 +74,19 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 	workers := fs.Int("workers", 0, fmt.Sprintf("goroutines making dotprops (per worker with --runner), at most %d; 0: one per core", maxDotpropsWorkers))
 	idsTable := fs.String("ids", "", "a CSV (columns file, neuron) giving each SWC file's neuron id instead of its file name; every SWC file must have a row")
 	shardSize := fs.Int("shard_size", 1000, "only with --runner: input files per part file (and per work item), at least 1")
+	addProgressFlag(fs)
 	addBeamFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: runner dotprops --in IN --out OUT [--k 20] [--resample R] [--units U | --scale S] [--workers N]\n"+
 			"       runner dotprops --runner RUNNER --in IN --out DIR [--shard_size N] [flags]\n\n"+
 			"Make dotprops from skeletons (SWC, navis node tables) or point clouds as\n"+
 			"navis.make_dotprops(x, k, resample=R) does, and write them in navis' dotprops\n"+
-			"Parquet layout (µm), ready for a scoring run (runner --queries OUT).\n\nFlags:\n")
+			"Parquet layout (µm), ready for a scoring run (runner --queries OUT).\n\n"+
+			"A .npz input (numpy.savez: what python/nblast_go writes, no pyarrow needed)\n"+
+			"holds the arrays ids (N,) int or str, offsets (N+1,), points (M, 3) and\n"+
+			"optionally vectors (M, 3), alpha (M,), units (N,) str (see README, From\n"+
+			"Python); with vectors its neurons are dotprops, written as they are\n"+
+			"(--k and --resample do not apply to them).\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			if flag.CommandLine.Lookup(f.Name) == nil {
 				printFlag(stderr, f)
@@ -148,10 +163,25 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	el := time.Since(start)
+	if allNPZ(paths) {
+		fmt.Fprintf(stderr, "dotprops: %d neurons, %d points, from %d .npz files (dotprops as given; point clouds, if any, made with k = %d), written to %s (%.1f MB) in %s\n",
+			st.Neurons, st.Points, st.Files, *k, *out, float64(size)/1e6, el.Round(time.Millisecond))
+		return nil
+	}
 	fmt.Fprintf(stderr, "dotprops: %d neurons (%d skeletons%s, %d point clouds) from %d files, %d input points -> %d dotprops points (k = %d), written to %s (%.1f MB) in %s: %.0f points/s on %d workers\n",
 		st.Neurons, st.Skeletons, resampledText(*resample), st.Neurons-st.Skeletons, st.Files, st.InPoints, st.Points, *k,
 		*out, float64(size)/1e6, el.Round(time.Millisecond), float64(st.Points)/el.Seconds(), nw)
 	return nil
+}
+
+// allNPZ reports whether every input is a NumPy .npz archive.
+func allNPZ(paths []string) bool {
+	for _, p := range paths {
+		if !strings.EqualFold(filepath.Ext(p), ".npz") {
+			return false
+		}
+	}
+	return len(paths) > 0
 }
 
 func resampledText(r float64) string {
@@ -164,6 +194,9 @@ func resampledText(r float64) string {
 // dotpropsProgress prints, once a second, the files read and the neurons
 // and points written so far, and the rate.
 func dotpropsProgress(w io.Writer, nfiles int, start time.Time) (stop func()) {
+	if progressFormat != progress.Line {
+		return dotpropsProgressJSON(w, nfiles, start)
+	}
 	P := &transforms.DotpropsProgress
 	f0, n0, p0 := P.Files.Load(), P.Neurons.Load(), P.Points.Load()
 	return progress.Start(w, time.Second, func(now time.Time) string {

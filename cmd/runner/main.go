@@ -42,6 +42,7 @@ import (
 
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/cputime"
+	"github.com/nblast-go/nblast/internal/interrupt"
 	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/transforms"
@@ -110,6 +111,7 @@ func main() {
 	flag.StringVar(&o.Memory, "memory", "", "memory budget of each worker process (a local run: this process), at least 64MiB, e.g. 4GiB, 3.5GB, 512MiB: the cache of loaded blocks, the query blocks scored together and the Go runtime's limit stay within it; default 4GiB, never more than 90% of the machine's or container's memory")
 	flag.IntVar(&o.TileBlocks, "tile_blocks", 0, "query blocks scored together as one work element (a tile: each target block is loaded once per tile); 0 chooses from --memory, with at least 16 tiles; a positive value overrides --memory's choice. Lower it for more, smaller tiles on many workers")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process to FILE, for go tool pprof (local runs: prism's workers run in this process and are in it)")
+	addProgressFlag(flag.CommandLine)
 	flag.Usage = usage
 	flag.Parse()
 	if err := leftoverArgs(flag.Args(), os.Args[1:]); err != nil {
@@ -151,11 +153,17 @@ func main() {
 		os.Exit(1) // as pipeline.Options.Validate's refusals
 	}
 
-	ctx := context.Background()
+	// Ctrl-C (or SIGTERM) stops the run and releases OUT for --exists resume.
+	ctx, interrupted, stopSignals := interrupt.Context(context.Background(), os.Stderr)
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err == nil {
 		err = run(ctx, o)
 		err = errors.Join(err, stopProfile())
+	}
+	stopSignals()
+	if interrupted() {
+		fmt.Fprintf(os.Stderr, "runner: interrupted: %s is not complete; run the same command with --exists resume to finish it (what was written is kept)\n", o.Out)
+		os.Exit(interrupt.ExitStatus)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
@@ -292,7 +300,7 @@ func (verbatimLog) Log(_ context.Context, sev beamlog.Severity, _ int, msg strin
 // nblastFlags are the flags of a scoring run, listed first by --help; the
 // rest are Beam's and its runners'.
 var nblastFlags = []string{"queries", "targets", "out", "scores", "normalized", "use_alpha", "smat", "max_dist", "units", "scale",
-	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "memory", "tile_blocks", "cpuprofile"}
+	"dtype", "block_size", "exists", "sink", "threshold", "topk", "prune", "smart", "smart_criterion", "smart_t", "memory", "tile_blocks", "cpuprofile", "progress"}
 
 func usage() {
 	w := flag.CommandLine.Output()
@@ -365,7 +373,7 @@ func run(ctx context.Context, o pipeline.Options) error {
 	released := false
 	defer func() {
 		if !released {
-			job.Release(ctx)
+			job.Release(context.WithoutCancel(ctx)) // also after Ctrl-C
 		}
 	}()
 	maxC, meanC := job.Plan.CostSpread(job.Options.Scores != "forward")
@@ -448,6 +456,9 @@ func run(ctx context.Context, o pipeline.Options) error {
 func runProgress(job *pipeline.Job, start time.Time) (stop func()) {
 	if !isLocal() {
 		return func() {}
+	}
+	if progressFormat != progress.Line {
+		return runProgressJSON(job, start)
 	}
 	total := len(job.Items)
 	pairs := job.Pairs(job.Items)
