@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path"
 	"slices"
 	"strings"
 
@@ -46,7 +47,7 @@ type npzNeurons struct {
 // file gives them, must agree with opt as a Parquet file's units metadata
 // must. Errors name the file, the array, and the neuron and point.
 func readNPZInput(ctx context.Context, p string, opt NeuronReadOptions, emit func(*NeuronInput) error) error {
-	nz, err := readNPZ(ctx, p, opt)
+	nz, err := readNPZ(ctx, p, opt.scale(), opt.Units.Apply)
 	if err != nil {
 		return err
 	}
@@ -70,8 +71,11 @@ func readNPZInput(ctx context.Context, p string, opt NeuronReadOptions, emit fun
 	return nil
 }
 
-// readNPZ reads and checks the arrays of a neurons .npz.
-func readNPZ(ctx context.Context, p string, opt NeuronReadOptions) (nz *npzNeurons, err error) {
+// readNPZ reads and checks the arrays of a neurons .npz. scale is the µm
+// per coordinate unit the neurons' units metadata is checked against (0:
+// µm), and toMicrons converts each coordinate; with toMicrons nil only ids
+// and offsets are read (the neurons and their point counts).
+func readNPZ(ctx context.Context, p string, scale float64, toMicrons func(float64) float64) (nz *npzNeurons, err error) {
 	defer func() {
 		// npyio panics on some malformed arrays (e.g. a "<U0" dtype).
 		if r := recover(); r != nil {
@@ -130,6 +134,13 @@ func readNPZ(ctx context.Context, p string, opt NeuronReadOptions) (nz *npzNeuro
 	if n == 0 {
 		return nil, fmt.Errorf("%s: no neurons (ids is empty)", p)
 	}
+	seen := make(map[scoring.ID]int, n)
+	for i, id := range nz.ids {
+		if j, ok := seen[id]; ok {
+			return nil, fmt.Errorf("%s: neuron id %s is given twice (ids[%d] and ids[%d]): every neuron needs its own id", p, id, j, i)
+		}
+		seen[id] = i
+	}
 	if a, err = read("offsets"); err != nil {
 		return nil, err
 	}
@@ -148,6 +159,9 @@ func readNPZ(ctx context.Context, p string, opt NeuronReadOptions) (nz *npzNeuro
 		}
 	}
 	m := nz.offsets[n]
+	if toMicrons == nil {
+		return nz, nil
+	}
 
 	// Units, checked before the coordinates are read.
 	if have["units"] {
@@ -159,7 +173,7 @@ func readNPZ(ctx context.Context, p string, opt NeuronReadOptions) (nz *npzNeuro
 			return nil, fmt.Errorf("%s: units is %s of shape %v: want a str array with one entry per neuron, shape (%d,)", p, npzType(a), a.Shape(), n)
 		}
 		for i, u := range units {
-			if err := checkNPZUnits(p, nz.ids[i], u, opt.scale()); err != nil {
+			if err := checkNPZUnits(p, nz.ids[i], u, scale); err != nil {
 				return nil, err
 			}
 		}
@@ -200,7 +214,7 @@ func readNPZ(ctx context.Context, p string, opt NeuronReadOptions) (nz *npzNeuro
 				if !finite(pt[k]) {
 					return nil, fmt.Errorf("%s: neuron %s (index %d), point %d (row %d of points): %c = %v is not a finite number", p, nz.ids[i], i, j-nz.offsets[i], j, "xyz"[k], pt[k])
 				}
-				pt[k] = opt.Units.Apply(pt[k])
+				pt[k] = toMicrons(pt[k])
 			}
 		}
 	}
@@ -314,4 +328,62 @@ func npzFloats(p, name string, a *npy.Array) ([]float64, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("%s: %s is %s: want float32 or float64", p, name, npzType(a))
+}
+
+// isNPZ reports whether p names a NumPy .npz archive of neurons.
+func isNPZ(p string) bool { return strings.EqualFold(path.Ext(p), ".npz") }
+
+// readNPZDotprops reads a neurons .npz (NPZLayout) with vectors as a
+// scoring run's input, as ReadDotpropsFile reads a Parquet file:
+// coordinates multiplied by opt.Factor() (the units array, if any, checked
+// against opt.Scale as Parquet units metadata is), vectors and alpha as
+// stored, no alpha with opt.IgnoreAlpha, neurons in file order,
+// unvalidated. An archive without vectors (point clouds) is refused: a
+// scoring run needs dotprops.
+func readNPZDotprops(ctx context.Context, p string, opt ReadOptions) ([]*scoring.Dotprops, error) {
+	if err := opt.check(p); err != nil {
+		return nil, err
+	}
+	f := opt.Factor()
+	nz, err := readNPZ(ctx, p, opt.Scale, func(v float64) float64 { return v * f })
+	if err != nil {
+		return nil, err
+	}
+	if nz.vectors == nil {
+		return nil, fmt.Errorf("%s: no vectors array: the neurons are point clouds, and scoring needs dotprops: make them first with runner dotprops --in %s --out neurons.parquet (or add vectors, see NPZLayout)", p, p)
+	}
+	dps := make([]*scoring.Dotprops, len(nz.ids))
+	for i, id := range nz.ids {
+		lo, hi := nz.offsets[i], nz.offsets[i+1]
+		d := &scoring.Dotprops{ID: id, Points: nz.points[lo:hi:hi], Vectors: nz.vectors[lo:hi:hi]}
+		if nz.alpha != nil && !opt.IgnoreAlpha {
+			d.Alpha = nz.alpha[lo:hi:hi]
+		}
+		dps[i] = d
+	}
+	return dps, nil
+}
+
+// npzNeuronIndex is ReadNeuronIndex for a neurons .npz: the same sums in
+// point order, so that the index agrees with readNPZDotprops' points.
+func npzNeuronIndex(ctx context.Context, p string, opt ReadOptions) ([]NeuronInfo, error) {
+	dps, err := readNPZDotprops(ctx, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NeuronInfo, len(dps))
+	for i, d := range dps {
+		n := NeuronInfo{ID: d.ID, Points: len(d.Points), Min: d.Points[0], Max: d.Points[0], File: p}
+		for _, pt := range d.Points {
+			for k := range 3 {
+				n.Centroid[k] += pt[k]
+				n.Min[k], n.Max[k] = min(n.Min[k], pt[k]), max(n.Max[k], pt[k])
+			}
+		}
+		for k := range 3 {
+			n.Centroid[k] /= float64(n.Points)
+		}
+		out[i] = n
+	}
+	return out, nil
 }

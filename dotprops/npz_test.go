@@ -276,3 +276,87 @@ func TestNPZInDirectory(t *testing.T) {
 		t.Errorf("ExpandNeuronInputs(%s) = %v, %v", dir, paths, err)
 	}
 }
+
+// A .npz of dotprops is a scoring run's input like a Parquet file of the
+// same neurons: ReadDotpropsFile, ReadNeuronIndex (with --scale) and
+// ReadDotpropsRowGroups give the same neurons, index and pieces; it is
+// one row group of all its points.
+func TestNPZAsScoringInput(t *testing.T) {
+	ctx := context.Background()
+	const golden = "../testdata/golden_synthetic.dotprops.parquet"
+	dps, err := ReadDotpropsFile(ctx, golden, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, offsets []int64
+	var pts, vecs [][3]float64
+	var alpha []float64
+	offsets = append(offsets, 0)
+	for _, d := range dps {
+		ids = append(ids, d.ID.Int)
+		pts, vecs, alpha = append(pts, d.Points...), append(vecs, d.Vectors...), append(alpha, d.Alpha...)
+		offsets = append(offsets, int64(len(pts)))
+	}
+	p := writeNPZ(t, t.TempDir(), "golden.npz", map[string]any{"ids": ids, "offsets": offsets, "points": pts, "vectors": vecs, "alpha": alpha})
+
+	for _, opt := range []ReadOptions{{}, {IgnoreAlpha: true}} {
+		want, err := ReadDotpropsFile(ctx, golden, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadDotpropsFile(ctx, p, opt)
+		if err != nil {
+			t.Fatalf("%+v: %v", opt, err)
+		}
+		pieces, err := ReadDotpropsRowGroups(ctx, p, 0, 1, opt)
+		if err != nil {
+			t.Fatalf("%+v: %v", opt, err)
+		}
+		if len(got) != len(want) || len(pieces) != len(want) {
+			t.Fatalf("%+v: %d neurons, %d pieces, want %d", opt, len(got), len(pieces), len(want))
+		}
+		for i := range want {
+			if d := Diff(want[i], got[i]); d != "" {
+				t.Errorf("%+v: neuron %s: %s", opt, want[i].ID, d)
+			}
+			if d := Diff(want[i], pieces[i]); d != "" {
+				t.Errorf("%+v: row group piece of neuron %s: %s", opt, want[i].ID, d)
+			}
+		}
+		wantIx, err := ReadNeuronIndex(ctx, golden, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotIx, err := ReadNeuronIndex(ctx, p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range wantIx {
+			wantIx[i].File = p
+			if gotIx[i] != wantIx[i] {
+				t.Errorf("%+v: index of neuron %s: %+v, want %+v", opt, wantIx[i].ID, gotIx[i], wantIx[i])
+			}
+		}
+	}
+	// --scale multiplies coordinates as it does a Parquet file's.
+	scaled, err := ReadDotpropsFile(ctx, p, ReadOptions{Scale: 0.008})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range scaled {
+		for j, pt := range d.Points {
+			for k := range 3 {
+				if want := dps[i].Points[j][k] * 0.008; pt[k] != want {
+					t.Fatalf("--scale 0.008: neuron %s point %d: %v, want %v", d.ID, j, pt[k], want)
+				}
+			}
+		}
+	}
+	rows, err := RowGroupRows(ctx, p)
+	if err != nil || len(rows) != 1 || rows[0] != int64(len(pts)) {
+		t.Errorf("RowGroupRows = %v, %v: want one row group of %d points", rows, err, len(pts))
+	}
+	if _, err := ReadDotpropsRowGroups(ctx, p, 1, 1, ReadOptions{}); err == nil || !strings.Contains(err.Error(), "read whole") {
+		t.Errorf("row group 1 of a .npz: %v", err)
+	}
+}

@@ -79,9 +79,9 @@ type inputKind struct {
 }
 
 var parquetInputs = inputKind{
-	patterns: []string{"*.parquet"},
-	files:    "*.parquet files",
-	give:     "a Parquet file, a glob or a directory of Parquet files",
+	patterns: []string{"*.parquet", "*.npz"},
+	files:    "*.parquet files (nor .npz archives)",
+	give:     "a Parquet file, a glob or a directory of Parquet files (or NumPy .npz archives of dotprops)",
 	dirGive:  "give a directory of dotprops Parquet files, a glob, or one file",
 }
 
@@ -214,15 +214,11 @@ func (n NeuronInfo) Extent() scoring.Extent {
 // naming the file and, where relevant, the neuron, the row group or the
 // column, with advice; a damaged file is an error, never a panic.
 func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
-	defer recoverCorrupt(path, &err)
-	in, err := openInput(ctx, path, opt)
-	if err != nil {
-		return nil, err
+	if isNPZ(path) {
+		dps, err = readNPZDotprops(ctx, path, opt)
+	} else {
+		dps, err = readParquetDotprops(ctx, path, opt)
 	}
-	defer in.close()
-	// Row group by row group (at most decodeAhead()+1 decoded at once),
-	// the neurons' pieces concatenated in row-group order.
-	dps, err = in.readDotprops(ctx, 0, in.rdr.NumRowGroups(), opt)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +228,19 @@ func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []
 		}
 	}
 	return dps, nil
+}
+
+// readParquetDotprops is ReadDotpropsFile's reading of a Parquet file,
+// row group by row group (at most decodeAhead()+1 decoded at once), the
+// neurons' pieces concatenated in row-group order.
+func readParquetDotprops(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
+	defer recoverCorrupt(path, &err)
+	in, err := openInput(ctx, path, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	return in.readDotprops(ctx, 0, in.rdr.NumRowGroups(), opt)
 }
 
 // InvalidAdvice is what to do about a neuron that fails Validate.
@@ -266,6 +275,9 @@ func InvalidAdvice(err error, scale float64) string {
 // in order, so the results do not depend on the number of CPUs, and memory
 // is the index plus at most decodeAhead()+1 row groups' four columns.
 func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []NeuronInfo, err error) {
+	if isNPZ(path) {
+		return npzNeuronIndex(ctx, path, opt)
+	}
 	defer recoverCorrupt(path, &err)
 	in, err := openInput(ctx, path, opt)
 	if err != nil {

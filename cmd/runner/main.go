@@ -88,7 +88,7 @@ func main() {
 		return
 	}
 	o := pipeline.Defaults()
-	flag.StringVar(&o.Queries, "queries", "", "query dotprops: a Parquet file, glob or directory (navis layout; local or gs://)")
+	flag.StringVar(&o.Queries, "queries", "", "query dotprops: a Parquet file, glob or directory (navis layout; local or gs://), or NumPy .npz archives of dotprops (python/nblast_go)")
 	flag.StringVar(&o.Targets, "targets", "", "target dotprops, as --queries; omitted: all-by-all of the queries (diagonal = 1, as navis.nblast_allbyall)")
 	flag.StringVar(&o.Out, "out", "", "output directory or gs://bucket/prefix; the scores are the Zarr array OUT/scores")
 	flag.StringVar(&o.Scores, "scores", o.Scores, "forward, mean, min, max, or both (writes OUT/scores and OUT/scores_reverse)")

@@ -262,3 +262,54 @@ func TestPythonPackage(t *testing.T) {
 		t.Logf("python tests: %s ran, none skipped", ran[1])
 	}
 }
+
+// A scoring run reads a .npz of dotprops (what nblast_go writes) as it
+// reads the Parquet file of the same neurons: the same plan, the same
+// scores to the bit, in the same order (its export byte-identical); a
+// .npz of point clouds is refused with advice.
+func TestScoringReadsNPZ(t *testing.T) {
+	runner := binary(t, ".")
+	dir := t.TempDir()
+	npzDir := filepath.Join(dir, "npz")
+	if err := os.Mkdir(npzDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeNPZOf(t, goldenParquet, filepath.Join(npzDir, "part-00000.npz"))
+	exports := map[string][]byte{}
+	for name, in := range map[string]string{"parquet": goldenParquet, "npz": npzDir} {
+		out := filepath.Join(dir, "out-"+name)
+		if b, err := exec.Command(runner, "--queries", in, "--out", out, "--dtype", "float64", "--block_size", "5").CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, b)
+		}
+		b, err := exec.Command(runner, "export", "--out", out).Output()
+		if err != nil {
+			t.Fatalf("export %s: %v", name, err)
+		}
+		exports[name] = b
+	}
+	if len(exports["npz"]) < 17*17*10 || !bytes.Equal(exports["npz"], exports["parquet"]) {
+		t.Errorf("the run on the .npz exports %d bytes, on the Parquet file %d: want the same bytes", len(exports["npz"]), len(exports["parquet"]))
+	}
+
+	clouds := filepath.Join(dir, "clouds.npz")
+	f, err := os.Create(clouds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := npz.NewWriter(f)
+	for _, a := range []struct {
+		name string
+		v    any
+	}{{"ids", []int64{1, 2}}, {"offsets", []int64{0, 2, 4}}, {"points", [][3]float64{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 2, 0}}}} {
+		if err := w.Write(a.name+".npy", a.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(w.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command(runner, "--queries", clouds, "--out", filepath.Join(dir, "out-clouds")).CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "clouds.npz: no vectors array") || !strings.Contains(string(b), "runner dotprops --in") {
+		t.Errorf("a .npz of point clouds: %v\n%s", err, b)
+	}
+}

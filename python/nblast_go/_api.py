@@ -126,7 +126,9 @@ class _Job:
         return self.tmp
 
     def prepare(self):
-        """Writes the neurons (if any) and converts them to Parquet."""
+        """Writes the neurons (if any) as .npz parts. A local run reads them
+        as they are; for a remote runner they become Parquet at `stage`
+        (`runner dotprops`), where the workers can read them."""
         kw = self.kw
         units_args = []
         if kw["units"] is not None:
@@ -140,30 +142,31 @@ class _Job:
                 self.sides[role] = self.sides["queries"]  # navis.nblast(x, x): one file, the diagonal scored
                 continue
             self.sides[role] = _inputs.prepare(x, role, self.tempdir(), kw["use_alpha"])
-        converted = [s for s in self.sides.values() if s.npz_dir is not None]
-        given = [s for s in self.sides.values() if s.npz_dir is None]
-        if converted and self.remote:
-            if self.stage is None:
-                raise ValueError("with beam_options runner=%r the workers read the neurons from where they can: give "
-                                 "stage='gs://bucket/prefix' (the Parquet the neurons become is written there), or "
-                                 "pass Parquet paths" % self.beam.get("runner"))
-        if units_args and converted and given:
-            raise ValueError("units/scale with both neurons and Parquet paths: convert the neurons to µm "
-                             "(n.convert_units('um')) or give both sides the same way")
+        # The scoring run reads Parquet paths and local .npz parts with
+        # units/scale.
+        self.scoring_units = units_args
+        written = [s for s in self.sides.values() if s.npz_dir is not None]
+        if not written or not self.remote:
+            return
+        if self.stage is None:
+            raise ValueError("with beam_options runner=%r the workers read the neurons from where they can: give "
+                             "stage='gs://bucket/prefix' (the Parquet the neurons become is written there), or "
+                             "pass Parquet paths" % self.beam.get("runner"))
+        if units_args and len(written) < len(self.sides):
+            raise ValueError("units/scale with both neurons and Parquet paths on a remote runner: convert the neurons "
+                             "to µm (n.convert_units('um')) or give both sides the same way")
         done = set()
-        for s in converted:
+        for s in written:
             if id(s) in done:
                 continue
             done.add(id(s))
-            if self.stage is not None:
-                s.spec = os.path.join(self.stage, s.role + ".parquet") if "://" not in self.stage else self.stage.rstrip("/") + "/" + s.role + ".parquet"
+            s.spec = os.path.join(self.stage, s.role + ".parquet") if "://" not in self.stage else self.stage.rstrip("/") + "/" + s.role + ".parquet"
             args = ["dotprops", "--in", s.npz_dir, "--out", s.spec, "--progress", "json" if kw["progress"] else "none"] + units_args
             if kw["n_cores"] is not None:
                 args += ["--workers", str(int(kw["n_cores"]))]
             run(self.exe, args, progress=kw["progress"], env=self.env, total_hint=s.neurons or None)
-        # The scoring run reads µm Parquet from the conversion; Parquet
-        # paths given are read with units/scale.
-        self.scoring_units = units_args if given else []
+        if len(written) == len(self.sides):
+            self.scoring_units = []  # the Parquet written is in µm
 
     def args(self, out, sink_args):
         kw = self.kw

@@ -2,10 +2,11 @@
 
 navis Dotprops (one, a NeuronList or a list of them) and DataFrames in
 navis' Parquet layout are written as NumPy .npz archives (numpy.savez:
-ids, offsets, points, vectors, alpha, units), which `runner dotprops`
-converts, vectors kept, into one dotprops Parquet file for the scoring
-run. Paths (a Parquet file, glob or directory, local or gs://) go to the
-runner as they are.
+ids, offsets, points, vectors, alpha, units), which a local scoring run
+reads as they are; for a remote runner `runner dotprops` converts them,
+vectors kept, into one dotprops Parquet file at the stage. Paths (a
+Parquet file, glob or directory, local or gs://) go to the runner as they
+are.
 """
 
 import glob
@@ -23,9 +24,10 @@ _DF_COLUMNS = ("x", "y", "z", "vect_x", "vect_y", "vect_z", "neuron")
 class Side:
     """One side (queries or targets) of a run.
 
-    spec: what the runner reads (--queries/--targets): a Parquet path, glob
-      or directory, or, for neurons written here, the Parquet file that
-      `runner dotprops` makes from the .npz parts in npz_dir.
+    spec: what the runner reads (--queries/--targets): a Parquet (or .npz)
+      path, glob or directory; for neurons written here, npz_dir, the
+      directory of their .npz parts (or, for a remote runner, the Parquet
+      file `runner dotprops` makes of them).
     ids: the neuron ids in input order, as the runner reports them (int or
       str), or None when not known here (a path given).
     original: {runner id: the user's id} when the user's ids are not all
@@ -225,20 +227,16 @@ def _write_frame(df, side, use_alpha):
 
 
 def prepare(x, role, stage, use_alpha):
-    """A Side for x; neurons are written as .npz parts under stage/role/
-    (the caller converts them with `runner dotprops`)."""
+    """A Side for x; neurons are written as .npz parts under stage/role/,
+    which a local run reads as they are (spec; a remote run's caller
+    converts them to Parquet and sets spec to it)."""
     side = Side(role)
     if _is_path(x):
-        spec = os.fspath(x)
-        if spec.lower().endswith(".npz"):  # our own transport, given directly
-            side.npz_dir = spec
-            side.spec = os.path.join(stage, role + ".parquet")
-            return side
-        side.spec = spec
+        side.spec = os.fspath(x)  # Parquet or .npz files, read by the runner
         return side
     side.npz_dir = os.path.join(stage, role)
     os.makedirs(side.npz_dir, exist_ok=True)
-    side.spec = os.path.join(stage, role + ".parquet")
+    side.spec = side.npz_dir
     if type(x).__name__ == "DataFrame":
         _write_frame(x, side, use_alpha)
     else:
