@@ -26,7 +26,7 @@ type Options struct {
 	MaxDist    string  // "" (none), "auto", or µm
 	DType      string  // float32, float16, float64
 	BlockSize  int     // neurons per block; 0 picks one from the input size
-	Exists     string  // fail, overwrite, resume
+	Exists     string  // fail, overwrite, resume, update (update.go)
 	Sink       string  // zarr, sparse, topk
 	Threshold  float64 // sparse and top-k keep scores >= Threshold
 	TopK       int     // > 0: also (or with Sink "topk", only) the TopK best targets per query
@@ -100,9 +100,9 @@ func (o Options) Validate() error {
 			o.BlockSize, most, transforms.FormatMemory(memoryOrDefault(mem)))
 	}
 	switch o.Exists {
-	case "fail", "overwrite", "resume":
+	case "fail", "overwrite", "resume", "update":
 	default:
-		return fmt.Errorf("--exists %q: want fail, overwrite or resume", o.Exists)
+		return fmt.Errorf("--exists %q: want fail, overwrite or resume (or update, with --sink sparse)", o.Exists)
 	}
 	switch o.Sink {
 	case "zarr", "sparse", "topk":
@@ -122,6 +122,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--smat is empty: use fcwb or the path of a scoring matrix CSV")
 	}
 	if _, err := o.resolveScale(); err != nil {
+		return err
+	}
+	if err := o.validateUpdate(); err != nil { // --exists update (update.go)
 		return err
 	}
 	return o.validateSmart()

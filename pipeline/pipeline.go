@@ -56,6 +56,8 @@ type Job struct {
 	priorRows  int64
 	// topkDone: a resumed run found the top-k output complete.
 	topkDone bool
+	// update: --exists update's plan (update.go); nil otherwise.
+	update *updateState
 }
 
 // ScoreArrays names the Zarr arrays of a run: "scores", plus
@@ -184,6 +186,7 @@ func (j *Job) stage(ctx context.Context, inputs []transforms.InputFile, todo []t
 		j.Blocks += j.Plan.TargetBlocks()
 	}
 	l := transforms.NewLayout(j.Plan, splits, work)
+	l.Delta = j.deltaMask() // --exists update: only the pairs of new or changed neurons
 	l.TileBlocks = transforms.TileBlocks(j.Plan.QueryBlocks(), j.Plan.MeanQueryBlockPoints(), j.Score.Memory, cores.N())
 	if o.TileBlocks > 0 {
 		l.TileBlocks = o.TileBlocks
@@ -422,10 +425,23 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 			if _, err := files.RemoveTemporaries(o.Out); err != nil {
 				return nil, fmt.Errorf("--exists resume: %w", err)
 			}
-			return j.missingItems(ctx, marker, all)
+			if err := j.finishUpdate(ctx, "--exists resume"); err != nil { // an update cut short
+				return nil, err
+			}
+			items, err := j.missingItems(ctx, marker, all)
+			return items, j.updateHint(ctx, err)
+		case "update": // update.go
+			if _, err := files.RemoveTemporaries(o.Out); err != nil {
+				return nil, fmt.Errorf("--exists update: %w", err)
+			}
+			return j.prepareUpdate(ctx, marker)
 		}
 	}
-	if err := files.WriteJSON(ctx, marker, j.marker()); err != nil {
+	rec, err := j.record(ctx) // with each neuron's digest, for --exists update
+	if err != nil {
+		return nil, err
+	}
+	if err := files.WriteJSON(ctx, marker, rec); err != nil {
 		return nil, err
 	}
 	if o.Sink == "zarr" {
@@ -638,6 +654,9 @@ func (j *Job) Pairs(items []transforms.WorkItem) int64 {
 func (j *Job) SkippedItems() []transforms.WorkItem { return j.skipped }
 
 func (j *Job) build() *beam.Pipeline {
+	if p := j.updatePipeline(); p != nil { // --exists update with nothing to score
+		return p
+	}
 	p, s := beam.NewPipelineWithRoot()
 	staged := transforms.StageBlocks(s, j.Staging)
 	qbs := transforms.WorkItems(s, j.Staging, staged)
@@ -653,6 +672,10 @@ func (j *Job) build() *beam.Pipeline {
 	case "zarr":
 		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items), j.owner())
 	case "sparse":
+		if j.update != nil { // --exists update (update.go)
+			sinks.WriteSparseUpdate(s, chunks, o.Out, sinks.SparseUpdateConfig{Threshold: o.Threshold, Float64: o.DType == "float64", Owner: j.owner()}, len(j.work))
+			break
+		}
 		sinks.WriteSparse(s, chunks, o.Out, sinks.SparseConfig{Threshold: o.Threshold, Float64: o.DType == "float64",
 			PriorParts: j.priorParts, PriorRows: j.priorRows, Manifest: string(params), Owner: j.owner()}, len(j.work))
 	}

@@ -38,6 +38,9 @@ type Layout struct {
 	// element, a tile (see TileBlocks): its query blocks are scored
 	// together, each target block loaded once for the tile.
 	TileBlocks int
+	// Delta, when set, limits scoring to the pairs an update needs
+	// (--exists update; see DeltaMask in delta.go).
+	Delta *DeltaMask
 }
 
 // QueryWork is one query block and the target blocks it is scored

@@ -248,7 +248,12 @@ func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWo
 			qinfo := p.QueryBlock(qb)
 			qi, ti := seq(len(qinfo)), seq(len(tinfo))
 			if f.Config.Prune {
-				if qi, ti = p.Candidates(w, f.scorer, f.mode, float64(f.Config.Threshold)); len(qi) == 0 {
+				qi, ti = p.Candidates(w, f.scorer, f.mode, float64(f.Config.Threshold))
+			}
+			// --exists update: only the pairs of new or changed neurons.
+			qi, ti = l.Delta.restrict(w, p.BlockSize, qi, ti, len(qinfo), len(tinfo))
+			if f.Config.Prune || l.Delta != nil {
+				if len(qi) == 0 || len(ti) == 0 {
 					n := int64(len(qinfo) * len(tinfo))
 					itemsSkipped.Inc(ctx, 1)
 					pairsSkipped.Inc(ctx, n)

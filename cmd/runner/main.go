@@ -98,7 +98,7 @@ func main() {
 	flag.StringVar(&o.MaxDist, "max_dist", "", "bound the nearest-neighbour search: a positive distance in µm, auto (last distance edge × 1.05 = 42 for FCWB) or none; default exact (none)")
 	flag.StringVar(&o.DType, "dtype", o.DType, "float32, float16 or float64 (float16 only for normalized scores in a Zarr matrix: raw scores exceed its largest value, 65504)")
 	flag.IntVar(&o.BlockSize, "block_size", 0, "neurons per block (= Zarr chunk side); 0 chooses from the input size. At most what half of --memory holds as block_size² float64 scores (16384 at 4GiB; 11585 with --scores both)")
-	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, or resume (score only the missing chunks or parts)")
+	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, resume (score only the missing chunks or parts), or update (--sink sparse: score only the pairs of new or changed neurons; OUT then holds what a fresh run on these inputs writes)")
 	flag.StringVar(&o.Sink, "sink", o.Sink, "zarr (dense matrix OUT/scores), sparse (Parquet triplets query,target,score >= --threshold in OUT/), or topk (only OUT/topk/)")
 	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all. Only with --sink sparse or topk, or --topk")
 	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/, K from 1 to the number of targets; ties: smaller target id first; 0: no top-k table. With --sink topk (and --prune) an exact k-nearest-neighbour graph: a pair that cannot reach its query's K-th best score is not scored, so --threshold=-Inf is cheap")

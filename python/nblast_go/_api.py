@@ -204,8 +204,9 @@ def _exists(exists, exists_ok):
         exists = {False: "fail", True: "overwrite", "resume": "resume"}.get(exists_ok)
         if exists is None:
             raise ValueError("exists_ok %r: want False, True or 'resume'" % (exists_ok,))
-    if exists not in ("fail", "overwrite", "resume"):
-        raise ValueError("exists %r: want 'fail', 'overwrite' or 'resume'" % (exists,))
+    if exists not in ("fail", "overwrite", "resume", "update"):
+        raise ValueError("exists %r: want 'fail', 'overwrite', 'resume' or 'update' (nblast_sparse: score only "
+                         "the pairs of new or changed neurons)" % (exists,))
     return exists
 
 
@@ -362,7 +363,10 @@ def nblast_sparse(query=None, target=None, threshold=0, *, out=None, exists="fai
     cells stored.
 
     out: keep the output (Parquet triplets) there; default a temporary
-    directory, removed after reading. Other arguments as nblast_disk.
+    directory, removed after reading. exists='update' with the out of an
+    earlier call and the neurons as they are now scores only the pairs of
+    new or changed neurons (the result is what a fresh call gives). Other
+    arguments as nblast_disk.
     """
     kw = _options(exists, exists_ok, precision, dtype, t, smart_t, criterion, smart_crit,
                   scores=scores, normalized=normalized, use_alpha=use_alpha, smat=smat, limit_dist=limit_dist,

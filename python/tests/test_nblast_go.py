@@ -221,6 +221,26 @@ class TestSparse(Base):
         self.assertLessEqual(np.abs(dm[w >= 0.1] - w[w >= 0.1]).max(), 1e-9)
         self.assertTrue((s64.sparse.to_dense().to_numpy()[w >= 0.1] == dm[w >= 0.1]).all())
 
+    def test_update(self):
+        """exists='update': a neuron changed, one removed, one added; the
+        result equals a fresh call's."""
+        dps = golden()
+        out = self.out("upd")
+        nblast_sparse(dps, threshold=0, out=out, precision=64, progress=False)
+        moved = dps[2].copy()
+        moved.points = moved.points + 1.5
+        added = dps[4].copy()
+        added.id = 1
+        new = navis.NeuronList([n for n in dps if n.id not in (dps[2].id, dps[3].id)] + [moved, added])
+        got = nblast_sparse(new, threshold=0, out=out, exists="update", precision=64, progress=False)
+        want = nblast_sparse(new, threshold=0, precision=64, progress=False)
+        self.assertEqual(list(got.index), list(want.index))
+        self.assertEqual(list(got.columns), list(want.columns))
+        self.assertTrue(got.sparse.to_dense().equals(want.sparse.to_dense()))
+        with open(os.path.join(out, "_nblast_run.json")) as f:
+            upd = json.load(f)["update"]
+        self.assertEqual((upd["queries"]["new"], upd["queries"]["changed"], upd["queries"]["removed"]), (1, 1, 1))
+
     def test_string_and_uuid_ids(self):
         dps = kcs20()
         s = nblast_sparse(dps, threshold=0.2, progress=False)  # all-by-all

@@ -1,0 +1,420 @@
+package pipeline
+
+// --exists update: given OUT from an earlier run and new inputs,
+// score only the pairs that involve a new or changed neuron and lay the
+// output out as a fresh run on the new inputs does (sinks/sparse_update.go).
+//
+// A run writing a sparse output records, in its run marker, a digest of
+// each neuron as the scores see it (id, points in µm, tangent vectors, and
+// alpha with --use_alpha): an update compares the new inputs' digests with
+// these to find the neurons that are new, changed (same id, other data) or
+// removed. Its plan lists the new and changed neurons first on each side,
+// and a transforms.DeltaMask limits scoring to the pairs with such a query
+// or target; every mode scores both directions of a pair it scores, so
+// mean, min and max need nothing more.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/scores"
+	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/transforms"
+)
+
+// runRecord is the run marker with what an update needs: the digest of
+// every neuron, per side, and the last update's summary.
+type runRecord struct {
+	marker
+	// Neurons maps a side ("queries", "targets" unless all-by-all) to
+	// each neuron's id (as text) and digest (neuronDigests).
+	Neurons map[string]map[string]string `json:"neurons,omitempty"`
+	// Update summarises the update that made the output, if one did.
+	Update *updateSummary `json:"update,omitempty"`
+}
+
+// updateSummary is what an update found and scored.
+type updateSummary struct {
+	Queries sideChanges  `json:"queries"`
+	Targets *sideChanges `json:"targets,omitempty"` // nil for an all-by-all
+	// PairsScored are the pairs with a new or changed neuron (each
+	// scored in every direction the mode needs); PairsInItems the pairs
+	// of the work items holding them (before pruning); PairsFull the
+	// pairs a fresh run scores.
+	PairsScored  int64 `json:"pairs_scored"`
+	PairsInItems int64 `json:"pairs_in_work_items"`
+	PairsFull    int64 `json:"pairs_full_run"`
+}
+
+// sideChanges counts one side's neurons by what became of them.
+type sideChanges struct {
+	New       int `json:"new"`
+	Changed   int `json:"changed"`
+	Removed   int `json:"removed"`
+	Unchanged int `json:"unchanged"`
+}
+
+func (c sideChanges) String() string {
+	return fmt.Sprintf("%d new, %d changed, %d removed (%d unchanged)", c.New, c.Changed, c.Removed, c.Unchanged)
+}
+
+// updateState is a prepared update.
+type updateState struct {
+	noop bool // nothing changed: the job does nothing
+	mask transforms.DeltaMask
+}
+
+// validateUpdate checks the options --exists update supports.
+func (o Options) validateUpdate() error {
+	if o.Exists != "update" {
+		return nil
+	}
+	if o.Sink != "sparse" || o.TopK > 0 || o.Smart {
+		return fmt.Errorf("--exists update: only --sink sparse without --topk or --smart can be updated so far: use --exists overwrite")
+	}
+	return nil
+}
+
+// sidesOf names the plan's sides and their neurons.
+func (j *Job) sidesOf(p transforms.Plan) map[string][]dotprops.NeuronInfo {
+	s := map[string][]dotprops.NeuronInfo{"queries": p.Queries}
+	if !j.Options.AllByAll() {
+		s["targets"] = p.Targets
+	}
+	return s
+}
+
+// record is the run marker a run writes first: with a sparse sink, the
+// run record with each neuron's digest (read from the whole input, so that
+// a later --exists update can tell the changed neurons).
+func (j *Job) record(ctx context.Context) (any, error) {
+	if j.Options.Sink != "sparse" {
+		return j.marker(), nil
+	}
+	d, err := j.neuronDigests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return runRecord{marker: j.marker(), Neurons: d}, nil
+}
+
+// neuronDigests reads every input file in full (files in parallel, each
+// row group by row group) and digests each neuron of the plan, per side.
+func (j *Job) neuronDigests(ctx context.Context) (map[string]map[string]string, error) {
+	sides := j.sidesOf(j.Plan)
+	var paths []string
+	for _, ns := range sides {
+		for _, n := range ns {
+			paths = append(paths, n.File)
+		}
+	}
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	digests := make([]map[scoring.ID]string, len(paths))
+	errs := make([]error, len(paths))
+	ro := j.readOptions()
+	parallel(len(paths), func(i int) { digests[i], errs[i] = fileDigests(ctx, paths[i], ro) })
+	byPath := map[string]map[scoring.ID]string{}
+	for i, p := range paths {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		byPath[p] = digests[i]
+	}
+	out := map[string]map[string]string{}
+	for side, ns := range sides {
+		m := make(map[string]string, len(ns))
+		for _, n := range ns {
+			d, ok := byPath[n.File][n.ID]
+			if !ok {
+				return nil, fmt.Errorf("%s: neuron %s is in the index but not in the data: the file changed while it was read", n.File, n.ID)
+			}
+			m[n.ID.String()] = d
+		}
+		out[side] = m
+	}
+	return out, nil
+}
+
+// fileDigests digests each neuron of the Parquet file p as the job reads
+// it (ro): its id, then every point's coordinates (µm), tangent vector
+// and, when read, alpha, as float64 bits in row order; 128 bits of
+// SHA-256, in hex.
+func fileDigests(ctx context.Context, p string, ro dotprops.ReadOptions) (map[scoring.ID]string, error) {
+	n, err := dotprops.FileRowGroups(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	hs := map[scoring.ID]hash.Hash{}
+	var buf []byte
+	for rg := range n {
+		dps, err := dotprops.ReadDotpropsRowGroups(ctx, p, rg, 1, ro)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range dps {
+			h := hs[d.ID]
+			if h == nil {
+				h = sha256.New()
+				fmt.Fprintf(h, "%t %s\n", d.ID.IsStr, d.ID)
+				hs[d.ID] = h
+			}
+			buf = buf[:0]
+			for i := range d.Points {
+				for k := range 3 {
+					buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(d.Points[i][k]))
+				}
+				for k := range 3 {
+					buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(d.Vectors[i][k]))
+				}
+				if d.Alpha != nil {
+					buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(d.Alpha[i]))
+				}
+			}
+			h.Write(buf)
+		}
+	}
+	out := make(map[scoring.ID]string, len(hs))
+	for id, h := range hs {
+		out[id] = hex.EncodeToString(h.Sum(nil))[:32]
+	}
+	return out, nil
+}
+
+// finishUpdate switches in an update that was committed but not switched
+// (its run was cut short): before a resume or an update looks at OUT.
+func (j *Job) finishUpdate(ctx context.Context, flag string) error {
+	done, err := sinks.FinishSparseUpdate(ctx, j.Options.Out, j.owner())
+	if err != nil {
+		return fmt.Errorf("%s: finish the update that was switching into %s: %w", flag, j.Options.Out, err)
+	}
+	if done {
+		fmt.Fprintf(os.Stderr, "note: %s: the earlier update of %s was committed but not switched in; it is now\n", flag, j.Options.Out)
+	}
+	return nil
+}
+
+// updateHint adds to a resume's refusal, when an update of OUT was cut
+// short before it changed anything, that the update is what to rerun.
+func (j *Job) updateHint(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if started, _ := sinks.UpdateStarted(ctx, j.Options.Out); started {
+		return fmt.Errorf("%w\nnote: an update of %s (--exists update) was cut short before it changed anything; %s still holds the earlier, complete result: run the update again with --exists update", err, j.Options.Out, j.Options.Out)
+	}
+	return err
+}
+
+// withoutKeys is m less the keys given.
+func withoutKeys(m map[string]any, keys ...string) map[string]any {
+	out := maps.Clone(m)
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
+// prepareUpdate checks that OUT holds a complete result of the same
+// options with each neuron's digest, finds the new, changed and removed
+// neurons, replaces the job's plan by the update's (the new and changed
+// neurons first) and returns its work items; it writes the spec the job's
+// last step merges and switches in by (sinks.StartUpdate). Nothing in OUT
+// but OUT/.update changes before the job has scored everything.
+func (j *Job) prepareUpdate(ctx context.Context, markerPath string) ([]transforms.WorkItem, error) {
+	o := j.Options
+	if err := j.finishUpdate(ctx, "--exists update"); err != nil {
+		return nil, err
+	}
+	raw, err := files.ReadFile(ctx, markerPath)
+	if err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	var prev runRecord
+	if err := json.Unmarshal(raw, &prev); err != nil {
+		return nil, fmt.Errorf("--exists update: %s: %w", markerPath, err)
+	}
+	// The block size only cuts the work: an update plans the new inputs
+	// as a fresh run would.
+	if diffs := diffParameters(withoutKeys(prev.Parameters, "block_size"), withoutKeys(j.parameters(), "block_size")); len(diffs) > 0 {
+		return nil, fmt.Errorf("--exists update: %s was made with other options: %s; an update keeps the earlier options: rerun with them, or use --exists overwrite (or another --out) to start anew",
+			o.Out, strings.Join(diffs, "; "))
+	}
+	m, err := sinks.ReadManifest(ctx, o.Out)
+	if err != nil || !m.Complete {
+		return nil, fmt.Errorf("--exists update: %s is not complete (its run did not finish): finish it first with --exists resume and the inputs it was started with, or use --exists overwrite", o.Out)
+	}
+	parts, err := sinks.WrittenParts(ctx, o.Out)
+	if err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	if len(parts) != m.Parts {
+		return nil, fmt.Errorf("--exists update: %s is damaged: its manifest counts %d parts, %d are there: repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, m.Parts, len(parts))
+	}
+	if prev.Neurons == nil {
+		return nil, fmt.Errorf("--exists update: %s records no digest of each neuron (an earlier version made it), so the changed neurons cannot be told: run once more with --exists overwrite; later runs can be updated", o.Out)
+	}
+	now, err := j.neuronDigests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fresh := j.Plan
+	sides := j.sidesOf(fresh)
+	sum := updateSummary{PairsFull: int64(len(fresh.Queries)) * int64(len(fresh.Targets))}
+	affected := map[string][]dotprops.NeuronInfo{}
+	rest := map[string][]dotprops.NeuronInfo{}
+	drop := map[string][]string{}
+	changed := 0
+	for side, ns := range sides {
+		var c sideChanges
+		was := prev.Neurons[side]
+		for _, n := range ns {
+			d, ok := was[n.ID.String()]
+			switch {
+			case !ok:
+				c.New++
+				affected[side] = append(affected[side], n)
+			case d != now[side][n.ID.String()]:
+				c.Changed++
+				affected[side] = append(affected[side], n)
+				drop[side] = append(drop[side], n.ID.String())
+			default:
+				c.Unchanged++
+				rest[side] = append(rest[side], n)
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(was)) {
+			if _, ok := now[side][id]; !ok {
+				c.Removed++
+				drop[side] = append(drop[side], id)
+			}
+		}
+		changed += c.New + c.Changed + c.Removed
+		if side == "queries" {
+			sum.Queries = c
+		} else {
+			sum.Targets = &c
+		}
+	}
+	tside := "targets"
+	if o.AllByAll() {
+		tside = "queries"
+	}
+	j.update = &updateState{mask: transforms.DeltaMask{Queries: len(affected["queries"]), Targets: len(affected[tside])}}
+	rec := runRecord{marker: j.marker(), Neurons: now}
+	if changed == 0 && rec.Fingerprint == prev.Fingerprint {
+		// Nothing to score, nothing to lay out again.
+		j.update.noop = true
+		rec.Update = &sum
+		fmt.Fprintf(os.Stderr, "update: %s; scoring 0 of the %d pairs a full run scores; %s is up to date\n", sum.sides(), sum.PairsFull, o.Out)
+		if err := files.WriteJSON(ctx, markerPath, rec); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	delta, err := transforms.MakeDeltaPlan([][]dotprops.NeuronInfo{affected["queries"], rest["queries"]},
+		[][]dotprops.NeuronInfo{affected[tside], rest[tside]}, fresh.BlockSize, o.AllByAll(), o.Pruning())
+	if err != nil {
+		return nil, err
+	}
+	j.Plan = delta
+	items := delta.DeltaItems(j.update.mask)
+	sum.PairsScored = delta.DeltaPairs(j.update.mask)
+	sum.PairsInItems = j.Pairs(items)
+	rec.Update = &sum
+	record, err := files.MarshalJSON(rec)
+	if err != nil {
+		return nil, err
+	}
+	params, err := json.Marshal(j.parameters())
+	if err != nil {
+		return nil, err
+	}
+	spec := sinks.UpdateSpec{Queries: infoIDs(fresh.Queries), BlockSize: fresh.BlockSize,
+		DropQueries: drop["queries"], DropTargets: drop[tside],
+		AffectedQueries: infoIDs(affected["queries"]), AffectedTargets: infoIDs(affected[tside]),
+		Float64: o.DType == "float64", Manifest: params, Record: record}
+	if !o.AllByAll() {
+		spec.Targets = infoIDs(fresh.Targets)
+	}
+	stored, err := sinks.EncodeUpdateSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) > 0 && sinks.DeltaComplete(ctx, o.Out, stored) {
+		// The same update was cut short after scoring: merge its rows.
+		fmt.Fprintf(os.Stderr, "note: --exists update: the same update of %s was cut short after scoring its %d pairs; merging the rows it scored\n", o.Out, sum.PairsScored)
+		items = nil
+	} else if err := sinks.StartUpdateEncoded(ctx, o.Out, stored); err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	pct := 0.0
+	if sum.PairsFull > 0 {
+		pct = 100 * float64(sum.PairsScored) / float64(sum.PairsFull)
+	}
+	fmt.Fprintf(os.Stderr, "update: %s; scoring %d of the %d pairs a full run scores (%.2f%%; their work items hold %d)\n",
+		sum.sides(), sum.PairsScored, sum.PairsFull, pct, sum.PairsInItems)
+	return items, nil
+}
+
+// sides is the summary's counts, per side.
+func (s updateSummary) sides() string {
+	if s.Targets == nil {
+		return "neurons " + s.Queries.String()
+	}
+	return "queries " + s.Queries.String() + "; targets " + s.Targets.String()
+}
+
+func infoIDs(ns []dotprops.NeuronInfo) []scoring.ID {
+	out := make([]scoring.ID, len(ns))
+	for i, n := range ns {
+		out[i] = n.ID
+	}
+	return out
+}
+
+// deltaMask is the layout's transforms.Layout.Delta: nil unless updating.
+func (j *Job) deltaMask() *transforms.DeltaMask {
+	if j.update == nil || j.update.noop {
+		return nil
+	}
+	m := j.update.mask
+	return &m
+}
+
+// updatePipeline is the job of an update with nothing to score, nil
+// otherwise: with nothing to do at all, an empty job; when neurons were
+// only removed (or the block size changed), the merge and switch alone
+// (nothing staged).
+func (j *Job) updatePipeline() *beam.Pipeline {
+	switch {
+	case j.update == nil:
+		return nil
+	case j.update.noop:
+		p, s := beam.NewPipelineWithRoot()
+		beam.Impulse(s)
+		return p
+	case len(j.work) == 0:
+		p, s := beam.NewPipelineWithRoot()
+		o := j.Options
+		sinks.WriteSparseUpdate(s, beam.CreateList(s, []scores.Chunk{}), o.Out,
+			sinks.SparseUpdateConfig{Threshold: o.Threshold, Float64: o.DType == "float64", Owner: j.owner()}, 0)
+		return p
+	}
+	return nil
+}

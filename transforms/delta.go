@@ -1,0 +1,119 @@
+package transforms
+
+// An update (--exists update) scores only the pairs that involve a neuron
+// that is new or changed since the earlier run: its plan lists those
+// neurons first on each side (MakeDeltaPlan), and a DeltaMask in the
+// layout limits scoring to the pairs whose query or target is among them.
+
+import (
+	"fmt"
+
+	"github.com/nblast-go/nblast/dotprops"
+)
+
+// DeltaMask names the pairs an update scores: those with a query at a plan
+// position below Queries or a target at a position below Targets (the plan
+// lists the neurons an update affects first, see MakeDeltaPlan). Other
+// pairs are left unscored, as pruned ones are (NaN).
+type DeltaMask struct {
+	Queries, Targets int
+}
+
+// restrict narrows the positions qi and ti (within work item w's blocks of
+// nq and nt neurons, block size bs) to the pairs the mask keeps, as a
+// cross product: when the query block holds only unaffected queries, the
+// affected targets; when the target block holds only unaffected targets,
+// the affected queries. A query block and a target block that both mix
+// affected and unaffected neurons are kept whole (one such item at most:
+// the scores of its extra pairs are true ones, which the update's merge
+// ignores). A nil mask keeps everything.
+func (d *DeltaMask) restrict(w WorkItem, bs int, qi, ti []int, nq, nt int) ([]int, []int) {
+	if d == nil {
+		return qi, ti
+	}
+	q0, t0 := w.QB*bs, w.TB*bs
+	if q0+nq <= d.Queries || t0+nt <= d.Targets {
+		return qi, ti // every pair needed
+	}
+	keep := func(at []int, start, limit int) []int {
+		var out []int
+		for _, i := range at {
+			if start+i < limit {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	switch {
+	case q0 >= d.Queries:
+		return qi, keep(ti, t0, d.Targets)
+	case t0 >= d.Targets:
+		return keep(qi, q0, d.Queries), ti
+	}
+	return qi, ti
+}
+
+// Needed reports whether the mask keeps the pair of the query at plan
+// position q and the target at t (a nil mask keeps every pair).
+func (d *DeltaMask) Needed(q, t int) bool {
+	return d == nil || q < d.Queries || t < d.Targets
+}
+
+// MakeDeltaPlan is the plan of an update (--exists update): each side's
+// groups of neurons, in the order given, each group ordered as MakePlan
+// orders a side (spatially with spatial) and the groups concatenated, so
+// that the neurons an update affects come first (see DeltaMask). With
+// allByAll the targets are the queries (tgroups is ignored).
+func MakeDeltaPlan(qgroups, tgroups [][]dotprops.NeuronInfo, blockSize int, allByAll, spatial bool) (Plan, error) {
+	if blockSize < 1 {
+		return Plan{}, fmt.Errorf("block size must be at least 1, got %d", blockSize)
+	}
+	order := balance
+	if spatial {
+		order = spatialOrder
+	}
+	side := func(groups [][]dotprops.NeuronInfo) []dotprops.NeuronInfo {
+		var out []dotprops.NeuronInfo
+		for _, g := range groups {
+			if len(g) > 0 {
+				out = append(out, order(g, blockSize)...)
+			}
+		}
+		return out
+	}
+	p := Plan{Queries: side(qgroups), BlockSize: blockSize, AllByAll: allByAll}
+	if len(p.Queries) == 0 {
+		return Plan{}, fmt.Errorf("no query neurons")
+	}
+	if allByAll {
+		p.Targets = p.Queries
+	} else if p.Targets = side(tgroups); len(p.Targets) == 0 {
+		return Plan{}, fmt.Errorf("no target neurons")
+	}
+	return p, nil
+}
+
+// DeltaItems lists the work items of an update's plan under mask d: every
+// target block of a query block holding an affected query, and the target
+// blocks holding an affected target for the others.
+func (p Plan) DeltaItems(d DeltaMask) []WorkItem {
+	var items []WorkItem
+	for q := range p.QueryBlocks() {
+		for t := range p.TargetBlocks() {
+			if q*p.BlockSize < d.Queries || t*p.BlockSize < d.Targets {
+				items = append(items, WorkItem{QB: q, TB: t})
+			}
+		}
+	}
+	return items
+}
+
+// DeltaPairs counts the pairs mask d keeps in plan p: those an update
+// needs scored (the work items of DeltaItems hold these and, in the one
+// work item that mixes affected and unaffected neurons on both sides, a
+// few more).
+func (p Plan) DeltaPairs(d DeltaMask) int64 {
+	nq, nt := int64(len(p.Queries)), int64(len(p.Targets))
+	aq, at := int64(min(d.Queries, len(p.Queries))), int64(min(d.Targets, len(p.Targets)))
+	return aq*nt + (nq-aq)*at
+}
