@@ -100,7 +100,7 @@ func PartName(qb int) string {
 // with one listing (one request on an object store). Parts are written
 // whole and atomically, so a listed part is a complete one.
 func WrittenParts(ctx context.Context, out string) (map[int]string, error) {
-	found, err := files.Glob(ctx, files.Join(out, "part-*.parquet"))
+	found, err := files.Glob(ctx, files.Join(out, SparsePartPattern))
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (n noCloseWriter) Write(p []byte) (int, error) { return n.w.Write(p) }
 // check the manifest (ReadManifest does).
 func ReadSparse(ctx context.Context, out string) ([]SparseRow, error) {
 	var rows []SparseRow
-	err := readParts(ctx, out, "part-*.parquet", false, func(c outputColumns, i int) {
+	err := readParts(ctx, out, SparsePartPattern, false, func(c outputColumns, i int) {
 		rows = append(rows, SparseRow{Query: c.query(i), Target: c.target(i), Score: c.score(i)})
 	})
 	return rows, err

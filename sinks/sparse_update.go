@@ -56,7 +56,7 @@ const (
 	updateSpecName  = "spec.gob"
 	updateDeltaDir  = "delta"
 	updatePartsDir  = "parts"
-	updatePartGlob  = "part-*.parquet"
+	updatePartGlob  = SparsePartPattern
 	updateSpecWhere = "the update's work area"
 )
 
