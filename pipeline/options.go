@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/internal/memory"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // Options are a run's settings, as the runner's flags give them.
@@ -46,7 +46,7 @@ type Options struct {
 	DryRun bool
 	// Memory bounds each worker process (a local run: this one): its
 	// block cache, tiles and the Go runtime's soft limit; a size such as
-	// "4GiB" (transforms.ParseMemory), "" for transforms.DefaultMemory.
+	// "4GiB" (memory.Parse), "" for memory.Default.
 	Memory string
 	// TileBlocks, when > 0, sets how many query blocks a tile (a work
 	// element) holds; 0: transforms.TileBlocks chooses. The output does
@@ -97,12 +97,12 @@ func (o Options) Validate() error {
 	}
 	if most := maxBlockSize(mem, o.Scores == "both"); o.BlockSize < 0 || o.BlockSize > most {
 		return fmt.Errorf("--block_size %d: want a positive number of neurons up to %d (a work item scores into block_size² float64 values, which must fit in half of --memory %s), or 0 to choose from the input size",
-			o.BlockSize, most, transforms.FormatMemory(memoryOrDefault(mem)))
+			o.BlockSize, most, memory.Format(memoryOrDefault(mem)))
 	}
 	switch o.Exists {
 	case "fail", "overwrite", "resume", "update":
 	default:
-		return fmt.Errorf("--exists %q: want fail, overwrite or resume (or update, with --sink sparse)", o.Exists)
+		return fmt.Errorf("--exists %q: want fail, overwrite or resume (or update, with --sink sparse or --sink topk)", o.Exists)
 	}
 	switch o.Sink {
 	case "zarr", "sparse", "topk":
@@ -158,16 +158,16 @@ func (o Options) maxDist() (float64, error) {
 // selection.
 func (o Options) Pruning() bool { return o.Prune && o.Sink != "zarr" && !o.Smart }
 
-// memory is --memory in bytes; 0 when not given (transforms.DefaultMemory).
+// memory is --memory in bytes; 0 when not given (memory.Default).
 func (o Options) memory() (int64, error) {
 	if o.Memory == "" {
 		return 0, nil
 	}
-	m, err := transforms.ParseMemory(o.Memory)
+	m, err := memory.Parse(o.Memory)
 	if err != nil {
-		// transforms.ParseMemory's own messages do not all give the range.
+		// memory.Parse's own messages do not all give the range.
 		return 0, fmt.Errorf("--memory %q: want a size from %s up to 2^62 bytes, such as 4GiB, 3.5GB or 512MiB (B, KB, MB, GB, TB or KiB, MiB, GiB, TiB); more than the machine has is capped at 90%% of it",
-			o.Memory, transforms.FormatMemory(transforms.MinMemory))
+			o.Memory, memory.Format(memory.Min))
 	}
 	return m, nil
 }
@@ -177,11 +177,11 @@ func (o Options) memory() (int64, error) {
 // count, scoring nothing).
 const MaxTileBlocks = math.MaxInt32
 
-// memoryOrDefault is a --memory in bytes, transforms.DefaultMemory for 0
+// memoryOrDefault is a --memory in bytes, memory.Default for 0
 // (not given).
 func memoryOrDefault(mem int64) int64 {
 	if mem <= 0 {
-		return transforms.DefaultMemory
+		return memory.Default
 	}
 	return mem
 }

@@ -434,7 +434,7 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 			if _, err := files.RemoveTemporaries(o.Out); err != nil {
 				return nil, fmt.Errorf("--exists update: %w", err)
 			}
-			return j.prepareUpdate(ctx, marker)
+			return j.prepareUpdate(ctx, marker, all)
 		}
 	}
 	rec, err := j.record(ctx) // with each neuron's digest, for --exists update
@@ -689,8 +689,12 @@ func (j *Job) build() *beam.Pipeline {
 				}
 			}
 		}
-		sinks.WriteTopK(s, chunks, files.Join(o.Out, sinks.TopKDir), sinks.TopKConfig{K: o.TopK, Threshold: o.Threshold, Expected: expected,
-			Manifest: string(params), Owner: j.owner()})
+		cfg := sinks.TopKConfig{K: o.TopK, Threshold: o.Threshold, Expected: expected, Manifest: string(params), Owner: j.owner()}
+		if j.update != nil && j.update.topk { // --exists update (update.go)
+			sinks.WriteTopKUpdate(s, chunks, o.Out, cfg)
+		} else {
+			sinks.WriteTopK(s, chunks, files.Join(o.Out, sinks.TopKDir), cfg)
+		}
 	}
 	return p
 }

@@ -77,6 +77,9 @@ func (c sideChanges) String() string {
 type updateState struct {
 	noop bool // nothing changed: the job does nothing
 	mask transforms.DeltaMask
+	// topk: an update of a top-k output (--sink topk): the fresh plan,
+	// every query searched (mask.KNN), written by sinks.WriteTopKUpdate.
+	topk bool
 }
 
 // validateUpdate checks the options --exists update supports.
@@ -84,10 +87,15 @@ func (o Options) validateUpdate() error {
 	if o.Exists != "update" {
 		return nil
 	}
-	if o.Sink != "sparse" || o.TopK > 0 || o.Smart {
-		return fmt.Errorf("--exists update: only --sink sparse without --topk or --smart can be updated so far: use --exists overwrite")
+	switch {
+	case o.Smart:
+		return fmt.Errorf("--exists update: --smart cannot be updated (a query's selection depends on its whole row of pre-scores): use --exists overwrite")
+	case o.Sink == "topk" && !o.Pruning():
+		return fmt.Errorf("--exists update: --sink topk is updated by the exact k-NN search, which needs --prune: drop --prune=false, or use --exists overwrite")
+	case o.Sink == "topk", o.Sink == "sparse" && o.TopK == 0:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("--exists update: only --sink sparse (without --topk) and --sink topk can be updated so far: use --exists overwrite")
 }
 
 // sidesOf names the plan's sides and their neurons.
@@ -99,11 +107,11 @@ func (j *Job) sidesOf(p transforms.Plan) map[string][]dotprops.NeuronInfo {
 	return s
 }
 
-// record is the run marker a run writes first: with a sparse sink, the
+// record is the run marker a run writes first: with a sparse or top-k sink, the
 // run record with each neuron's digest (read from the whole input, so that
 // a later --exists update can tell the changed neurons).
 func (j *Job) record(ctx context.Context) (any, error) {
-	if j.Options.Sink != "sparse" {
+	if j.Options.Sink != "sparse" && j.Options.Sink != "topk" {
 		return j.marker(), nil
 	}
 	d, err := j.neuronDigests(ctx)
@@ -200,6 +208,9 @@ func fileDigests(ctx context.Context, p string, ro dotprops.ReadOptions) (map[sc
 // (its run was cut short): before a resume or an update looks at OUT.
 func (j *Job) finishUpdate(ctx context.Context, flag string) error {
 	done, err := sinks.FinishSparseUpdate(ctx, j.Options.Out, j.owner())
+	if err == nil && !done {
+		done, err = sinks.FinishTopKUpdate(ctx, j.Options.Out, j.owner())
+	}
 	if err != nil {
 		return fmt.Errorf("%s: finish the update that was switching into %s: %w", flag, j.Options.Out, err)
 	}
@@ -236,7 +247,7 @@ func withoutKeys(m map[string]any, keys ...string) map[string]any {
 // neurons first) and returns its work items; it writes the spec the job's
 // last step merges and switches in by (sinks.StartUpdate). Nothing in OUT
 // but OUT/.update changes before the job has scored everything.
-func (j *Job) prepareUpdate(ctx context.Context, markerPath string) ([]transforms.WorkItem, error) {
+func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transforms.WorkItem) ([]transforms.WorkItem, error) {
 	o := j.Options
 	if err := j.finishUpdate(ctx, "--exists update"); err != nil {
 		return nil, err
@@ -255,16 +266,30 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string) ([]transform
 		return nil, fmt.Errorf("--exists update: %s was made with other options: %s; an update keeps the earlier options: rerun with them, or use --exists overwrite (or another --out) to start anew",
 			o.Out, strings.Join(diffs, "; "))
 	}
-	m, err := sinks.ReadManifest(ctx, o.Out)
+	dir := o.Out
+	if o.Sink == "topk" {
+		dir = files.Join(o.Out, sinks.TopKDir)
+	}
+	m, err := sinks.ReadManifest(ctx, dir)
 	if err != nil || !m.Complete {
 		return nil, fmt.Errorf("--exists update: %s is not complete (its run did not finish): finish it first with --exists resume and the inputs it was started with, or use --exists overwrite", o.Out)
 	}
-	parts, err := sinks.WrittenParts(ctx, o.Out)
-	if err != nil {
-		return nil, fmt.Errorf("--exists update: %w", err)
+	var nparts int
+	if o.Sink == "topk" {
+		ps, err := sinks.ListParts(ctx, dir, sinks.TopKPartPattern)
+		if err != nil {
+			return nil, fmt.Errorf("--exists update: %w", err)
+		}
+		nparts = len(ps)
+	} else {
+		ps, err := sinks.WrittenParts(ctx, o.Out)
+		if err != nil {
+			return nil, fmt.Errorf("--exists update: %w", err)
+		}
+		nparts = len(ps)
 	}
-	if len(parts) != m.Parts {
-		return nil, fmt.Errorf("--exists update: %s is damaged: its manifest counts %d parts, %d are there: repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, m.Parts, len(parts))
+	if nparts != m.Parts {
+		return nil, fmt.Errorf("--exists update: %s is damaged: its manifest counts %d parts, %d are there: repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, m.Parts, nparts)
 	}
 	if prev.Neurons == nil {
 		return nil, fmt.Errorf("--exists update: %s records no digest of each neuron (an earlier version made it), so the changed neurons cannot be told: run once more with --exists overwrite; later runs can be updated", o.Out)
@@ -320,12 +345,16 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string) ([]transform
 	if changed == 0 && rec.Fingerprint == prev.Fingerprint {
 		// Nothing to score, nothing to lay out again.
 		j.update.noop = true
+		j.update.topk = o.Sink == "topk"
 		rec.Update = &sum
 		fmt.Fprintf(os.Stderr, "update: %s; scoring 0 of the %d pairs a full run scores; %s is up to date\n", sum.sides(), sum.PairsFull, o.Out)
 		if err := files.WriteJSON(ctx, markerPath, rec); err != nil {
 			return nil, err
 		}
 		return nil, nil
+	}
+	if o.Sink == "topk" {
+		return j.prepareTopKUpdate(ctx, all, sum, rec, affected, drop, tside)
 	}
 	delta, err := transforms.MakeDeltaPlan([][]dotprops.NeuronInfo{affected["queries"], rest["queries"]},
 		[][]dotprops.NeuronInfo{affected[tside], rest[tside]}, fresh.BlockSize, o.AllByAll(), o.Pruning())
@@ -363,13 +392,18 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string) ([]transform
 	} else if err := sinks.StartUpdateEncoded(ctx, o.Out, stored); err != nil {
 		return nil, fmt.Errorf("--exists update: %w", err)
 	}
+	sum.print()
+	return items, nil
+}
+
+// print prints the update's summary line.
+func (sum updateSummary) print() {
 	pct := 0.0
 	if sum.PairsFull > 0 {
 		pct = 100 * float64(sum.PairsScored) / float64(sum.PairsFull)
 	}
 	fmt.Fprintf(os.Stderr, "update: %s; scoring %d of the %d pairs a full run scores (%.2f%%; their work items hold %d)\n",
 		sum.sides(), sum.PairsScored, sum.PairsFull, pct, sum.PairsInItems)
-	return items, nil
 }
 
 // sides is the summary's counts, per side.
@@ -409,7 +443,7 @@ func (j *Job) updatePipeline() *beam.Pipeline {
 		p, s := beam.NewPipelineWithRoot()
 		beam.Impulse(s)
 		return p
-	case len(j.work) == 0:
+	case len(j.work) == 0 && !j.update.topk:
 		p, s := beam.NewPipelineWithRoot()
 		o := j.Options
 		sinks.WriteSparseUpdate(s, beam.CreateList(s, []scores.Chunk{}), o.Out,
@@ -417,4 +451,84 @@ func (j *Job) updatePipeline() *beam.Pipeline {
 		return p
 	}
 	return nil
+}
+
+// prepareTopKUpdate prepares the update of a top-k output (--sink topk):
+// the fresh run's plan and work items, every query searched, but a query
+// that is neither new nor changed and whose earlier top k holds no removed
+// or changed target only against that top k and the new or changed
+// targets (transforms.KNNDelta); the job writes the files in OUT/.update
+// and switches them in (sinks.WriteTopKUpdate).
+func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, sum updateSummary, rec runRecord,
+	affected map[string][]dotprops.NeuronInfo, drop map[string][]string, tside string) ([]transforms.WorkItem, error) {
+	o := j.Options
+	p := j.Plan
+	old, err := sinks.ReadTopK(ctx, files.Join(o.Out, sinks.TopKDir))
+	if err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	tpos := idPositions(p.Targets)
+	dropT := map[string]bool{}
+	for _, id := range drop[tside] {
+		dropT[id] = true
+	}
+	affQ := map[scoring.ID]bool{}
+	for _, n := range affected["queries"] {
+		affQ[n.ID] = true
+	}
+	kd := &transforms.KNNDelta{Restrict: make([]bool, len(p.Queries)), Keep: make([][]int32, len(p.Queries))}
+	for _, n := range affected[tside] {
+		kd.Affected = append(kd.Affected, int32(tpos[n.ID]))
+	}
+	slices.Sort(kd.Affected)
+	// The earlier top k of each query, unless a target of it is gone or
+	// changed (then the query's next best is not known).
+	keep := map[scoring.ID][]int32{}
+	full := map[scoring.ID]bool{}
+	for _, r := range old {
+		if full[r.Query] {
+			continue
+		}
+		t, ok := tpos[r.Target]
+		if dropT[r.Target.String()] || !ok {
+			full[r.Query] = true
+			delete(keep, r.Query)
+			continue
+		}
+		keep[r.Query] = append(keep[r.Query], int32(t))
+	}
+	for q, n := range p.Queries {
+		if affQ[n.ID] || full[n.ID] {
+			continue
+		}
+		kd.Restrict[q] = true
+		kd.Keep[q] = keep[n.ID] // nil: no target reached the threshold
+	}
+	j.update.topk = true
+	j.update.mask = transforms.DeltaMask{KNN: kd}
+	sum.PairsScored = kd.Searched(len(p.Targets))
+	sum.PairsInItems = j.Pairs(all)
+	rec.Update = &sum
+	record, err := files.MarshalJSON(rec)
+	if err != nil {
+		return nil, err
+	}
+	params, err := json.Marshal(j.parameters())
+	if err != nil {
+		return nil, err
+	}
+	spec := sinks.UpdateSpec{Queries: infoIDs(p.Queries), BlockSize: p.BlockSize, Manifest: params, Record: record}
+	if err := sinks.StartUpdate(ctx, o.Out, spec); err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	sum.print()
+	return all, nil
+}
+
+func idPositions(ids []dotprops.NeuronInfo) map[scoring.ID]int {
+	m := make(map[scoring.ID]int, len(ids))
+	for i, n := range ids {
+		m[n.ID] = i
+	}
+	return m
 }

@@ -103,11 +103,18 @@ func WriteTopK(s beam.Scope, chunks beam.PCollection, out string, cfg TopKConfig
 		panic(fmt.Sprintf("sinks.WriteTopK(%s): %v", out, err))
 	}
 	s = s.Scope("WriteTopK")
+	written := writeTopKFiles(s, chunks, out, cfg)
+	writeManifest(s, written, manifestConfig{Dir: out, What: "top-k files", Expected: cfg.Expected, Parameters: string(params), Owner: cfg.Owner})
+}
+
+// writeTopKFiles writes WriteTopK's files under dir and returns their
+// names and row counts (KV<string, int64>).
+func writeTopKFiles(s beam.Scope, chunks beam.PCollection, dir string, cfg TopKConfig) beam.PCollection {
+	k := cfg.K
 	cands, blocks := beam.ParDo2(s, &topkCandidatesFn{K: k, Threshold: scores.Threshold(cfg.Threshold)}, chunks)
 	best := beam.CombinePerKey(s, &topkMergeFn{K: k}, cands)
 	perBlock := beam.GroupByKey(s, beam.Flatten(s, beam.ParDo(s, byQueryBlock, best), blocks))
-	written := beam.ParDo(s, &writeTopKFn{Out: out, K: k}, perBlock)
-	writeManifest(s, written, manifestConfig{Dir: out, What: "top-k files", Expected: cfg.Expected, Parameters: string(params), Owner: cfg.Owner})
+	return beam.ParDo(s, &writeTopKFn{Out: dir, K: k}, perBlock)
 }
 
 // topkEntry is one candidate target of a query.

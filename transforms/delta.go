@@ -17,6 +17,72 @@ import (
 // pairs are left unscored, as pruned ones are (NaN).
 type DeltaMask struct {
 	Queries, Targets int
+	// KNN, when set, is the update of a top-k output (--sink topk) on a
+	// fresh run's plan: Queries and Targets are unused (see KNNDelta).
+	KNN *KNNDelta
+}
+
+// KNNDelta is the update of an exact k-nearest-neighbour graph (the top-k
+// output alone, knnRow) on the plan of a fresh run: every query is
+// searched, but a query whose earlier top k is still valid only against
+// its earlier top-k targets (scored again, first, as its seeds: their
+// scores are exact in float64, and the k-th of them bounds the rest at
+// once) and the targets that are new or changed. Every other target
+// ranked after the query's earlier k-th (its earlier top k is the best k
+// of the unchanged targets), so the best k of these pairs are the best k
+// of all. A query that is new or changed, or whose earlier top k held a
+// target since removed or changed (its next best is not known), is
+// searched in full.
+type KNNDelta struct {
+	// Affected are the plan positions (Plan.Targets) of the new and
+	// changed targets, ascending.
+	Affected []int32
+	// Restrict, by plan position of the query (Plan.Queries), says
+	// whether the query is searched only against Keep[q] and Affected;
+	// Keep[q] are the plan positions of its earlier top-k targets.
+	Restrict []bool
+	Keep     [][]int32
+}
+
+// knn is d's KNNDelta (nil without).
+func (d *DeltaMask) knn() *KNNDelta {
+	if d == nil {
+		return nil
+	}
+	return d.KNN
+}
+
+// restricted reports whether query q (plan position) is searched only
+// against its earlier top k and the affected targets.
+func (k *KNNDelta) restricted(q int) bool {
+	return k != nil && q < len(k.Restrict) && k.Restrict[q]
+}
+
+// affectedSet marks the affected targets of n (by plan position), and
+// each target block of size bs holding one.
+func (k *KNNDelta) affectedSet(n, bs int) (targets, blocks []bool) {
+	targets = make([]bool, n)
+	blocks = make([]bool, (n+bs-1)/bs)
+	for _, t := range k.Affected {
+		targets[t] = true
+		blocks[int(t)/bs] = true
+	}
+	return targets, blocks
+}
+
+// Searched counts the pairs an update of a top-k output searches at most
+// (before pruning): every target for a query searched in full, its
+// earlier top k and the affected targets for the others; nt targets.
+func (k *KNNDelta) Searched(nt int) int64 {
+	var n int64
+	for q, r := range k.Restrict {
+		if r {
+			n += int64(len(k.Keep[q]) + len(k.Affected))
+		} else {
+			n += int64(nt)
+		}
+	}
+	return n
 }
 
 // restrict narrows the positions qi and ti (within work item w's blocks of
@@ -28,7 +94,7 @@ type DeltaMask struct {
 // the scores of its extra pairs are true ones, which the update's merge
 // ignores). A nil mask keeps everything.
 func (d *DeltaMask) restrict(w WorkItem, bs int, qi, ti []int, nq, nt int) ([]int, []int) {
-	if d == nil {
+	if d == nil || d.KNN != nil {
 		return qi, ti
 	}
 	q0, t0 := w.QB*bs, w.TB*bs

@@ -63,6 +63,28 @@ type knnQuery struct {
 	seed map[int]bool // columns scored as seeds
 	cols []int        // columns (Plan.Targets positions) scored
 	vals []float64    // their scores
+	// restricted: an update searches it only against its earlier top k
+	// (its seeds) and the new or changed targets (KNNDelta).
+	restricted bool
+}
+
+// blkStart is the plan position of the first query of q's block.
+func (q *knnQuery) blkStart(tile []QueryWork, p Plan) int {
+	return tile[q.blk].QB * p.BlockSize
+}
+
+// keptSeeds are the seeds of a restricted query (KNNDelta): its earlier
+// top-k targets (plan positions keep), those in the target blocks it is
+// scored against (a pair at or above the threshold is in one).
+func keptSeeds(p Plan, keep []int32, pos map[int32]int, q *knnQuery) []knnSeed {
+	var out []knnSeed
+	for _, t := range keep {
+		x, ok := pos[t/int32(p.BlockSize)]
+		if ok && q.in[x] {
+			out = append(out, knnSeed{x: x, j: int(t) % p.BlockSize})
+		}
+	}
+	return out
 }
 
 // threshold is the least score that can still enter the query's k best.
@@ -97,10 +119,18 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	for x, tb := range tbs {
 		pos[tb] = x
 	}
+	// --exists update (KNNDelta): some queries are searched only against
+	// their earlier top k (the seeds) and the affected targets.
+	kd := l.Delta.knn()
+	var affected, affectedBlock []bool
+	if kd != nil {
+		affected, affectedBlock = kd.affectedSet(len(p.Targets), p.BlockSize)
+	}
 	var qs []*knnQuery
 	for a, w := range tile {
 		for i, info := range p.QueryBlock(w.QB) {
-			qs = append(qs, &knnQuery{info: info, blk: a, at: i, in: make([]bool, len(tbs)), bb: make([]float64, len(tbs)), seed: map[int]bool{}})
+			qs = append(qs, &knnQuery{info: info, blk: a, at: i, in: make([]bool, len(tbs)), bb: make([]float64, len(tbs)), seed: map[int]bool{},
+				restricted: kd.restricted(w.QB*p.BlockSize + i)})
 		}
 	}
 	err := forEach(len(qs), func(i int) error {
@@ -152,6 +182,10 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	// 1. Seeds, visited by target block.
 	seeds := make([][]knnSeed, len(qs))
 	err = forEach(len(qs), func(i int) error {
+		if q := qs[i]; q.restricted {
+			seeds[i] = keptSeeds(p, kd.Keep[q.blkStart(tile, p)+q.at], pos, q)
+			return nil
+		}
 		seeds[i] = nearestCentroids(p, l.targetExtents, tbs, qs[i], floor, k)
 		return nil
 	})
@@ -193,7 +227,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		tb, x := int(tb32), pos[tb32]
 		var need []int
 		for i, q := range qs {
-			if q.in[x] && q.bb[x] >= q.threshold(floor, k) {
+			if q.in[x] && q.bb[x] >= q.threshold(floor, k) && (!q.restricted || affectedBlock[tb]) {
 				need = append(need, i)
 			}
 		}
@@ -201,7 +235,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 			q := qs[i]
 			qe := q.info.Extent()
 			for j, t := range tinfo {
-				if q.seed[tb*p.BlockSize+j] {
+				if q.seed[tb*p.BlockSize+j] || q.restricted && !affected[tb*p.BlockSize+j] {
 					continue
 				}
 				if !(p.AllByAll && t.ID == q.info.ID) {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/internal/memory"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -184,50 +184,6 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 	}
 }
 
-func TestParseMemory(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want int64
-		err  string
-	}{
-		{"4GiB", 4 << 30, ""},
-		{"3.5GB", 3500000000, ""},
-		{"512MiB", 512 << 20, ""},
-		{" 2 gib ", 2 << 30, ""},
-		{"1073741824", 1 << 30, ""},
-		{"32MiB", 0, "below the least"},
-		{"-1GB", 0, "want a size"},
-		{"lots", 0, "want a size"},
-		{"NaNGB", 0, "want a size"},
-		{"1e30TB", 0, "too large"},
-	} {
-		got, err := ParseMemory(c.in)
-		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.HasPrefix(err.Error(), "--memory") {
-				t.Errorf("ParseMemory(%q) = %d, %v; want an error about %q", c.in, got, err, c.err)
-			}
-			continue
-		}
-		if err != nil || got != c.want {
-			t.Errorf("ParseMemory(%q) = %d, %v; want %d", c.in, got, err, c.want)
-		}
-	}
-}
-
-func TestEffectiveMemory(t *testing.T) {
-	if got := EffectiveMemory(0); got > DefaultMemory || got < MinMemory {
-		t.Errorf("EffectiveMemory(0) = %d, want the default %d or less", got, DefaultMemory)
-	}
-	if total := totalMemory(); total > 0 {
-		if got := EffectiveMemory(1 << 60); uint64(got) > total {
-			t.Errorf("EffectiveMemory(2^60) = %d, above the machine's %d", got, total)
-		}
-	}
-	if got := EffectiveMemory(MinMemory); got != MinMemory {
-		t.Errorf("EffectiveMemory(%d) = %d", MinMemory, got)
-	}
-}
-
 func TestTileBlocks(t *testing.T) {
 	for _, c := range []struct {
 		name                string
@@ -238,7 +194,7 @@ func TestTileBlocks(t *testing.T) {
 	}{
 		{"100k neurons, 4 GiB, 2 cores: the tiles' share", 1563, 32000, 4 << 30, 2, 50},
 		{"at least 16 tiles", 160, 32000, 4 << 30, 2, 10},
-		{"small budget: one block a tile", 1563, 32000, MinMemory, 2, 1},
+		{"small budget: one block a tile", 1563, 32000, memory.Min, 2, 1},
 		{"one block", 1, 100, 4 << 30, 2, 1},
 		{"none", 0, 0, 4 << 30, 2, 1},
 	} {

@@ -51,7 +51,7 @@ type ScoreConfig struct {
 	// Smart: pre-screen as navis.nblast_smart (smart.go).
 	Smart SmartConfig
 	// Memory is each worker process's budget in bytes (--memory; 0:
-	// DefaultMemory), kept below what its machine allows (EffectiveMemory).
+	// memory.Default), kept below what its machine allows (memory.Effective).
 	Memory int64
 }
 

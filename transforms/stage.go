@@ -16,6 +16,7 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/internal/memory"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -298,8 +299,8 @@ type cachedBlock struct {
 }
 
 // blocks is shared by every DoFn instance of the process; its budget is
-// DefaultMemory's share until a worker's Setup applies the run's --memory.
-var blocks = &blockCache{budget: int(float64(EffectiveMemory(0)) * cacheShare / cachePointBytes), entries: map[string]*cachedBlock{}}
+// memory.Default's share until a worker's Setup applies the run's --memory.
+var blocks = &blockCache{budget: int(float64(memory.Effective(0)) * cacheShare / cachePointBytes), entries: map[string]*cachedBlock{}}
 
 // CacheStats describes this process's block cache, in points: the budget,
 // what it holds now (pinned blocks included) and the most it has held

@@ -43,6 +43,7 @@ import (
 	"github.com/nblast-go/nblast/internal/cores"
 	"github.com/nblast-go/nblast/internal/cputime"
 	"github.com/nblast-go/nblast/internal/interrupt"
+	"github.com/nblast-go/nblast/internal/memory"
 	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/transforms"
@@ -98,7 +99,7 @@ func main() {
 	flag.StringVar(&o.MaxDist, "max_dist", "", "bound the nearest-neighbour search: a positive distance in µm, auto (last distance edge × 1.05 = 42 for FCWB) or none; default exact (none)")
 	flag.StringVar(&o.DType, "dtype", o.DType, "float32, float16 or float64 (float16 only for normalized scores in a Zarr matrix: raw scores exceed its largest value, 65504)")
 	flag.IntVar(&o.BlockSize, "block_size", 0, "neurons per block (= Zarr chunk side); 0 chooses from the input size. At most what half of --memory holds as block_size² float64 scores (16384 at 4GiB; 11585 with --scores both)")
-	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, resume (score only the missing chunks or parts), or update (--sink sparse: score only the pairs of new or changed neurons; OUT then holds what a fresh run on these inputs writes)")
+	flag.StringVar(&o.Exists, "exists", o.Exists, "if OUT holds a result: fail, overwrite, resume (score only the missing chunks or parts), or update (--sink sparse or topk: score only what new, changed or removed neurons change; OUT then holds what a fresh run on these inputs writes)")
 	flag.StringVar(&o.Sink, "sink", o.Sink, "zarr (dense matrix OUT/scores), sparse (Parquet triplets query,target,score >= --threshold in OUT/), or topk (only OUT/topk/)")
 	flag.Float64Var(&o.Threshold, "threshold", 0, "sparse and top-k keep scores >= this (for mean/min/max: the combined score); -Inf keeps all. Only with --sink sparse or topk, or --topk")
 	flag.IntVar(&o.TopK, "topk", 0, "also write the K best targets per query (query, rank, target, score) to OUT/topk/, K from 1 to the number of targets; ties: smaller target id first; 0: no top-k table. With --sink topk (and --prune) an exact k-nearest-neighbour graph: a pair that cannot reach its query's K-th best score is not scored, so --threshold=-Inf is cheap")
@@ -380,7 +381,7 @@ func run(ctx context.Context, o pipeline.Options) error {
 	fmt.Fprintf(os.Stderr, "plan: %d queries × %d targets, block size %d, %d work items (%d to score, %d already done, %d skipped by pruning); predicted cost per work item max/mean = %.2f\n",
 		len(job.Plan.Queries), len(job.Plan.Targets), job.Plan.BlockSize, job.Total, len(job.Items), job.Done, job.Skipped, maxC/meanC)
 	fmt.Fprintf(os.Stderr, "memory: %s a worker process; scored in %d tiles of up to %d query blocks\n",
-		transforms.FormatMemory(transforms.EffectiveMemory(job.Score.Memory)), job.Tiles, job.TileBlocks)
+		memory.Format(memory.Effective(job.Score.Memory)), job.Tiles, job.TileBlocks)
 	if o.DryRun {
 		// What Dataflow would be sent (it refuses job graphs over 10 MB).
 		n, err := job.MarshalledSize()

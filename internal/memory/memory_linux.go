@@ -1,6 +1,6 @@
 //go:build linux
 
-package transforms
+package memory
 
 import (
 	"os"
@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// totalMemory is the memory this process may use, in bytes: the machine's
+// total is the memory this process may use, in bytes: the machine's
 // RAM, or its container's limit (cgroup v2 or v1) when lower; 0 if unknown.
-func totalMemory() uint64 {
+func total() uint64 {
 	var si syscall.Sysinfo_t
 	if syscall.Sysinfo(&si) != nil {
 		return 0
