@@ -279,7 +279,9 @@ def nblast_disk(query=None, target=None, out=None, *, return_frame=False, exists
     out: the output directory (local, or gs:// with a remote runner).
     exists: 'fail' (default), 'overwrite' or 'resume' (finish an
       interrupted run; navis-nblast-large's exists_ok=False/True/'resume'
-      is accepted).
+      is accepted); nblast_sparse and nblast_knn also take 'update' (score
+      only what new, changed or removed neurons change; dense outputs are
+      refused by the runner).
     scores, normalized, use_alpha, smat, limit_dist, approx_nn, n_cores,
       progress: as navis.nblast (smat: 'auto', a CSV path or a DataFrame in
       navis' layout; approx_nn must be False; n_cores: default all cores).

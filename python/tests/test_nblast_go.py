@@ -282,6 +282,19 @@ class TestKNN(Base):
             self.assertLessEqual(np.abs(g["score"].to_numpy(np.float64) - row[order].to_numpy()).max(), 1e-6)
 
 
+    def test_update(self):
+        """exists='update' on the k-NN table equals a fresh call."""
+        dps = golden()
+        out = self.out("knn")
+        nblast_knn(dps, k=3, out=out, progress=False)
+        moved = dps[5].copy()
+        moved.points = moved.points + 2.0
+        new = navis.NeuronList([n for n in dps if n.id not in (dps[5].id, dps[6].id)] + [moved])
+        got = nblast_knn(new, k=3, out=out, exists="update", progress=False)
+        want = nblast_knn(new, k=3, progress=False)
+        self.assertTrue(got.equals(want))
+
+
 class TestInputs(Base):
     def test_frame_npz_and_parquet_path(self):
         dps = golden()
