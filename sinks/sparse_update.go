@@ -434,21 +434,29 @@ func UpdatePending(ctx context.Context, out string) (bool, error) {
 }
 
 // FinishSparseUpdate switches a committed update (MergeSparseUpdate's
-// manifest in OUT/.update/parts) into OUT and reports whether there was
-// one: OUT's manifest is removed first (the output reads as incomplete),
-// then its parts; the new run marker is written, the new parts copied in
-// and the manifest written; OUT/.update is removed last. Cut short at any
-// step, it is done again from the start (OUT/.update stays whole until the
-// new manifest is written).
+// parts and manifest in OUT/.update/parts) into OUT and reports whether
+// there was one (switchIn).
 func FinishSparseUpdate(ctx context.Context, out string, owner RunOwner) (bool, error) {
-	commit := updatePath(out, updatePartsDir, ManifestName)
+	return switchIn(ctx, out, updatePath(out, updatePartsDir), out, updatePartGlob, owner)
+}
+
+// switchIn moves a committed update into place and reports whether there
+// was one: staged (in OUT/.update) holds the new files matching pattern
+// and, written last, their manifest, the update's commit point. dest's
+// manifest is removed first (the output reads as incomplete), then its
+// files matching pattern; the new run marker is written, the new files
+// copied in, then the manifest (the same bytes); OUT/.update is removed
+// last. Cut short at any step, it is done again from the start (OUT/.update
+// stays whole until the new manifest is in dest).
+func switchIn(ctx context.Context, out, staged, dest, pattern string, owner RunOwner) (bool, error) {
+	commit := files.Join(staged, ManifestName)
 	if ok, err := files.Exists(ctx, commit); err != nil || !ok {
 		return false, err
 	}
 	if err := owner.Check(ctx); err != nil {
 		return false, err
 	}
-	m, err := ReadManifest(ctx, updatePath(out, updatePartsDir))
+	m, err := ReadManifest(ctx, staged)
 	if err != nil {
 		return false, err
 	}
@@ -456,21 +464,21 @@ func FinishSparseUpdate(ctx context.Context, out string, owner RunOwner) (bool, 
 	if err != nil {
 		return false, err
 	}
-	parts, err := ListParts(ctx, updatePath(out, updatePartsDir), updatePartGlob)
+	parts, err := ListParts(ctx, staged, pattern)
 	if err != nil {
 		return false, err
 	}
 	if len(parts) != m.Parts {
-		return false, fmt.Errorf("%s counts %d parts, %d are there: the update's work area is damaged; rerun with --exists overwrite", commit, m.Parts, len(parts))
+		return false, fmt.Errorf("%s counts %d part files, %d are there: the update's work area is damaged; rerun with --exists overwrite", commit, m.Parts, len(parts))
 	}
-	if err := removeFile(ctx, files.Join(out, ManifestName)); err != nil {
+	if err := removeFile(ctx, files.Join(dest, ManifestName)); err != nil {
 		return false, err
 	}
-	old, err := ListParts(ctx, out, updatePartGlob)
+	old, err := ListParts(ctx, dest, pattern)
 	if err != nil {
 		return false, err
 	}
-	rm, done, err := remover(ctx, out)
+	rm, done, err := remover(ctx, dest)
 	if err != nil {
 		return false, err
 	}
@@ -484,11 +492,11 @@ func FinishSparseUpdate(ctx context.Context, out string, owner RunOwner) (bool, 
 		return false, err
 	}
 	for _, p := range parts {
-		if err := copyFile(ctx, p, files.Join(out, baseName(p))); err != nil {
+		if err := copyFile(ctx, p, files.Join(dest, baseName(p))); err != nil {
 			return false, err
 		}
 	}
-	if err := writeJSON(ctx, files.Join(out, ManifestName), m); err != nil {
+	if err := copyFile(ctx, commit, files.Join(dest, ManifestName)); err != nil {
 		return false, err
 	}
 	if err := removeFile(ctx, commit); err != nil {

@@ -78,69 +78,9 @@ func TopKUpdatePending(ctx context.Context, out string) (bool, error) {
 	return files.Exists(ctx, files.Join(UpdateTopKDir(out), ManifestName))
 }
 
-// FinishTopKUpdate switches a committed update of a top-k output (the
-// manifest in OUT/.update/topk) into OUT/topk and reports whether there
-// was one: OUT/topk's manifest is removed first (the output reads as
-// incomplete), then its files; the new run marker is written, the new
-// files copied in, then the manifest; OUT/.update is removed last. Cut
-// short at any step, it is done again from the start (OUT/.update stays
-// whole until the new manifest is in OUT/topk).
+// FinishTopKUpdate switches a committed update of a top-k output (its
+// files and manifest in OUT/.update/topk) into OUT/topk and reports
+// whether there was one (switchIn).
 func FinishTopKUpdate(ctx context.Context, out string, owner RunOwner) (bool, error) {
-	dir := UpdateTopKDir(out)
-	commit := files.Join(dir, ManifestName)
-	if ok, err := files.Exists(ctx, commit); err != nil || !ok {
-		return false, err
-	}
-	if err := owner.Check(ctx); err != nil {
-		return false, err
-	}
-	m, err := ReadManifest(ctx, dir)
-	if err != nil {
-		return false, err
-	}
-	spec, err := readUpdateSpec(ctx, out)
-	if err != nil {
-		return false, err
-	}
-	parts, err := ListParts(ctx, dir, TopKPartPattern)
-	if err != nil {
-		return false, err
-	}
-	if len(parts) != m.Parts {
-		return false, fmt.Errorf("%s counts %d top-k files, %d are there: the update's work area is damaged; rerun with --exists overwrite", commit, m.Parts, len(parts))
-	}
-	topk := files.Join(out, TopKDir)
-	if err := removeFile(ctx, files.Join(topk, ManifestName)); err != nil {
-		return false, err
-	}
-	old, err := ListParts(ctx, topk, TopKPartPattern)
-	if err != nil {
-		return false, err
-	}
-	rm, done, err := remover(ctx, topk)
-	if err != nil {
-		return false, err
-	}
-	defer done()
-	for _, p := range old {
-		if err := rm(p); err != nil {
-			return false, err
-		}
-	}
-	if err := files.WriteFile(ctx, files.Join(out, RunMarkerName), spec.Record); err != nil {
-		return false, err
-	}
-	for _, p := range parts {
-		if err := copyFile(ctx, p, files.Join(topk, baseName(p))); err != nil {
-			return false, err
-		}
-	}
-	// The manifest as written (the same bytes as a fresh run's).
-	if err := copyFile(ctx, commit, files.Join(topk, ManifestName)); err != nil {
-		return false, err
-	}
-	if err := removeFile(ctx, commit); err != nil {
-		return true, err
-	}
-	return true, files.RemoveAll(ctx, updatePath(out))
+	return switchIn(ctx, out, UpdateTopKDir(out), files.Join(out, TopKDir), TopKPartPattern, owner)
 }
