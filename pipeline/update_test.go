@@ -110,27 +110,27 @@ func runRecord(t *testing.T, out string) map[string]any {
 	return m
 }
 
-// TestUpdateEqualsFreshRun: an update of an earlier sparse output to new
-// inputs (neurons removed, changed, added) gives the output a fresh run on
-// the new inputs gives, byte for byte, scoring only the pairs of new or
-// changed neurons; all-by-all and queries × targets, in modes that need
-// one direction and both.
-func TestUpdateEqualsFreshRun(t *testing.T) {
+// updateFiles writes updateSets' neurons as the input files of the
+// update tests: old and new all-by-all sets, the old set with only
+// removals, both with string ids (non-ASCII too), and queries × targets
+// sides (earlier queries 0-29, targets 20-59; the new inputs change both).
+type updateFiles struct {
+	oldAll, newAll, keptAll, oldStr, newStr, oldQ, oldT, newQ, newT string
+}
+
+func writeUpdateFiles(t *testing.T) updateFiles {
+	t.Helper()
 	old, now := updateSets()
 	dir := t.TempDir()
 	write := func(name string, dps []*scoring.Dotprops) string {
 		return writeDotprops(t, filepath.Join(dir, name), dps)
 	}
-	oldAll, newAll := write("old.parquet", old), write("new.parquet", now)
-	// Only removals: the update scores nothing, the merge drops rows.
 	var kept []*scoring.Dotprops
 	for i, d := range old {
 		if i%10 != 3 {
 			kept = append(kept, d)
 		}
 	}
-	keptAll := write("kept.parquet", kept)
-	// String ids (non-ASCII too).
 	strIDs := func(dps []*scoring.Dotprops) []*scoring.Dotprops {
 		out := make([]*scoring.Dotprops, len(dps))
 		for i, d := range dps {
@@ -140,11 +140,23 @@ func TestUpdateEqualsFreshRun(t *testing.T) {
 		}
 		return out
 	}
-	oldStr, newStr := write("oldstr.parquet", strIDs(old)), write("newstr.parquet", strIDs(now))
-	// Queries × targets: the earlier queries are neurons 0-29, targets
-	// 20-59; the new inputs change both sides.
-	oldQ, oldT := write("oldq.parquet", old[:30]), write("oldt.parquet", old[20:])
-	newQ, newT := write("newq.parquet", now[:28]), write("newt.parquet", now[18:])
+	return updateFiles{
+		oldAll: write("old.parquet", old), newAll: write("new.parquet", now), keptAll: write("kept.parquet", kept),
+		oldStr: write("oldstr.parquet", strIDs(old)), newStr: write("newstr.parquet", strIDs(now)),
+		oldQ: write("oldq.parquet", old[:30]), oldT: write("oldt.parquet", old[20:]),
+		newQ: write("newq.parquet", now[:28]), newT: write("newt.parquet", now[18:]),
+	}
+}
+
+// TestUpdateEqualsFreshRun: an update of an earlier sparse output to new
+// inputs (neurons removed, changed, added) gives the output a fresh run on
+// the new inputs gives, byte for byte, scoring only the pairs of new or
+// changed neurons; all-by-all and queries × targets, in modes that need
+// one direction and both.
+func TestUpdateEqualsFreshRun(t *testing.T) {
+	f := writeUpdateFiles(t)
+	oldAll, newAll, keptAll, oldStr, newStr := f.oldAll, f.newAll, f.keptAll, f.oldStr, f.newStr
+	oldQ, oldT, newQ, newT := f.oldQ, f.oldT, f.newQ, f.newT
 	for _, tc := range []struct {
 		name                              string
 		queries, targets                  [2]string // earlier, new

@@ -15,7 +15,6 @@ import (
 
 	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
-	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 )
 
@@ -63,31 +62,9 @@ func sameTopKOutput(t *testing.T, got, want string) {
 // are searched only against their earlier top k and the new or changed
 // targets.
 func TestUpdateTopKEqualsFreshRun(t *testing.T) {
-	old, now := updateSets()
-	dir := t.TempDir()
-	write := func(name string, dps []*scoring.Dotprops) string {
-		return writeDotprops(t, filepath.Join(dir, name), dps)
-	}
-	oldAll, newAll := write("old.parquet", old), write("new.parquet", now)
-	var kept []*scoring.Dotprops
-	for i, d := range old {
-		if i%10 != 3 {
-			kept = append(kept, d)
-		}
-	}
-	keptAll := write("kept.parquet", kept)
-	strIDs := func(dps []*scoring.Dotprops) []*scoring.Dotprops {
-		out := make([]*scoring.Dotprops, len(dps))
-		for i, d := range dps {
-			c := *d
-			c.ID = scoring.StrID(fmt.Sprintf("KC-γ-%d", d.ID.Int%1000))
-			out[i] = &c
-		}
-		return out
-	}
-	oldStr, newStr := write("oldstr.parquet", strIDs(old)), write("newstr.parquet", strIDs(now))
-	oldQ, oldT := write("oldq.parquet", old[:30]), write("oldt.parquet", old[20:])
-	newQ, newT := write("newq.parquet", now[:28]), write("newt.parquet", now[18:])
+	f := writeUpdateFiles(t)
+	oldAll, newAll, keptAll, oldStr, newStr := f.oldAll, f.newAll, f.keptAll, f.oldStr, f.newStr
+	oldQ, oldT, newQ, newT := f.oldQ, f.oldT, f.newQ, f.newT
 	for _, tc := range []struct {
 		name                              string
 		queries, targets                  [2]string // earlier, new
