@@ -2,8 +2,10 @@ package dotprops
 
 // Neurons in a NumPy .npz archive: the input that Python writes with numpy
 // alone (numpy.savez, no pyarrow), read by `runner dotprops` like its
-// other inputs (ReadNeuronInputs). The Python wrapper (python/nblast_go)
-// hands navis Dotprops to the runner this way.
+// other inputs (ReadNeuronInputs) and, when it holds dotprops (vectors),
+// by a scoring run like a Parquet file (ReadDotpropsFile, ReadNeuronIndex,
+// ReadDotpropsRowGroups). The Python wrapper (python/nblast_go) hands navis
+// Dotprops to the runner this way.
 
 import (
 	"context"

@@ -212,7 +212,9 @@ func (n NeuronInfo) Extent() scoring.Extent {
 // group (ReadDotpropsRowGroups of all of them), so besides the neurons at
 // most decodeAhead()+1 row groups are held at once. Errors are one line
 // naming the file and, where relevant, the neuron, the row group or the
-// column, with advice; a damaged file is an error, never a panic.
+// column, with advice; a damaged file is an error, never a panic. A NumPy
+// .npz archive of dotprops (NPZLayout, with vectors) is read the same way,
+// whole (readNPZDotprops).
 func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
 	if isNPZ(path) {
 		dps, err = readNPZDotprops(ctx, path, opt)
@@ -273,7 +275,8 @@ func InvalidAdvice(err error, scale float64) string {
 // coordinates in row order divided by Points. Row groups are decoded in
 // parallel (up to decodeAhead() ahead, one goroutine each) and accumulated
 // in order, so the results do not depend on the number of CPUs, and memory
-// is the index plus at most decodeAhead()+1 row groups' four columns.
+// is the index plus at most decodeAhead()+1 row groups' four columns. A
+// .npz archive is indexed from its arrays, read whole (npzNeuronIndex).
 func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []NeuronInfo, err error) {
 	if isNPZ(path) {
 		return npzNeuronIndex(ctx, path, opt)
