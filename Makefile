@@ -4,7 +4,7 @@ GO ?= go
 DEMO_OUT ?= demo-out
 DEMO_ID ?= 720575940693177896
 
-.PHONY: build demo test bench bench-dense bench-scale bench-peers clean
+.PHONY: build demo test bench bench-dense bench-scale bench-peers bench-update clean
 
 build:
 	$(GO) build -o bin/runner ./cmd/runner
@@ -51,6 +51,14 @@ bench-scale: build
 # scripts/bench-peers.sh for DENSE=, KNN=, ROUNDS=, NAVIS=.
 bench-peers:
 	scripts/bench-peers.sh
+
+# --exists update against a fresh run: N synthetic neurons (default
+# 10000), then 1% changed, 0.5% removed and 1% added; sparse and top-k
+# outputs, CPU seconds of each, equality of their sorted exports, and an
+# update killed with SIGKILL then run again. About 5 minutes on 2 cores at
+# 10000. Figures in $(BENCH_DIR)/figures.txt.
+bench-update: build
+	N=$(or $(N),10000) scripts/bench-update.sh
 
 clean:
 	rm -rf bin $(DEMO_OUT)
