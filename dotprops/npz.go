@@ -332,8 +332,8 @@ func npzFloats(p, name string, a *npy.Array) ([]float64, error) {
 	return nil, fmt.Errorf("%s: %s is %s: want float32 or float64", p, name, npzType(a))
 }
 
-// isNPZ reports whether p names a NumPy .npz archive of neurons.
-func isNPZ(p string) bool { return strings.EqualFold(path.Ext(p), ".npz") }
+// IsNPZ reports whether p names a NumPy .npz archive of neurons.
+func IsNPZ(p string) bool { return strings.EqualFold(path.Ext(p), ".npz") }
 
 // readNPZDotprops reads a neurons .npz (NPZLayout) with vectors as a
 // scoring run's input, as ReadDotpropsFile reads a Parquet file:

@@ -216,7 +216,7 @@ func (n NeuronInfo) Extent() scoring.Extent {
 // .npz archive of dotprops (NPZLayout, with vectors) is read the same way,
 // whole (readNPZDotprops).
 func ReadDotpropsFile(ctx context.Context, path string, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
-	if isNPZ(path) {
+	if IsNPZ(path) {
 		dps, err = readNPZDotprops(ctx, path, opt)
 	} else {
 		dps, err = readParquetDotprops(ctx, path, opt)
@@ -278,7 +278,7 @@ func InvalidAdvice(err error, scale float64) string {
 // is the index plus at most decodeAhead()+1 row groups' four columns. A
 // .npz archive is indexed from its arrays, read whole (npzNeuronIndex).
 func ReadNeuronIndex(ctx context.Context, path string, opt ReadOptions) (out []NeuronInfo, err error) {
-	if isNPZ(path) {
+	if IsNPZ(path) {
 		return npzNeuronIndex(ctx, path, opt)
 	}
 	defer recoverCorrupt(path, &err)

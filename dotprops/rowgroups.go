@@ -52,7 +52,7 @@ func FileRowGroups(ctx context.Context, path string) (int, error) {
 // line naming the file and, where relevant, the row group, the column and
 // the row (numbered from the start of the file), with advice.
 func ReadDotpropsRowGroups(ctx context.Context, path string, first, n int, opt ReadOptions) (dps []*scoring.Dotprops, err error) {
-	if isNPZ(path) { // one "row group": the whole archive
+	if IsNPZ(path) { // one "row group": the whole archive
 		if first != 0 || n != 1 {
 			return nil, fmt.Errorf("%s: row groups %d to %d are out of range: a .npz archive is read whole, as row group 0", path, first, first+n-1)
 		}
@@ -658,7 +658,7 @@ func leafFields(path string, fr *pqarrow.FileReader, leaves []int) ([]int, error
 // from its footer; a NumPy .npz archive of dotprops is one row group of
 // all its points.
 func RowGroupRows(ctx context.Context, path string) (rows []int64, err error) {
-	if isNPZ(path) { // read whole: one row group of all its points
+	if IsNPZ(path) { // read whole: one row group of all its points
 		nz, err := readNPZ(ctx, path, 0, nil)
 		if err != nil {
 			return nil, err

@@ -31,6 +31,7 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
@@ -122,7 +123,8 @@ func (j *Job) record(ctx context.Context) (any, error) {
 }
 
 // neuronDigests reads every input file in full (files in parallel, each
-// row group by row group) and digests each neuron of the plan, per side.
+// split by split, as staging reads them) and digests each neuron of the
+// plan, per side.
 func (j *Job) neuronDigests(ctx context.Context) (map[string]map[string]string, error) {
 	sides := j.sidesOf(j.Plan)
 	var paths []string
@@ -133,10 +135,22 @@ func (j *Job) neuronDigests(ctx context.Context) (map[string]map[string]string, 
 	}
 	slices.Sort(paths)
 	paths = slices.Compact(paths)
+	inputs := make([]transforms.InputFile, len(paths))
+	for i, p := range paths {
+		inputs[i] = transforms.InputFile{Path: p}
+	}
+	splits, err := transforms.MakeSplits(ctx, inputs)
+	if err != nil {
+		return nil, err
+	}
+	perPath := map[string][]transforms.Split{}
+	for _, sp := range splits {
+		perPath[sp.Path] = append(perPath[sp.Path], sp)
+	}
 	digests := make([]map[scoring.ID]string, len(paths))
 	errs := make([]error, len(paths))
 	ro := j.readOptions()
-	parallel(len(paths), func(i int) { digests[i], errs[i] = fileDigests(ctx, paths[i], ro) })
+	parallel(len(paths), func(i int) { digests[i], errs[i] = fileDigests(ctx, perPath[paths[i]], ro) })
 	byPath := map[string]map[scoring.ID]string{}
 	for i, p := range paths {
 		if errs[i] != nil {
@@ -159,19 +173,15 @@ func (j *Job) neuronDigests(ctx context.Context) (map[string]map[string]string, 
 	return out, nil
 }
 
-// fileDigests digests each neuron of the Parquet file p as the job reads
-// it (ro): its id, then every point's coordinates (µm), tangent vector
-// and, when read, alpha, as float64 bits in row order; 128 bits of
-// SHA-256, in hex.
-func fileDigests(ctx context.Context, p string, ro dotprops.ReadOptions) (map[scoring.ID]string, error) {
-	n, err := dotprops.FileRowGroups(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+// fileDigests digests each neuron of one input file, read split by split
+// (splits, in file order) as the job reads it (ro): its id, then every
+// point's coordinates (µm), tangent vector and, when read, alpha, as
+// float64 bits in row order; 128 bits of SHA-256, in hex.
+func fileDigests(ctx context.Context, splits []transforms.Split, ro dotprops.ReadOptions) (map[scoring.ID]string, error) {
 	hs := map[scoring.ID]hash.Hash{}
 	var buf []byte
-	for rg := range n {
-		dps, err := dotprops.ReadDotpropsRowGroups(ctx, p, rg, 1, ro)
+	for _, sp := range splits {
+		dps, err := dotprops.ReadDotpropsRowGroups(ctx, sp.Path, sp.RowGroup, sp.RowGroups, ro)
 		if err != nil {
 			return nil, err
 		}
@@ -266,30 +276,26 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transf
 		return nil, fmt.Errorf("--exists update: %s was made with other options: %s; an update keeps the earlier options: rerun with them, or use --exists overwrite (or another --out) to start anew",
 			o.Out, strings.Join(diffs, "; "))
 	}
-	dir := o.Out
+	// The earlier output's verdict, as every reader of it gives it.
+	what := "sparse"
 	if o.Sink == "topk" {
-		dir = files.Join(o.Out, sinks.TopKDir)
+		what = "topk"
 	}
-	m, err := sinks.ReadManifest(ctx, dir)
-	if err != nil || !m.Complete {
-		return nil, fmt.Errorf("--exists update: %s is not complete (its run did not finish): finish it first with --exists resume and the inputs it was started with, or use --exists overwrite", o.Out)
+	earlier, err := results.Open(ctx, o.Out)
+	if err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
 	}
-	var nparts int
-	if o.Sink == "topk" {
-		ps, err := sinks.ListParts(ctx, dir, sinks.TopKPartPattern)
-		if err != nil {
-			return nil, fmt.Errorf("--exists update: %w", err)
-		}
-		nparts = len(ps)
-	} else {
-		ps, err := sinks.WrittenParts(ctx, o.Out)
-		if err != nil {
-			return nil, fmt.Errorf("--exists update: %w", err)
-		}
-		nparts = len(ps)
+	src, err := earlier.Source(what)
+	if err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
 	}
-	if nparts != m.Parts {
-		return nil, fmt.Errorf("--exists update: %s is damaged: its manifest counts %d parts, %d are there: repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, m.Parts, nparts)
+	switch st, why, err := src.Status(ctx); {
+	case err != nil:
+		return nil, fmt.Errorf("--exists update: %w", err)
+	case st == results.Incomplete:
+		return nil, fmt.Errorf("--exists update: %s is not complete (%s: its run did not finish): finish it first with --exists resume and the inputs it was started with, or use --exists overwrite", o.Out, why)
+	case st == results.Damaged:
+		return nil, fmt.Errorf("--exists update: %s is damaged (%s): repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, why)
 	}
 	if prev.Neurons == nil {
 		return nil, fmt.Errorf("--exists update: %s records no digest of each neuron (an earlier version made it), so the changed neurons cannot be told: run once more with --exists overwrite; later runs can be updated", o.Out)
@@ -365,19 +371,13 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transf
 	items := delta.DeltaItems(j.update.mask)
 	sum.PairsScored = delta.DeltaPairs(j.update.mask)
 	sum.PairsInItems = j.Pairs(items)
-	rec.Update = &sum
-	record, err := files.MarshalJSON(rec)
+	spec, err := j.updateSpec(fresh, rec, sum)
 	if err != nil {
 		return nil, err
 	}
-	params, err := json.Marshal(j.parameters())
-	if err != nil {
-		return nil, err
-	}
-	spec := sinks.UpdateSpec{Queries: infoIDs(fresh.Queries), BlockSize: fresh.BlockSize,
-		DropQueries: drop["queries"], DropTargets: drop[tside],
-		AffectedQueries: infoIDs(affected["queries"]), AffectedTargets: infoIDs(affected[tside]),
-		Float64: o.DType == "float64", Manifest: params, Record: record}
+	spec.DropQueries, spec.DropTargets = drop["queries"], drop[tside]
+	spec.AffectedQueries, spec.AffectedTargets = infoIDs(affected["queries"]), infoIDs(affected[tside])
+	spec.Float64 = o.DType == "float64"
 	if !o.AllByAll() {
 		spec.Targets = infoIDs(fresh.Targets)
 	}
@@ -467,7 +467,7 @@ func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, 
 	if err != nil {
 		return nil, fmt.Errorf("--exists update: %w", err)
 	}
-	tpos := idPositions(p.Targets)
+	tpos := transforms.Positions(p.Targets)
 	dropT := map[string]bool{}
 	for _, id := range drop[tside] {
 		dropT[id] = true
@@ -508,16 +508,10 @@ func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, 
 	j.update.mask = transforms.DeltaMask{KNN: kd}
 	sum.PairsScored = kd.Searched(len(p.Targets))
 	sum.PairsInItems = j.Pairs(all)
-	rec.Update = &sum
-	record, err := files.MarshalJSON(rec)
+	spec, err := j.updateSpec(p, rec, sum)
 	if err != nil {
 		return nil, err
 	}
-	params, err := json.Marshal(j.parameters())
-	if err != nil {
-		return nil, err
-	}
-	spec := sinks.UpdateSpec{Queries: infoIDs(p.Queries), BlockSize: p.BlockSize, Manifest: params, Record: record}
 	if err := sinks.StartUpdate(ctx, o.Out, spec); err != nil {
 		return nil, fmt.Errorf("--exists update: %w", err)
 	}
@@ -525,10 +519,18 @@ func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, 
 	return all, nil
 }
 
-func idPositions(ids []dotprops.NeuronInfo) map[scoring.ID]int {
-	m := make(map[scoring.ID]int, len(ids))
-	for i, n := range ids {
-		m[n.ID] = i
+// updateSpec is what every update's merge needs: the fresh plan's
+// queries and block size, the new output's manifest parameters and the
+// run record (rec with the update's summary) that the switch writes.
+func (j *Job) updateSpec(fresh transforms.Plan, rec runRecord, sum updateSummary) (sinks.UpdateSpec, error) {
+	rec.Update = &sum
+	record, err := files.MarshalJSON(rec)
+	if err != nil {
+		return sinks.UpdateSpec{}, err
 	}
-	return m
+	params, err := json.Marshal(j.parameters())
+	if err != nil {
+		return sinks.UpdateSpec{}, err
+	}
+	return sinks.UpdateSpec{Queries: infoIDs(fresh.Queries), BlockSize: fresh.BlockSize, Manifest: params, Record: record}, nil
 }

@@ -180,10 +180,10 @@ func readLayout(ctx context.Context, path, digest string) (*loadedLayout, error)
 		p.Targets = p.Queries // gob stores the shared slice twice; share it again
 		l.Plan.Targets = p.Queries
 	}
-	l.queryIndex = positionsOf(p.Queries)
+	l.queryIndex = Positions(p.Queries)
 	l.targetIndex = l.queryIndex
 	if !p.AllByAll {
-		l.targetIndex = positionsOf(p.Targets)
+		l.targetIndex = Positions(p.Targets)
 	}
 	l.targetIDs = make([]scoring.ID, len(p.Targets))
 	for i, n := range p.Targets {
@@ -193,7 +193,8 @@ func readLayout(ctx context.Context, path, digest string) (*loadedLayout, error)
 	return l, nil
 }
 
-func positionsOf(ns []dotprops.NeuronInfo) map[scoring.ID]int {
+// Positions maps each neuron's id to its position in ns (a side of a plan).
+func Positions(ns []dotprops.NeuronInfo) map[scoring.ID]int {
 	m := make(map[scoring.ID]int, len(ns))
 	for i, n := range ns {
 		m[n.ID] = i

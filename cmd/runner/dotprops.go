@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -177,7 +176,7 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 // allNPZ reports whether every input is a NumPy .npz archive.
 func allNPZ(paths []string) bool {
 	for _, p := range paths {
-		if !strings.EqualFold(filepath.Ext(p), ".npz") {
+		if !dotprops.IsNPZ(p) {
 			return false
 		}
 	}
