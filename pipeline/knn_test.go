@@ -15,6 +15,7 @@ import (
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // TestExactKNNEqualsDenseTopK: the top-k output at threshold -Inf (the
@@ -88,7 +89,7 @@ type knnRow struct {
 func denseTopK(t *testing.T, out string, k int) []knnRow {
 	t.Helper()
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, out, "scores")
+	z, err := zarr.Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

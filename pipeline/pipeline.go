@@ -22,6 +22,7 @@ import (
 	"github.com/nblast-go/nblast/scores"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // Version is recorded in every output.
@@ -41,7 +42,7 @@ type Job struct {
 	// Tiles are the work elements of scoring, each TileBlocks query
 	// blocks (transforms.TileBlocks).
 	Tiles, TileBlocks int
-	Arrays            []sinks.ArraySpec
+	Arrays            []zarr.ArraySpec
 	Staging           transforms.Staging
 	Pipeline          *beam.Pipeline
 
@@ -373,8 +374,8 @@ func ids(ns []dotprops.NeuronInfo) []any {
 	return out
 }
 
-func (j *Job) arraySpecs() []sinks.ArraySpec {
-	var specs []sinks.ArraySpec
+func (j *Job) arraySpecs() []zarr.ArraySpec {
+	var specs []zarr.ArraySpec
 	for k, name := range ScoreArrays(j.Options.Scores) {
 		attrs := j.parameters()
 		attrs["queries"] = ids(j.Plan.Queries)
@@ -382,7 +383,7 @@ func (j *Job) arraySpecs() []sinks.ArraySpec {
 		attrs["fingerprint"] = j.fingerprint()
 		attrs["direction"] = []string{"query→target", "target→query"}[k]
 		bs := j.Plan.BlockSize
-		specs = append(specs, sinks.ArraySpec{
+		specs = append(specs, zarr.ArraySpec{
 			Name:   name,
 			Shape:  [2]int{len(j.Plan.Queries), len(j.Plan.Targets)},
 			Chunks: [2]int{bs, bs},
@@ -445,7 +446,7 @@ func (j *Job) prepareOutput(ctx context.Context, all []transforms.WorkItem) ([]t
 		return nil, err
 	}
 	if o.Sink == "zarr" {
-		return all, sinks.CreateZarr(ctx, o.Out, j.Arrays)
+		return all, zarr.Create(ctx, o.Out, j.Arrays)
 	}
 	return all, nil
 }
@@ -478,7 +479,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 	var written []map[[2]int]bool
 	complete := true // every array marked complete already
 	for _, spec := range j.Arrays {
-		z, err := sinks.OpenZarr(ctx, j.Options.Out, spec.Name)
+		z, err := zarr.Open(ctx, j.Options.Out, spec.Name)
 		if err != nil {
 			return nil, fmt.Errorf("--exists resume: %w", err)
 		}
@@ -514,7 +515,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 // verifyChunks decodes the chunks of z listed in written, in parallel, and
 // drops from written (so that they are scored again) those that do not
 // decode, saying so: a chunk is kept only if it verifies.
-func verifyChunks(ctx context.Context, z *sinks.ZarrReader, written map[[2]int]bool) {
+func verifyChunks(ctx context.Context, z *zarr.Reader, written map[[2]int]bool) {
 	keys := slices.Collect(maps.Keys(written))
 	errs := make([]error, len(keys))
 	parallel(len(keys), func(i int) { errs[i] = z.CheckChunk(ctx, keys[i][0], keys[i][1]) })

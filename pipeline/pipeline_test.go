@@ -22,7 +22,7 @@ import (
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 func TestMain(m *testing.M) {
@@ -68,10 +68,10 @@ func runJob(t *testing.T, runner string, o pipeline.Options) *pipeline.Job {
 
 // readMatrix reads a whole array back through our Zarr reader, keyed by
 // query and target id.
-func readMatrix(t *testing.T, out, name string) (map[string]map[string]float64, *sinks.ZarrReader) {
+func readMatrix(t *testing.T, out, name string) (map[string]map[string]float64, *zarr.Reader) {
 	t.Helper()
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, out, name)
+	z, err := zarr.Open(ctx, out, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if z, zerr := sinks.OpenZarr(ctx, o.Out, "scores"); zerr == nil && z.Complete() {
+			if z, zerr := zarr.Open(ctx, o.Out, "scores"); zerr == nil && z.Complete() {
 				t.Error("a failed run left a result marked complete")
 			}
 		})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/smart"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // validateSmart checks the --smart flags (the N criterion's bound on t is
@@ -82,12 +83,12 @@ func (o Options) smartParameters(p map[string]any) {
 
 // smartMaskSpec is the spec of OUT/smart_mask, beside scores (same shape,
 // chunks and attributes).
-func (j *Job) smartMaskSpec(scores sinks.ArraySpec) sinks.ArraySpec {
+func (j *Job) smartMaskSpec(scores zarr.ArraySpec) zarr.ArraySpec {
 	attrs := map[string]any{}
 	for k, v := range scores.Attrs {
 		attrs[k] = v
 	}
 	delete(attrs, "direction")
 	attrs["meaning"] = "true: the score in OUT/scores is exact (rescored with the full dotprops); false: the pre-score on dotprops downsampled by 10 (navis.nblast_smart return_mask)"
-	return sinks.ArraySpec{Name: sinks.MaskArray, Shape: scores.Shape, Chunks: scores.Chunks, DType: "bool", Attrs: attrs}
+	return zarr.ArraySpec{Name: sinks.MaskArray, Shape: scores.Shape, Chunks: scores.Chunks, DType: "bool", Attrs: attrs}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // smartOptions are navis.nblast_smart(x, x, t=50, criterion='percentile')
@@ -78,7 +79,7 @@ func checkSmart(t *testing.T, dir string, set reference.Set, out string) {
 		}
 	}
 	for _, name := range []string{"scores", sinks.MaskArray} {
-		z, err := sinks.OpenZarr(context.Background(), out, name)
+		z, err := zarr.Open(context.Background(), out, name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // Hit is one target of a query's hit list and its score.
@@ -85,7 +86,7 @@ func ReadHits(ctx context.Context, src *Source, keep func(scoring.ID) bool) (*Hi
 		z := src.Z
 		if z == nil {
 			var err error
-			if z, err = sinks.OpenZarr(ctx, src.Out, src.Array); err != nil {
+			if z, err = zarr.Open(ctx, src.Out, src.Array); err != nil {
 				return nil, err
 			}
 			src.Z = z

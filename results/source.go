@@ -12,6 +12,7 @@ import (
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // What names the outputs a command may read: "sparse", "topk", or a dense
@@ -25,7 +26,7 @@ type Source struct {
 	Parts *Parts // sparse or top-k
 	Array string // or a dense array's name
 	// Z is the dense array, once Check has opened it.
-	Z *sinks.ZarrReader
+	Z *zarr.Reader
 	// Written lists the dense array's chunks present (Check; nil for
 	// parts).
 	Written map[[2]int]bool
@@ -127,7 +128,7 @@ func (s *Source) Status(ctx context.Context) (Status, string, error) {
 		return Complete, "", nil
 	}
 	if s.Z == nil {
-		z, err := sinks.OpenZarr(ctx, s.Out, s.Array)
+		z, err := zarr.Open(ctx, s.Out, s.Array)
 		if err != nil {
 			return 0, "", err
 		}

@@ -112,7 +112,7 @@ func (f *finalizeManifestFn) ProcessElement(ctx context.Context, sum partCount) 
 		return err
 	}
 	m := Manifest{Complete: true, Rows: cfg.PriorRows + sum.Rows, Parts: cfg.PriorParts + int(sum.Parts), Parameters: json.RawMessage(cfg.Parameters)}
-	return writeJSON(ctx, files.Join(cfg.Dir, ManifestName), m)
+	return files.WriteJSON(ctx, files.Join(cfg.Dir, ManifestName), m)
 }
 
 // ReadManifest reads DIR/_manifest.json of a sparse (DIR = OUT) or top-k

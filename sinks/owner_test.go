@@ -13,6 +13,7 @@ import (
 
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/gcstest"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // deadPID returns the pid of a process that has exited.
@@ -158,8 +159,8 @@ func TestFinalizersCheckTheOwner(t *testing.T) {
 	if err := files.WriteJSON(ctx, files.Join(out, OwnerName), Owner{Run: "other", Host: "h", PID: 1, Heartbeat: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	spec := ArraySpec{Name: "scores", Shape: [2]int{1, 1}, Chunks: [2]int{1, 1}, DType: "float32"}
-	if err := CreateZarr(ctx, out, []ArraySpec{spec}); err != nil {
+	spec := zarr.ArraySpec{Name: "scores", Shape: [2]int{1, 1}, Chunks: [2]int{1, 1}, DType: "float32"}
+	if err := zarr.Create(ctx, out, []zarr.ArraySpec{spec}); err != nil {
 		t.Fatal(err)
 	}
 	me := RunOwner{Out: out, Run: "me"}
@@ -167,7 +168,7 @@ func TestFinalizersCheckTheOwner(t *testing.T) {
 	if err := zf.ProcessElement(ctx, 1); err == nil || !strings.Contains(err.Error(), "run other") {
 		t.Errorf("zarr finaliser: %v", err)
 	}
-	if z, _ := OpenZarr(ctx, out, "scores"); z.Complete() {
+	if z, _ := zarr.Open(ctx, out, "scores"); z.Complete() {
 		t.Error("zarr marked complete by a run that does not own the output")
 	}
 	mf := &finalizeManifestFn{Config: manifestConfig{Dir: out, What: "sparse parts", Expected: 0, Parameters: "{}", Owner: me}}

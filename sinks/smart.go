@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/nblast-go/nblast/internal/files"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // MaskArray is the Zarr array of a --smart run that says which scores are
@@ -22,7 +22,7 @@ const (
 	AttrFraction = "smart_fraction_rescored"
 )
 
-// maskValues converts a chunk's mask to the values EncodeChunk takes.
+// maskValues converts a chunk's mask to the values zarr.EncodeChunk takes.
 func maskValues(m []bool) []float64 {
 	v := make([]float64, len(m))
 	for i, b := range m {
@@ -36,7 +36,7 @@ func maskValues(m []bool) []float64 {
 // CountMask counts the true cells of the mask array at out, reading it a
 // chunk row at a time (every chunk must be written).
 func CountMask(ctx context.Context, out string) (rescored, cells int64, err error) {
-	z, err := OpenZarr(ctx, out, MaskArray)
+	z, err := zarr.Open(ctx, out, MaskArray)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -59,7 +59,7 @@ func CountMask(ctx context.Context, out string) (rescored, cells int64, err erro
 // recordSmartCounts counts the mask (after every chunk is written, so on a
 // resumed run too) and adds SmartAttrs to the scores' and the mask's
 // attributes.
-func recordSmartCounts(ctx context.Context, out string, mask ArraySpec) error {
+func recordSmartCounts(ctx context.Context, out string, mask zarr.ArraySpec) error {
 	rescored, cells, err := CountMask(ctx, out)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", MaskArray, err)
@@ -69,13 +69,12 @@ func recordSmartCounts(ctx context.Context, out string, mask ArraySpec) error {
 		frac = float64(rescored) / float64(cells)
 	}
 	for _, name := range []string{ScoresArray, MaskArray} {
-		p := files.Join(out, name, ".zattrs")
-		attrs, err := readJSONObject(ctx, p)
+		attrs, err := zarr.ReadAttrs(ctx, out, name)
 		if err != nil {
 			return fmt.Errorf("record smart counts: %w", err)
 		}
 		attrs[AttrRescored], attrs[AttrCells], attrs[AttrFraction] = rescored, cells, frac
-		if err := writeJSON(ctx, p, attrs); err != nil {
+		if err := zarr.WriteAttrs(ctx, out, name, attrs); err != nil {
 			return err
 		}
 	}

@@ -184,7 +184,7 @@ func (f *finalizeUpdateFn) ProcessElement(ctx context.Context, sum partCount) er
 	// The rows scored are all there: a later update with the same spec
 	// reuses them if the merge is cut short (DeltaComplete).
 	if f.Expected > 0 {
-		if err := writeJSON(ctx, files.Join(UpdateDeltaDir(f.Out), ManifestName), Manifest{Complete: true, Parts: f.Expected, Parameters: []byte("{}")}); err != nil {
+		if err := files.WriteJSON(ctx, files.Join(UpdateDeltaDir(f.Out), ManifestName), Manifest{Complete: true, Parts: f.Expected, Parameters: []byte("{}")}); err != nil {
 			return err
 		}
 	}
@@ -289,7 +289,7 @@ func MergeSparseUpdate(ctx context.Context, out string) error {
 		total += n
 	}
 	man := Manifest{Complete: true, Rows: total, Parts: m.blocks, Parameters: spec.Manifest}
-	return writeJSON(ctx, updatePath(out, updatePartsDir, ManifestName), man)
+	return files.WriteJSON(ctx, updatePath(out, updatePartsDir, ManifestName), man)
 }
 
 // merge is what MergeSparseUpdate knows of the new plan and the rows to

@@ -88,7 +88,7 @@ func TestSparseUpdateMergeAndSwitch(t *testing.T) {
 	// changed, 4 new.
 	writeTestPart(t, out, 0, []int64{1, 2}, []int64{1, 2, 3}, [][3]float64{{1, 1, 1}, {1, 2, 0.5}, {1, 3, 0.25}, {2, 1, 0.4}, {2, 2, 1}})
 	writeTestPart(t, out, 1, []int64{3}, []int64{1, 2, 3}, [][3]float64{{3, 1, 0.3}, {3, 3, 1}})
-	if err := writeJSON(ctx, filepath.Join(out, ManifestName), Manifest{Complete: true, Rows: 7, Parts: 2, Parameters: []byte(`{"old":true}`)}); err != nil {
+	if err := files.WriteJSON(ctx, filepath.Join(out, ManifestName), Manifest{Complete: true, Rows: 7, Parts: 2, Parameters: []byte(`{"old":true}`)}); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(out, RunMarkerName), []byte("old record\n"), 0o644)

@@ -43,7 +43,7 @@ func TestTopKUpdateSwitch(t *testing.T) {
 		for qb := range 3 {
 			write(topk, qb, []TopKRow{row(int64(qb), 1, 9, 0.5)})
 		}
-		if err := writeJSON(ctx, filepath.Join(topk, ManifestName), Manifest{Complete: true, Rows: 3, Parts: 3, Parameters: []byte(`{"old":true}`)}); err != nil {
+		if err := files.WriteJSON(ctx, filepath.Join(topk, ManifestName), Manifest{Complete: true, Rows: 3, Parts: 3, Parameters: []byte(`{"old":true}`)}); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(out, RunMarkerName), []byte(`{"old":"marker"}`), 0o644)
@@ -54,7 +54,7 @@ func TestTopKUpdateSwitch(t *testing.T) {
 		work := UpdateTopKDir(out)
 		newParts[TopKPartName(0)] = write(work, 0, []TopKRow{row(1, 1, 2, 0.75), row(1, 2, 3, 0.5)})
 		newParts[TopKPartName(1)] = write(work, 1, []TopKRow{row(7, 1, 1, 0.25)})
-		if err := writeJSON(ctx, filepath.Join(work, ManifestName), Manifest{Complete: true, Rows: 3, Parts: 2, Parameters: []byte(`{"new":true}`)}); err != nil {
+		if err := files.WriteJSON(ctx, filepath.Join(work, ManifestName), Manifest{Complete: true, Rows: 3, Parts: 2, Parameters: []byte(`{"new":true}`)}); err != nil {
 			t.Fatal(err)
 		}
 		manifest, _ = os.ReadFile(filepath.Join(work, ManifestName))

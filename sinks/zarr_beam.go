@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
 	"github.com/nblast-go/nblast/scores"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 func init() {
@@ -17,12 +18,12 @@ func init() {
 }
 
 // WriteZarr writes each chunk of scores to the arrays of the Zarr group at
-// out (created beforehand by CreateZarr) and, once all expected chunks are
+// out (created beforehand by zarr.Create) and, once all expected chunks are
 // written, marks the arrays complete if owner still owns the output.
 // arrays[0] receives Chunk.Values, the second (scores_reverse, for scores=both)
 // Chunk.Reverse and one named MaskArray (--smart) Chunk.Mask; the mask's
 // finalisation also records how many cells are exact (SmartAttrs).
-func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []ArraySpec, expected int, owner RunOwner) {
+func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []zarr.ArraySpec, expected int, owner RunOwner) {
 	s = s.Scope("WriteZarr")
 	geo := make([]ArrayGeometry, len(arrays))
 	for k, a := range arrays {
@@ -32,8 +33,8 @@ func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []Array
 	beam.ParDo0(s, &finalizeZarrFn{Out: out, Arrays: geo, Expected: expected, Owner: owner}, stats.Sum(s, written))
 }
 
-// ArrayGeometry is what workers need of an ArraySpec: not its attributes
-// (the id lists can be large, and MarkComplete reads .zattrs back from
+// ArrayGeometry is what workers need of an zarr.ArraySpec: not its attributes
+// (the id lists can be large, and zarr.MarkComplete reads .zattrs back from
 // storage).
 type ArrayGeometry struct {
 	Name, DType          string
@@ -41,8 +42,8 @@ type ArrayGeometry struct {
 	ChunkRows, ChunkCols int
 }
 
-func (g ArrayGeometry) spec() ArraySpec {
-	return ArraySpec{Name: g.Name, DType: g.DType, Shape: [2]int{g.Rows, g.Cols}, Chunks: [2]int{g.ChunkRows, g.ChunkCols}}
+func (g ArrayGeometry) spec() zarr.ArraySpec {
+	return zarr.ArraySpec{Name: g.Name, DType: g.DType, Shape: [2]int{g.Rows, g.Cols}, Chunks: [2]int{g.ChunkRows, g.ChunkCols}}
 }
 
 type writeChunkFn struct {
@@ -60,11 +61,11 @@ func (f *writeChunkFn) ProcessElement(ctx context.Context, c scores.Chunk) (int,
 		case k > 0:
 			vals = c.Reverse
 		}
-		data, err := EncodeChunk(spec, c.Rows, c.Cols, vals)
+		data, err := zarr.EncodeChunk(spec, c.Rows, c.Cols, vals)
 		if err != nil {
 			return 0, err
 		}
-		if err := WriteChunk(ctx, f.Out, spec, c.QB, c.TB, data); err != nil {
+		if err := zarr.WriteChunk(ctx, f.Out, spec, c.QB, c.TB, data); err != nil {
 			return 0, err
 		}
 	}
@@ -82,7 +83,7 @@ func (f *finalizeZarrFn) ProcessElement(ctx context.Context, written int) error 
 	if written != f.Expected {
 		return fmt.Errorf("%s: %d of %d chunks written; the result is not marked complete", f.Out, written, f.Expected)
 	}
-	specs := make([]ArraySpec, len(f.Arrays))
+	specs := make([]zarr.ArraySpec, len(f.Arrays))
 	for k, g := range f.Arrays {
 		specs[k] = g.spec()
 	}
@@ -92,7 +93,7 @@ func (f *finalizeZarrFn) ProcessElement(ctx context.Context, written int) error 
 // FinishZarr marks the arrays at out complete, every chunk being written,
 // if owner still owns the output (with the smart mask's counts first): the
 // last step of a run, or of a resumed run that found every chunk written.
-func FinishZarr(ctx context.Context, out string, arrays []ArraySpec, owner RunOwner) error {
+func FinishZarr(ctx context.Context, out string, arrays []zarr.ArraySpec, owner RunOwner) error {
 	if err := owner.Check(ctx); err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func FinishZarr(ctx context.Context, out string, arrays []ArraySpec, owner RunOw
 		}
 	}
 	for _, a := range arrays {
-		if err := MarkComplete(ctx, out, a); err != nil {
+		if err := zarr.MarkComplete(ctx, out, a); err != nil {
 			return err
 		}
 	}

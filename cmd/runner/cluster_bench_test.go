@@ -13,6 +13,7 @@ import (
 	"github.com/nblast-go/nblast/cluster"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // TestWriteClusterBenchDense writes, when NBLAST_CLUSTER_BENCH_DIR is
@@ -71,9 +72,9 @@ func TestWriteClusterBenchDense(t *testing.T) {
 	}
 	ctx := context.Background()
 	out := filepath.Join(dir, "dense")
-	spec := sinks.ArraySpec{Name: "scores", Shape: [2]int{n, n}, Chunks: [2]int{1000, 1000}, DType: "float32",
+	spec := zarr.ArraySpec{Name: "scores", Shape: [2]int{n, n}, Chunks: [2]int{1000, 1000}, DType: "float32",
 		Attrs: map[string]any{"queries": ids, "targets": ids, "direction": "mean (synthetic)"}}
-	if err := sinks.CreateZarr(ctx, out, []sinks.ArraySpec{spec}); err != nil {
+	if err := zarr.Create(ctx, out, []zarr.ArraySpec{spec}); err != nil {
 		t.Fatal(err)
 	}
 	c := spec.Chunks[0]
@@ -86,16 +87,16 @@ func TestWriteClusterBenchDense(t *testing.T) {
 					vals[(i-r0)*(c1-c0)+j-c0] = score(i, j)
 				}
 			}
-			data, err := sinks.EncodeChunk(spec, r1-r0, c1-c0, vals)
+			data, err := zarr.EncodeChunk(spec, r1-r0, c1-c0, vals)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := sinks.WriteChunk(ctx, out, spec, bi, bj, data); err != nil {
+			if err := zarr.WriteChunk(ctx, out, spec, bi, bj, data); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := sinks.MarkComplete(ctx, out, spec); err != nil {
+	if err := zarr.MarkComplete(ctx, out, spec); err != nil {
 		t.Fatal(err)
 	}
 }

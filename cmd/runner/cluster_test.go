@@ -26,7 +26,7 @@ import (
 	"github.com/nblast-go/nblast/internal/scipytest"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/results"
-	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // A synthetic brain (runner synth, with its cell types) scored all-by-all
@@ -205,7 +205,7 @@ func readClusterOutput(t *testing.T, out string) clusterFiles {
 func denseCSV(t *testing.T, out string) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, out, "scores")
+	z, err := zarr.Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

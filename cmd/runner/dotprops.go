@@ -17,10 +17,10 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/dotpropsjob"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/interrupt"
 	"github.com/nblast-go/nblast/internal/progress"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // minResample is the finest --resample, 1 nm: finer spacings are below
@@ -140,7 +140,7 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	job := transforms.DotpropsJob{
+	job := dotpropsjob.Job{
 		K:        *k,
 		Resample: *resample,
 		Read:     dotprops.NeuronReadOptions{Units: u, StrSWCIDs: dotprops.SWCStrIDs(paths, ids), SWCIDs: ids},
@@ -156,7 +156,7 @@ func runDotprops(ctx context.Context, args []string, stderr io.Writer) error {
 		nw = runtime.GOMAXPROCS(0)
 	}
 	stop := dotpropsProgress(stderr, len(paths), start)
-	st, size, err := transforms.WriteDotpropsFile(ctx, paths, job, *out)
+	st, size, err := dotpropsjob.WriteFile(ctx, paths, job, *out)
 	stop()
 	if err != nil {
 		return err
@@ -196,7 +196,7 @@ func dotpropsProgress(w io.Writer, nfiles int, start time.Time) (stop func()) {
 	if progressFormat != progress.Line {
 		return dotpropsProgressJSON(w, nfiles, start)
 	}
-	P := &transforms.DotpropsProgress
+	P := &dotpropsjob.Progress
 	f0, n0, p0 := P.Files.Load(), P.Neurons.Load(), P.Points.Load()
 	return progress.Start(w, time.Second, func(now time.Time) string {
 		p := P.Points.Load() - p0
@@ -206,20 +206,20 @@ func dotpropsProgress(w io.Writer, nfiles int, start time.Time) (stop func()) {
 }
 
 // dotpropsBeam runs `runner dotprops` as a Beam job (see dotpropsMain).
-func dotpropsBeam(ctx context.Context, paths []string, job transforms.DotpropsJob, out string, shardSize int, stderr io.Writer, start time.Time) error {
-	for _, name := range []string{transforms.DotpropsManifest, transforms.DotpropsPartName(0)} {
+func dotpropsBeam(ctx context.Context, paths []string, job dotpropsjob.Job, out string, shardSize int, stderr io.Writer, start time.Time) error {
+	for _, name := range []string{dotpropsjob.Manifest, dotpropsjob.PartName(0)} {
 		if ok, err := files.Exists(ctx, files.Join(out, name)); err != nil {
 			return err
 		} else if ok {
 			return fmt.Errorf("--out %s already holds dotprops (%s): remove it or choose another --out (parts of an earlier run would mix with this one's)", out, name)
 		}
 	}
-	if err := transforms.WriteDotpropsInputs(ctx, out, paths); err != nil {
+	if err := dotpropsjob.WriteInputs(ctx, out, paths); err != nil {
 		return err
 	}
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
-	transforms.MakeDotpropsParts(s, out, len(paths), shardSize, job)
+	dotpropsjob.MakeParts(s, out, len(paths), shardSize, job)
 	nparts := (len(paths) + shardSize - 1) / shardSize
 	fmt.Fprintf(stderr, "dotprops: %d input files in %d parts, runner %s\n", len(paths), nparts, *runners.Runner)
 	local := isLocal()
@@ -230,8 +230,8 @@ func dotpropsBeam(ctx context.Context, paths []string, job transforms.DotpropsJo
 	err := beamx.Run(ctx, p)
 	stop()
 	if err != nil {
-		return fmt.Errorf("dotprops job: %w (parts written so far stay in %s, without %s: remove them before rerunning)", err, out, transforms.DotpropsManifest)
+		return fmt.Errorf("dotprops job: %w (parts written so far stay in %s, without %s: remove them before rerunning)", err, out, dotpropsjob.Manifest)
 	}
-	fmt.Fprintf(stderr, "dotprops: %d parts and %s written to %s in %s\n", nparts, transforms.DotpropsManifest, out, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "dotprops: %d parts and %s written to %s in %s\n", nparts, dotpropsjob.Manifest, out, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -20,15 +20,15 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/dotpropsjob"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/internal/parquettest"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/skeleton"
-	"github.com/nblast-go/nblast/transforms"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // examplesTies are the points of navis_examples_k5_res1um whose 5th and
@@ -65,7 +65,7 @@ func scoreAllByAll(t *testing.T, in string) map[string]map[string]float64 {
 		t.Fatalf("scoring %s: %v", in, err)
 	}
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, o.Out, "scores")
+	z, err := zarr.Open(ctx, o.Out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestDotpropsInputsAgree(t *testing.T) {
 	if len(names) != 3 {
 		t.Fatalf("parts %v, want 3", names)
 	}
-	if _, err := os.Stat(filepath.Join(parts, transforms.DotpropsManifest)); err != nil {
+	if _, err := os.Stat(filepath.Join(parts, dotpropsjob.Manifest)); err != nil {
 		t.Errorf("no manifest: %v", err)
 	}
 	ref, err := dotprops.ReadDotpropsFile(ctx, filepath.Join(tmp, "swc,_1_worker.parquet"), dotprops.ReadOptions{})

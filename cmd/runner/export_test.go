@@ -25,6 +25,7 @@ import (
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // Real outputs for the export and inspect tests, each made once per test
@@ -421,7 +422,7 @@ func TestExportDenseScores(t *testing.T) {
 	out := fixture(t, "dense")
 	ctx := context.Background()
 	for _, name := range []string{"scores", "scores_reverse"} {
-		z, err := sinks.OpenZarr(ctx, out, name)
+		z, err := zarr.Open(ctx, out, name)
 		if err != nil {
 			t.Fatal(err)
 		}

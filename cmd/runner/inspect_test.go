@@ -14,6 +14,7 @@ import (
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // inspectID is the golden neuron A_jitter.
@@ -66,7 +67,7 @@ func denseBest(t *testing.T, id string) (best string, scores []string) {
 	t.Helper()
 	ctx := context.Background()
 	out := fixture(t, "dense")
-	z, err := sinks.OpenZarr(ctx, out, "scores")
+	z, err := zarr.Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

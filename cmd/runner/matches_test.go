@@ -23,6 +23,7 @@ import (
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 func init() {
@@ -41,7 +42,7 @@ func init() {
 func denseMatrix(t *testing.T, out string) (queries, targets []scoring.ID, vals []float64) {
 	t.Helper()
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, out, "scores")
+	z, err := zarr.Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

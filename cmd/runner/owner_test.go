@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // TestSecondRunIsRefused starts two runs into one OUT, as in the issue
@@ -56,7 +57,7 @@ func TestSecondRunIsRefused(t *testing.T) {
 	if err := first.Wait(); err != nil {
 		t.Fatalf("first run: %v\n%s", err, tail(firstErr.Bytes(), 3000))
 	}
-	z, err := sinks.OpenZarr(context.Background(), out, "scores")
+	z, err := zarr.Open(context.Background(), out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

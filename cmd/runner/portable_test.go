@@ -26,7 +26,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/encoding/prototext"
 
-	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // The portable runner path as Flink and Dataflow receive it: the runner
@@ -295,7 +295,7 @@ func TestPortableProcessWorkers(t *testing.T) {
 
 	sameTree(t, filepath.Join(dir, "local"), filepath.Join(dir, "remote"))
 	for _, name := range []string{"scores", "scores_reverse"} {
-		z, err := sinks.OpenZarr(context.Background(), filepath.Join(dir, "remote"), name)
+		z, err := zarr.Open(context.Background(), filepath.Join(dir, "remote"), name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/nblast-go/nblast/dotpropsjob"
 	"github.com/nblast-go/nblast/internal/progress"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/transforms"
@@ -57,7 +58,7 @@ func dotpropsProgressJSON(w io.Writer, nfiles int, start time.Time) (stop func()
 	if progressFormat == progress.None {
 		return func() {}
 	}
-	P := &transforms.DotpropsProgress
+	P := &dotpropsjob.Progress
 	f0, n0 := P.Files.Load(), P.Neurons.Load()
 	return progress.StartJSON(w, time.Second/4, func(now time.Time) (progress.Event, bool) {
 		return progress.Event{Stage: "dotprops", Done: P.Neurons.Load() - n0, Unit: "neurons",

@@ -15,12 +15,13 @@ import (
 	"github.com/nblast-go/nblast/internal/scipytest"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // The tests of python/nblast_results.py, the Python reader shipped in the
 // repository: Debian's /usr/bin/python3 imports it and reads real outputs
 // of the scoring run (the golden neurons, each sink); what it returns is
-// compared with what the Go readers (sinks.OpenZarr, ReadSparse, ReadTopK)
+// compared with what the Go readers (zarr.Open, ReadSparse, ReadTopK)
 // read: ids exactly (as strings, and their dtype: int64 or object),
 // values exactly (as the stored float32 / float64), in the same order.
 
@@ -155,14 +156,14 @@ func idDType(intIDs bool) string {
 }
 
 // checkDense compares nblast_results.read(out, what=name) with the array
-// as sinks.OpenZarr reads it.
+// as zarr.Open reads it.
 func checkDense(t *testing.T, r pyResult, out, name string, intIDs bool) {
 	t.Helper()
 	if r.Error != "" {
 		t.Fatalf("nblast_results: %s: %s", r.Error, r.Message)
 	}
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, out, name)
+	z, err := zarr.Open(ctx, out, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +429,7 @@ func TestPyReaderToSparse(t *testing.T) {
 		pythonZarr(t)
 		out := fixture(t, "dense")
 		ctx := context.Background()
-		z, err := sinks.OpenZarr(ctx, out, "scores")
+		z, err := zarr.Open(ctx, out, "scores")
 		if err != nil {
 			t.Fatal(err)
 		}

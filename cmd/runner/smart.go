@@ -9,6 +9,7 @@ import (
 
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // smartSummary prints how many cells a --smart run rescored exactly: for
@@ -18,7 +19,7 @@ import (
 func smartSummary(ctx context.Context, job *pipeline.Job, res beam.PipelineResult) {
 	o := job.Options
 	if o.Sink == "zarr" {
-		if z, err := sinks.OpenZarr(ctx, o.Out, sinks.MaskArray); err == nil {
+		if z, err := zarr.Open(ctx, o.Out, sinks.MaskArray); err == nil {
 			fmt.Fprintf(os.Stderr, "smart: %v of %v cells rescored exactly (fraction %v; %s criterion, t = %v), recorded in %s/%s/.zattrs (%s) and OUT/%s marks them\n",
 				z.Attrs[sinks.AttrRescored], z.Attrs[sinks.AttrCells], z.Attrs[sinks.AttrFraction], o.SmartCriterion, o.SmartT,
 				o.Out, sinks.MaskArray, sinks.AttrFraction, sinks.MaskArray)

@@ -17,8 +17,8 @@ import (
 	"github.com/nblast-go/nblast/internal/synth"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/smatcsv"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // goldenGroupsCSV writes the golden set's types (the name in
@@ -158,7 +158,7 @@ func checkScoresWith(t *testing.T, in, smat string, m *scoring.Matrix) {
 		t.Fatalf("scoring run with --smat %s: exit %d\n%s", smat, code, tail([]byte(msg), 3000))
 	}
 	ctx := context.Background()
-	z, err := sinks.OpenZarr(ctx, out, "scores")
+	z, err := zarr.Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/scoring"
-	"github.com/nblast-go/nblast/sinks"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // pythonZarr returns /usr/bin/python3 if it imports zarr, else skips (or
@@ -101,7 +101,7 @@ print(json.dumps({"queries": z.attrs["queries"], "targets": z.attrs["targets"],
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
-	z, err := sinks.OpenZarr(context.Background(), out, "scores")
+	z, err := zarr.Open(context.Background(), out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,5 @@
-// Package sinks writes NBLAST results. This file holds the dense output: a
-// Zarr v2 group of 2-D float score arrays (the "Output 1" contract in
-// docs/formats.md), written chunk by chunk through internal/files so that
-// local paths and gs:// prefixes both work.
-//
+package zarr
+
 // Layout of a group at OUT:
 //
 //	OUT/.zgroup             {"zarr_format":2}
@@ -13,7 +10,6 @@
 // Every chunk file is written whole and atomically, and encoding is
 // deterministic (NaN is canonicalised), so rewriting a chunk on a retry
 // yields identical bytes.
-package sinks
 
 import (
 	"bytes"
@@ -83,10 +79,10 @@ func grid(shape, chunks [2]int) [2]int {
 	return [2]int{(shape[0] + chunks[0] - 1) / chunks[0], (shape[1] + chunks[1] - 1) / chunks[1]}
 }
 
-// CreateZarr writes OUT/.zgroup and, per array, OUT/<name>/.zarray and
+// Create writes OUT/.zgroup and, per array, OUT/<name>/.zarray and
 // OUT/<name>/.zattrs (the spec's Attrs plus "complete": false). Existing
 // metadata files are overwritten; chunk files are left alone.
-func CreateZarr(ctx context.Context, out string, arrays []ArraySpec) error {
+func Create(ctx context.Context, out string, arrays []ArraySpec) error {
 	seen := map[string]bool{}
 	for _, a := range arrays {
 		if err := a.validate(); err != nil {
@@ -143,6 +139,18 @@ func writeAttrs(ctx context.Context, p string, attrs map[string]any, complete bo
 	}
 	m[completeKey] = complete
 	return writeJSON(ctx, p, m)
+}
+
+// ReadAttrs reads the attributes of array name of the group at out
+// (its .zattrs), numbers as json.Number so that ids above 2^53 survive.
+func ReadAttrs(ctx context.Context, out, name string) (map[string]any, error) {
+	return readJSONObject(ctx, files.Join(out, name, ".zattrs"))
+}
+
+// WriteAttrs writes attrs as the attributes of array name of the group at
+// out, as they are ("complete" included).
+func WriteAttrs(ctx context.Context, out, name string, attrs map[string]any) error {
+	return writeJSON(ctx, files.Join(out, name, ".zattrs"), attrs)
 }
 
 // writeJSON writes v as the project writes JSON (files.WriteJSON: sorted
@@ -386,10 +394,10 @@ func Float16Frombits(h uint16) float64 {
 	return sign * math.Ldexp(1024+frac, exp-25)
 }
 
-// ZarrReader reads a 2-D float Zarr v2 array: one written by this package,
+// Reader reads a 2-D float Zarr v2 array: one written by this package,
 // or any with dtype <f2/<f4/<f8 (or big-endian), C order, no filters and a
 // zstd or null compressor.
-type ZarrReader struct {
+type Reader struct {
 	Shape, Chunks [2]int
 	DType         string         // "float16" | "float32" | "float64"
 	Attrs         map[string]any // from .zattrs; numbers are json.Number
@@ -401,9 +409,9 @@ type ZarrReader struct {
 	sep   string // dimension separator, "." or "/"
 }
 
-// OpenZarr reads the metadata of array name in the group at out.
-func OpenZarr(ctx context.Context, out, name string) (*ZarrReader, error) {
-	z := &ZarrReader{path: files.Join(out, name)}
+// Open reads the metadata of array name in the group at out.
+func Open(ctx context.Context, out, name string) (*Reader, error) {
+	z := &Reader{path: files.Join(out, name)}
 	p := files.Join(z.path, ".zarray")
 	b, err := files.ReadFile(ctx, p)
 	if err != nil {
@@ -519,12 +527,12 @@ func parseFill(v any) (float64, error) {
 }
 
 // Complete reports whether .zattrs says every chunk has been written.
-func (z *ZarrReader) Complete() bool { return z.Attrs[completeKey] == true }
+func (z *Reader) Complete() bool { return z.Attrs[completeKey] == true }
 
 // Grid is the number of chunks along each axis.
-func (z *ZarrReader) Grid() [2]int { return grid(z.Shape, z.Chunks) }
+func (z *Reader) Grid() [2]int { return grid(z.Shape, z.Chunks) }
 
-func (z *ZarrReader) chunkPath(i, j int) string {
+func (z *Reader) chunkPath(i, j int) string {
 	if z.sep == "/" {
 		return files.Join(z.path, strconv.Itoa(i), strconv.Itoa(j))
 	}
@@ -535,7 +543,7 @@ func (z *ZarrReader) chunkPath(i, j int) string {
 // indices, with one listing of the array (one request on an object store,
 // however many chunks). Chunks are written whole and atomically, so a
 // listed chunk is a complete one.
-func (z *ZarrReader) WrittenChunks(ctx context.Context) (map[[2]int]bool, error) {
+func (z *Reader) WrittenChunks(ctx context.Context) (map[[2]int]bool, error) {
 	pattern := files.Join(z.path, "*")
 	if z.sep == "/" {
 		pattern = files.Join(z.path, "*", "*")
@@ -564,7 +572,7 @@ func (z *ZarrReader) WrittenChunks(ctx context.Context) (map[[2]int]bool, error)
 
 // Read returns rows [r0, r1) and cols [c0, c1) row-major; chunks not yet
 // written read as the fill value (NaN for arrays of this package).
-func (z *ZarrReader) Read(ctx context.Context, r0, r1, c0, c1 int) ([]float64, error) {
+func (z *Reader) Read(ctx context.Context, r0, r1, c0, c1 int) ([]float64, error) {
 	if r0 < 0 || r0 > r1 || r1 > z.Shape[0] || c0 < 0 || c0 > c1 || c1 > z.Shape[1] {
 		return nil, fmt.Errorf("%s: read [%d:%d, %d:%d] outside shape %v", z.path, r0, r1, c0, c1, z.Shape)
 	}
@@ -597,7 +605,7 @@ func (z *ZarrReader) Read(ctx context.Context, r0, r1, c0, c1 int) ([]float64, e
 // readChunk decodes chunk (i, j) to its full chunk shape; nil if missing.
 // CheckChunk decodes chunk (i, j), which must exist: an error (naming the
 // file) means it was damaged after it was written.
-func (z *ZarrReader) CheckChunk(ctx context.Context, i, j int) error {
+func (z *Reader) CheckChunk(ctx context.Context, i, j int) error {
 	vals, err := z.readChunk(ctx, i, j)
 	if err == nil && vals == nil {
 		err = fmt.Errorf("%s: no such chunk", z.chunkPath(i, j))
@@ -609,7 +617,7 @@ func (z *ZarrReader) CheckChunk(ctx context.Context, i, j int) error {
 // PartCorruptAdvice for parts).
 const ChunkCorruptAdvice = "the chunk was damaged after it was written (altered or truncated): rerun the same command with --exists resume, which scores it again"
 
-func (z *ZarrReader) readChunk(ctx context.Context, i, j int) ([]float64, error) {
+func (z *Reader) readChunk(ctx context.Context, i, j int) ([]float64, error) {
 	p := z.chunkPath(i, j)
 	if ok, err := files.Exists(ctx, p); err != nil || !ok {
 		return nil, err

@@ -1,4 +1,4 @@
-package sinks
+package zarr
 
 import (
 	"bytes"
@@ -104,12 +104,12 @@ func TestRoundTrip(t *testing.T) {
 			t.Run(dtype+"/"+tc.name, func(t *testing.T) {
 				out := t.TempDir()
 				spec := ArraySpec{Name: "scores", Shape: tc.shape, Chunks: tc.chunks, DType: dtype}
-				if err := CreateZarr(ctx, out, []ArraySpec{spec}); err != nil {
+				if err := Create(ctx, out, []ArraySpec{spec}); err != nil {
 					t.Fatal(err)
 				}
 				vals := testValues(tc.shape[0], tc.shape[1])
 				writeArray(t, out, spec, vals)
-				z, err := OpenZarr(ctx, out, "scores")
+				z, err := Open(ctx, out, "scores")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -276,15 +276,15 @@ func TestMarkCompleteKeepsAttrs(t *testing.T) {
 	big := int64(1<<62 + 12345) // above 2^53: must survive exactly
 	spec := ArraySpec{Name: "scores", Shape: [2]int{3, 2}, Chunks: [2]int{2, 2}, DType: "float32",
 		Attrs: map[string]any{"queries": []any{big, int64(-7), int64(3)}, "targets": []any{"a", "b"}, "max_dist": 12.5, "complete": "ignored"}}
-	if err := CreateZarr(ctx, out, []ArraySpec{spec}); err != nil {
+	if err := Create(ctx, out, []ArraySpec{spec}); err != nil {
 		t.Fatal(err)
 	}
 	if spec.Attrs["complete"] != "ignored" {
-		t.Fatal("CreateZarr modified the caller's attrs")
+		t.Fatal("Create modified the caller's attrs")
 	}
 	check := func(complete bool) {
 		t.Helper()
-		z, err := OpenZarr(ctx, out, "scores")
+		z, err := Open(ctx, out, "scores")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func TestMarkCompleteKeepsAttrs(t *testing.T) {
 		t.Fatalf(".zattrs lost the exact id:\n%s", raw)
 	}
 	if err := MarkComplete(ctx, t.TempDir(), spec); err == nil || !strings.Contains(err.Error(), ".zattrs") {
-		t.Fatalf("MarkComplete without CreateZarr: err = %v, want one naming .zattrs", err)
+		t.Fatalf("MarkComplete without Create: err = %v, want one naming .zattrs", err)
 	}
 }
 
@@ -330,7 +330,7 @@ func TestMissingChunkReadsNaN(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
 	spec := ArraySpec{Name: "scores", Shape: [2]int{5, 5}, Chunks: [2]int{2, 3}, DType: "float32"}
-	if err := CreateZarr(ctx, out, []ArraySpec{spec}); err != nil {
+	if err := Create(ctx, out, []ArraySpec{spec}); err != nil {
 		t.Fatal(err)
 	}
 	vals := make([]float64, 25)
@@ -338,7 +338,7 @@ func TestMissingChunkReadsNaN(t *testing.T) {
 		vals[k] = float64(k)
 	}
 	writeArray(t, out, spec, vals, [2]int{1, 1}) // rows 2-3, cols 3-4
-	z, err := OpenZarr(ctx, out, "scores")
+	z, err := Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,15 +385,15 @@ func TestErrorsNameThePathAndProblem(t *testing.T) {
 		err  error
 		want []string
 	}{
-		{"dtype", CreateZarr(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.DType = "int8" })}), []string{out, "int8"}},
-		{"chunks", CreateZarr(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.Chunks = [2]int{0, 2} })}), []string{out, "chunk shape"}},
-		{"name", CreateZarr(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.Name = "a/b" })}), []string{"a/b"}},
-		{"twice", CreateZarr(ctx, out, []ArraySpec{good, good}), []string{"twice"}},
-		{"attrs", CreateZarr(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.Attrs = map[string]any{"x": math.NaN()} })}), []string{".zattrs", "JSON"}},
+		{"dtype", Create(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.DType = "int8" })}), []string{out, "int8"}},
+		{"chunks", Create(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.Chunks = [2]int{0, 2} })}), []string{out, "chunk shape"}},
+		{"name", Create(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.Name = "a/b" })}), []string{"a/b"}},
+		{"twice", Create(ctx, out, []ArraySpec{good, good}), []string{"twice"}},
+		{"attrs", Create(ctx, out, []ArraySpec{bad(func(s *ArraySpec) { s.Attrs = map[string]any{"x": math.NaN()} })}), []string{".zattrs", "JSON"}},
 		{"region", func() error { _, err := EncodeChunk(good, 3, 1, []float64{1, 2, 3}); return err }(), []string{"scores", "3x1"}},
 		{"len", func() error { _, err := EncodeChunk(good, 2, 2, []float64{1}); return err }(), []string{"1 values"}},
 		{"grid", WriteChunk(ctx, out, good, 3, 0, []byte{1}), []string{filepath.Join(out, "scores", "3.0"), "grid"}},
-		{"open", func() error { _, err := OpenZarr(ctx, out, "nope"); return err }(), []string{filepath.Join(out, "nope", ".zarray")}},
+		{"open", func() error { _, err := Open(ctx, out, "nope"); return err }(), []string{filepath.Join(out, "nope", ".zarray")}},
 	}
 	for _, tc := range cases {
 		if tc.err == nil {
@@ -406,10 +406,10 @@ func TestErrorsNameThePathAndProblem(t *testing.T) {
 			}
 		}
 	}
-	if err := CreateZarr(ctx, out, []ArraySpec{good}); err != nil {
+	if err := Create(ctx, out, []ArraySpec{good}); err != nil {
 		t.Fatal(err)
 	}
-	z, err := OpenZarr(ctx, out, "scores")
+	z, err := Open(ctx, out, "scores")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestZarrPythonReadsOurArrays(t *testing.T) {
 			Attrs: map[string]any{"queries": queries, "targets": targets, "scores": "forward"}})
 	}
 	specs[0].Name = "scores" // the contract's default array
-	if err := CreateZarr(ctx, out, specs); err != nil {
+	if err := Create(ctx, out, specs); err != nil {
 		t.Fatal(err)
 	}
 	for k, spec := range specs {
@@ -519,7 +519,7 @@ func TestZarrPythonReadsOurArrays(t *testing.T) {
 		exp.Arrays = append(exp.Arrays, pa)
 	}
 	ramp := ArraySpec{Name: "ramp", Shape: [2]int{1031, 1024}, Chunks: [2]int{1030, 1024}, DType: "float64"} // 8.4 MB chunks
-	if err := CreateZarr(ctx, filepath.Join(dir, "ramp"), []ArraySpec{ramp}); err != nil {
+	if err := Create(ctx, filepath.Join(dir, "ramp"), []ArraySpec{ramp}); err != nil {
 		t.Fatal(err)
 	}
 	rv := make([]float64, ramp.Shape[0]*ramp.Shape[1])
@@ -546,7 +546,7 @@ func TestZarrPythonReadsOurArrays(t *testing.T) {
 	// Arrays written by zarr-python: zstd <f4, and uncompressed >f8 with
 	// "/" as dimension separator.
 	for _, c := range []struct{ name, dtype string }{{"py_zstd_f4", "float32"}, {"py_raw_f8", "float64"}} {
-		z, err := OpenZarr(ctx, exp.PyOut, c.name)
+		z, err := Open(ctx, exp.PyOut, c.name)
 		if err != nil {
 			t.Fatal(err)
 		}

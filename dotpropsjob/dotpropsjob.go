@@ -1,9 +1,9 @@
-package transforms
+package dotpropsjob
 
 // Making dotprops from skeletons and point clouds (`runner dotprops`): a
-// parallel, streaming local engine (WriteDotpropsFrom) and the Beam
+// parallel, streaming local engine (WriteFrom) and the Beam
 // composite that runs it per shard of the inputs on a cluster
-// (MakeDotpropsParts).
+// (MakeParts).
 
 import (
 	"bufio"
@@ -22,6 +22,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/scoring"
+	"github.com/nblast-go/nblast/transforms"
 )
 
 func init() {
@@ -31,16 +32,16 @@ func init() {
 	register.Iter1[string]()
 }
 
-// DotpropsJob says how to make dotprops (see MakeNeuronDotprops).
-type DotpropsJob struct {
+// Job says how to make dotprops (see MakeNeuronDotprops).
+type Job struct {
 	K        int                        // nearest neighbours per point, itself included (navis' k)
 	Resample float64                    // µm between a skeleton's nodes after resampling; 0: not resampled
 	Read     dotprops.NeuronReadOptions // units and id rules of the inputs
 	Workers  int                        // goroutines computing dotprops; 0: GOMAXPROCS
 }
 
-// DotpropsStats counts what WriteDotpropsFrom did.
-type DotpropsStats struct {
+// Stats counts what WriteFrom did.
+type Stats struct {
 	Files     int   // input files read
 	Neurons   int   // neurons written
 	Skeletons int   // of which skeletons (the rest point clouds)
@@ -48,10 +49,10 @@ type DotpropsStats struct {
 	Points    int64 // dotprops points written
 }
 
-// DotpropsProgress counts, for a local run's progress line, the input
+// Progress counts, for a local run's progress line, the input
 // files read and the neurons and points written so far by
-// WriteDotpropsFrom in this process.
-var DotpropsProgress struct {
+// WriteFrom in this process.
+var Progress struct {
 	Files, Neurons, Points atomic.Int64
 }
 
@@ -60,7 +61,7 @@ var (
 	dotpropsPoints  = beam.NewCounter("nblast", "dotprops_points")
 )
 
-// WriteDotpropsFrom reads the neurons of paths (ReadNeuronInputs), makes
+// WriteFrom reads the neurons of paths (ReadNeuronInputs), makes
 // their dotprops (MakeNeuronDotprops) on job.Workers goroutines and writes
 // them to w as one navis-layout dotprops Parquet file (DotpropsWriter,
 // with alpha, units "1 micrometer"), in input order: files in the order
@@ -75,8 +76,8 @@ var (
 // the timing; what was written to w is then incomplete and must be
 // discarded (the caller writes through files.Create and aborts). w is not
 // closed.
-func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w io.Writer) (DotpropsStats, error) {
-	var st DotpropsStats
+func WriteFrom(ctx context.Context, paths []string, job Job, w io.Writer) (Stats, error) {
+	var st Stats
 	if job.K < 1 {
 		return st, fmt.Errorf("k must be >= 1, got %d", job.K)
 	}
@@ -150,7 +151,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 				send(task{seq: seq, err: err})
 				return
 			}
-			DotpropsProgress.Files.Add(1)
+			Progress.Files.Add(1)
 		}
 	}()
 	// Workers.
@@ -164,7 +165,7 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 				in := t.in
 				if t.load != nil {
 					if in, r.err = t.load(); r.err == nil {
-						DotpropsProgress.Files.Add(1)
+						Progress.Files.Add(1)
 					}
 				}
 				if r.err == nil {
@@ -224,8 +225,8 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 			if r.skeleton {
 				st.Skeletons++
 			}
-			DotpropsProgress.Neurons.Add(1)
-			DotpropsProgress.Points.Add(int64(r.d.Len()))
+			Progress.Neurons.Add(1)
+			Progress.Points.Add(int64(r.d.Len()))
 		}
 		if firstErr != nil {
 			cancel()
@@ -252,18 +253,18 @@ func WriteDotpropsFrom(ctx context.Context, paths []string, job DotpropsJob, w i
 	return st, firstErr
 }
 
-// WriteDotpropsFile is WriteDotpropsFrom into the file out (local or
+// WriteFile is WriteFrom into the file out (local or
 // gs://), written atomically: readers see the whole file or none, and a
 // failed run leaves nothing at out.
-func WriteDotpropsFile(ctx context.Context, paths []string, job DotpropsJob, out string) (DotpropsStats, int64, error) {
+func WriteFile(ctx context.Context, paths []string, job Job, out string) (Stats, int64, error) {
 	fw, err := files.Create(ctx, out)
 	if err != nil {
-		return DotpropsStats{}, 0, err
+		return Stats{}, 0, err
 	}
 	defer fw.Abort() // no-op after Commit
 	cw := &byteCounter{w: fw}
 	bw := bufio.NewWriterSize(cw, 1<<20)
-	st, err := WriteDotpropsFrom(ctx, paths, job, bw)
+	st, err := WriteFrom(ctx, paths, job, bw)
 	if err != nil {
 		return st, 0, err
 	}
@@ -287,25 +288,25 @@ func (c *byteCounter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// DotpropsInputsFile is the name, under a Beam run's output directory, of
+// InputsFile is the name, under a Beam run's output directory, of
 // the list of input files (JSON array) that the workers read their shards
-// from; DotpropsManifest is the file the last step writes once every part
+// from; Manifest is the file the last step writes once every part
 // is written: the part names (JSON), the mark of a complete output.
 const (
-	DotpropsInputsFile = "_dotprops_inputs.json"
-	DotpropsManifest   = "_SUCCESS"
+	InputsFile = "_dotprops_inputs.json"
+	Manifest   = "_SUCCESS"
 )
 
-// DotpropsPartName is the file name of shard i's part.
-func DotpropsPartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
+// PartName is the file name of shard i's part.
+func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
 
-// MakeDotpropsParts adds to s the Beam job of `runner dotprops` on a
-// cluster: shard i of the input files listed in out/DotpropsInputsFile
+// MakeParts adds to s the Beam job of `runner dotprops` on a
+// cluster: shard i of the input files listed in out/InputsFile
 // (files [i·shardSize, (i+1)·shardSize)) becomes out/part-0000i.parquet,
-// written by WriteDotpropsFile on one worker (atomically, the same bytes
+// written by WriteFile on one worker (atomically, the same bytes
 // on a retry); once all parts exist, out/_SUCCESS lists them. The input
-// list must have been written (WriteDotpropsInputs) before the job runs.
-func MakeDotpropsParts(s beam.Scope, out string, nfiles, shardSize int, job DotpropsJob) {
+// list must have been written (WriteInputs) before the job runs.
+func MakeParts(s beam.Scope, out string, nfiles, shardSize int, job Job) {
 	s = s.Scope("MakeDotprops")
 	nshards := (nfiles + shardSize - 1) / shardSize
 	idx := make([]int, nshards)
@@ -318,29 +319,29 @@ func MakeDotpropsParts(s beam.Scope, out string, nfiles, shardSize int, job Dotp
 	beam.ParDo0(s, &dotpropsManifestFn{Out: out, Parts: nshards}, grouped)
 }
 
-// WriteDotpropsInputs writes the input list for MakeDotpropsParts.
-func WriteDotpropsInputs(ctx context.Context, out string, paths []string) error {
+// WriteInputs writes the input list for MakeParts.
+func WriteInputs(ctx context.Context, out string, paths []string) error {
 	b, err := json.Marshal(paths)
 	if err != nil {
 		return err
 	}
-	return files.WriteFile(ctx, files.Join(out, DotpropsInputsFile), b)
+	return files.WriteFile(ctx, files.Join(out, InputsFile), b)
 }
 
 // inputLists caches each output's input list per worker process.
 var inputLists sync.Map // out -> []string
 
-func readDotpropsInputs(ctx context.Context, out string) ([]string, error) {
+func readInputs(ctx context.Context, out string) ([]string, error) {
 	if v, ok := inputLists.Load(out); ok {
 		return v.([]string), nil
 	}
-	b, err := files.ReadFile(ctx, files.Join(out, DotpropsInputsFile))
+	b, err := files.ReadFile(ctx, files.Join(out, InputsFile))
 	if err != nil {
 		return nil, err
 	}
 	var paths []string
 	if err := json.Unmarshal(b, &paths); err != nil {
-		return nil, fmt.Errorf("%s: %w", files.Join(out, DotpropsInputsFile), err)
+		return nil, fmt.Errorf("%s: %w", files.Join(out, InputsFile), err)
 	}
 	inputLists.Store(out, paths)
 	return paths, nil
@@ -350,27 +351,27 @@ func readDotpropsInputs(ctx context.Context, out string) ([]string, error) {
 type dotpropsPartFn struct {
 	Out       string
 	ShardSize int
-	Job       DotpropsJob
+	Job       Job
 }
 
 func (f *dotpropsPartFn) ProcessElement(ctx context.Context, shard int, emit func(string)) error {
-	paths, err := readDotpropsInputs(ctx, f.Out)
+	paths, err := readInputs(ctx, f.Out)
 	if err != nil {
 		return err
 	}
 	lo := shard * f.ShardSize
 	hi := min(lo+f.ShardSize, len(paths))
 	if lo >= hi {
-		return fmt.Errorf("shard %d: out of range of the %d inputs in %s", shard, len(paths), DotpropsInputsFile)
+		return fmt.Errorf("shard %d: out of range of the %d inputs in %s", shard, len(paths), InputsFile)
 	}
-	part := files.Join(f.Out, DotpropsPartName(shard))
-	st, _, err := WriteDotpropsFile(ctx, paths[lo:hi], f.Job, part)
+	part := files.Join(f.Out, PartName(shard))
+	st, _, err := WriteFile(ctx, paths[lo:hi], f.Job, part)
 	if err != nil {
-		return BadInput(err)
+		return transforms.BadInput(err)
 	}
 	dotpropsNeurons.Inc(ctx, int64(st.Neurons))
 	dotpropsPoints.Inc(ctx, st.Points)
-	emit(DotpropsPartName(shard))
+	emit(PartName(shard))
 	return nil
 }
 
@@ -395,5 +396,5 @@ func (f *dotpropsManifestFn) ProcessElement(ctx context.Context, _ int, parts fu
 	if err != nil {
 		return err
 	}
-	return files.WriteFile(ctx, files.Join(f.Out, DotpropsManifest), b)
+	return files.WriteFile(ctx, files.Join(f.Out, Manifest), b)
 }

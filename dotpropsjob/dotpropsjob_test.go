@@ -1,4 +1,4 @@
-package transforms_test
+package dotpropsjob_test
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/nblast-go/nblast/dotprops"
+	"github.com/nblast-go/nblast/dotpropsjob"
 	"github.com/nblast-go/nblast/internal/reference"
 	"github.com/nblast-go/nblast/skeleton"
-	"github.com/nblast-go/nblast/transforms"
 )
 
 // BenchmarkMakeNeuronDotprops makes dotprops of navis' five example
@@ -35,11 +35,11 @@ func BenchmarkMakeNeuronDotprops(b *testing.B) {
 		{"k20_nodes", 20, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			job := transforms.DotpropsJob{K: bc.k, Resample: bc.resample, Workers: 1,
+			job := dotpropsjob.Job{K: bc.k, Resample: bc.resample, Workers: 1,
 				Read: dotprops.NeuronReadOptions{Units: skeleton.Units{Mul: 8, Div: 1000}}}
 			var points int64
 			for b.Loop() {
-				st, err := transforms.WriteDotpropsFrom(ctx, paths, job, io.Discard)
+				st, err := dotpropsjob.WriteFrom(ctx, paths, job, io.Discard)
 				if err != nil {
 					b.Fatal(err)
 				}
