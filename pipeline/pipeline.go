@@ -478,6 +478,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 	}
 	var written []map[[2]int]bool
 	complete := true // every array marked complete already
+	updated := false // an update wrote the arrays (sinks.AttrOrder)
 	for _, spec := range j.Arrays {
 		z, err := zarr.Open(ctx, j.Options.Out, spec.Name)
 		if err != nil {
@@ -490,6 +491,7 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 		verifyChunks(ctx, z, w)
 		written = append(written, w)
 		complete = complete && z.Complete()
+		updated = updated || z.Attrs[sinks.AttrOrder] == sinks.OrderUpdate
 	}
 	var missing []transforms.WorkItem
 	for _, w := range all {
@@ -499,6 +501,9 @@ func (j *Job) missingItems(ctx context.Context, marker string, all []transforms.
 				break
 			}
 		}
+	}
+	if len(missing) > 0 && updated {
+		return nil, fmt.Errorf("--exists resume: %s was made by --exists update (its rows and columns are in the update's order, not a run's plan), and %d of its chunks are missing or damaged: a resume cannot score them into that order; run it again with --exists overwrite", j.Options.Out, len(missing))
 	}
 	if len(missing) == 0 && !complete {
 		// Every chunk is there and decodes, but the run stopped before
@@ -671,6 +676,10 @@ func (j *Job) build() *beam.Pipeline {
 	params, _ := json.Marshal(j.parameters())
 	switch o.Sink {
 	case "zarr":
+		if j.update != nil { // --exists update (update.go)
+			sinks.WriteZarrUpdate(s, chunks, o.Out, j.Arrays, len(j.Items), j.owner())
+			break
+		}
 		sinks.WriteZarr(s, chunks, o.Out, j.Arrays, len(j.Items), j.owner())
 	case "sparse":
 		if j.update != nil { // --exists update (update.go)

@@ -36,6 +36,7 @@ import (
 	"github.com/nblast-go/nblast/scoring"
 	"github.com/nblast-go/nblast/sinks"
 	"github.com/nblast-go/nblast/transforms"
+	"github.com/nblast-go/nblast/zarr"
 )
 
 // runRecord is the run marker with what an update needs: the digest of
@@ -81,6 +82,9 @@ type updateState struct {
 	// topk: an update of a top-k output (--sink topk): the fresh plan,
 	// every query searched (mask.KNN), written by sinks.WriteTopKUpdate.
 	topk bool
+	// dense: an update of a dense output (--sink zarr): the update's own
+	// plan (mask.Dense), every chunk written by sinks.WriteZarrUpdate.
+	dense bool
 }
 
 // validateUpdate checks the options --exists update supports.
@@ -93,10 +97,10 @@ func (o Options) validateUpdate() error {
 		return fmt.Errorf("--exists update: --smart cannot be updated (a query's selection depends on its whole row of pre-scores): use --exists overwrite")
 	case o.Sink == "topk" && !o.Pruning():
 		return fmt.Errorf("--exists update: --sink topk is updated by the exact k-NN search, which needs --prune: drop --prune=false, or use --exists overwrite")
-	case o.Sink == "topk", o.Sink == "sparse" && o.TopK == 0:
+	case o.Sink == "topk", o.Sink == "zarr", o.Sink == "sparse" && o.TopK == 0:
 		return nil
 	}
-	return fmt.Errorf("--exists update: only --sink sparse (without --topk) and --sink topk can be updated so far: use --exists overwrite")
+	return fmt.Errorf("--exists update: only --sink sparse (without --topk), --sink topk and --sink zarr can be updated so far: use --exists overwrite")
 }
 
 // sidesOf names the plan's sides and their neurons.
@@ -108,11 +112,12 @@ func (j *Job) sidesOf(p transforms.Plan) map[string][]dotprops.NeuronInfo {
 	return s
 }
 
-// record is the run marker a run writes first: with a sparse or top-k sink, the
-// run record with each neuron's digest (read from the whole input, so that
-// a later --exists update can tell the changed neurons).
+// record is the run marker a run writes first: the run record with each
+// neuron's digest (read from the whole input, so that a later --exists
+// update can tell the changed neurons); without for --smart, which cannot
+// be updated.
 func (j *Job) record(ctx context.Context) (any, error) {
-	if j.Options.Sink != "sparse" && j.Options.Sink != "topk" {
+	if j.Options.Smart {
 		return j.marker(), nil
 	}
 	d, err := j.neuronDigests(ctx)
@@ -221,6 +226,9 @@ func (j *Job) finishUpdate(ctx context.Context, flag string) error {
 	if err == nil && !done {
 		done, err = sinks.FinishTopKUpdate(ctx, j.Options.Out, j.owner())
 	}
+	if err == nil && !done {
+		done, err = sinks.FinishZarrUpdate(ctx, j.Options.Out, j.owner())
+	}
 	if err != nil {
 		return fmt.Errorf("%s: finish the update that was switching into %s: %w", flag, j.Options.Out, err)
 	}
@@ -277,25 +285,27 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transf
 			o.Out, strings.Join(diffs, "; "))
 	}
 	// The earlier output's verdict, as every reader of it gives it.
-	what := "sparse"
-	if o.Sink == "topk" {
-		what = "topk"
+	whats := []string{o.Sink}
+	if o.Sink == "zarr" {
+		whats = ScoreArrays(o.Scores)
 	}
 	earlier, err := results.Open(ctx, o.Out)
 	if err != nil {
 		return nil, fmt.Errorf("--exists update: %w", err)
 	}
-	src, err := earlier.Source(what)
-	if err != nil {
-		return nil, fmt.Errorf("--exists update: %w", err)
-	}
-	switch st, why, err := src.Status(ctx); {
-	case err != nil:
-		return nil, fmt.Errorf("--exists update: %w", err)
-	case st == results.Incomplete:
-		return nil, fmt.Errorf("--exists update: %s is not complete (%s: its run did not finish): finish it first with --exists resume and the inputs it was started with, or use --exists overwrite", o.Out, why)
-	case st == results.Damaged:
-		return nil, fmt.Errorf("--exists update: %s is damaged (%s): repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, why)
+	var src *results.Source
+	for _, what := range whats {
+		if src, err = earlier.Source(what); err != nil {
+			return nil, fmt.Errorf("--exists update: %w", err)
+		}
+		switch st, why, err := src.Status(ctx); {
+		case err != nil:
+			return nil, fmt.Errorf("--exists update: %w", err)
+		case st == results.Incomplete:
+			return nil, fmt.Errorf("--exists update: %s is not complete (%s: its run did not finish): finish it first with --exists resume and the inputs it was started with, or use --exists overwrite", o.Out, why)
+		case st == results.Damaged:
+			return nil, fmt.Errorf("--exists update: %s is damaged (%s): repair it with --exists resume and the inputs it was made from, or use --exists overwrite", o.Out, why)
+		}
 	}
 	if prev.Neurons == nil {
 		return nil, fmt.Errorf("--exists update: %s records no digest of each neuron (an earlier version made it), so the changed neurons cannot be told: run once more with --exists overwrite; later runs can be updated", o.Out)
@@ -352,6 +362,7 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transf
 		// Nothing to score, nothing to lay out again.
 		j.update.noop = true
 		j.update.topk = o.Sink == "topk"
+		j.update.dense = o.Sink == "zarr"
 		rec.Update = &sum
 		fmt.Fprintf(os.Stderr, "update: %s; scoring 0 of the %d pairs a full run scores; %s is up to date\n", sum.sides(), sum.PairsFull, o.Out)
 		if err := files.WriteJSON(ctx, markerPath, rec); err != nil {
@@ -359,8 +370,11 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transf
 		}
 		return nil, nil
 	}
-	if o.Sink == "topk" {
+	switch o.Sink {
+	case "topk":
 		return j.prepareTopKUpdate(ctx, all, sum, rec, affected, drop, tside)
+	case "zarr":
+		return j.prepareDenseUpdate(ctx, src, sum, rec, affected)
 	}
 	delta, err := transforms.MakeDeltaPlan([][]dotprops.NeuronInfo{affected["queries"], rest["queries"]},
 		[][]dotprops.NeuronInfo{affected[tside], rest[tside]}, fresh.BlockSize, o.AllByAll(), o.Pruning())
@@ -443,7 +457,7 @@ func (j *Job) updatePipeline() *beam.Pipeline {
 		p, s := beam.NewPipelineWithRoot()
 		beam.Impulse(s)
 		return p
-	case len(j.work) == 0 && !j.update.topk:
+	case len(j.work) == 0 && !j.update.topk && !j.update.dense:
 		p, s := beam.NewPipelineWithRoot()
 		o := j.Options
 		sinks.WriteSparseUpdate(s, beam.CreateList(s, []scores.Chunk{}), o.Out,
@@ -533,4 +547,111 @@ func (j *Job) updateSpec(fresh transforms.Plan, rec runRecord, sum updateSummary
 		return sinks.UpdateSpec{}, err
 	}
 	return sinks.UpdateSpec{Queries: infoIDs(fresh.Queries), BlockSize: fresh.BlockSize, Manifest: params, Record: record}, nil
+}
+
+// prepareDenseUpdate prepares the update of a dense output (--sink zarr):
+// its plan keeps the earlier arrays' order of the neurons still there and
+// appends the new ones (transforms.MakeUpdatePlan), so that each new chunk
+// reads its unchanged pairs from a few earlier chunks; every chunk is
+// written again (transforms.DenseDelta), to OUT/.update, and switched in
+// (sinks.WriteZarrUpdate). src is the earlier scores array, opened.
+func (j *Job) prepareDenseUpdate(ctx context.Context, src *results.Source, sum updateSummary, rec runRecord,
+	affected map[string][]dotprops.NeuronInfo) ([]transforms.WorkItem, error) {
+	o := j.Options
+	fresh := j.Plan
+	oldQ, oldT, err := src.DenseIDs()
+	if err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	// One side: the kept neurons in the earlier order, the new ones, and
+	// the earlier position of each neuron of the update's order (-1: new
+	// or changed, scored).
+	side := func(now []dotprops.NeuronInfo, old []scoring.ID) (kept, added []dotprops.NeuronInfo) {
+		info := make(map[scoring.ID]dotprops.NeuronInfo, len(now))
+		for _, n := range now {
+			info[n.ID] = n
+		}
+		was := make(map[scoring.ID]bool, len(old))
+		for _, id := range old {
+			was[id] = true
+			if n, ok := info[id]; ok {
+				kept = append(kept, n)
+			}
+		}
+		for _, n := range now {
+			if !was[n.ID] {
+				added = append(added, n)
+			}
+		}
+		return kept, added
+	}
+	positions := func(ns []dotprops.NeuronInfo, old []scoring.ID, aff []dotprops.NeuronInfo) []int32 {
+		at := make(map[scoring.ID]int32, len(old))
+		for i, id := range old {
+			at[id] = int32(i)
+		}
+		for _, n := range aff {
+			at[n.ID] = -1
+		}
+		out := make([]int32, len(ns))
+		for i, n := range ns {
+			r, ok := at[n.ID]
+			if !ok {
+				r = -1
+			}
+			out[i] = r
+		}
+		return out
+	}
+	qkept, qnew := side(fresh.Queries, oldQ)
+	var tkept, tnew []dotprops.NeuronInfo
+	if !o.AllByAll() {
+		tkept, tnew = side(fresh.Targets, oldT)
+	}
+	upd, err := transforms.MakeUpdatePlan(qkept, qnew, tkept, tnew, fresh.BlockSize, o.AllByAll())
+	if err != nil {
+		return nil, err
+	}
+	tside := "targets"
+	if o.AllByAll() {
+		tside = "queries"
+	}
+	dd := &transforms.DenseDelta{Earlier: o.Out, Arrays: ScoreArrays(o.Scores),
+		Rows: positions(upd.Queries, oldQ, affected["queries"]), Cols: positions(upd.Targets, oldT, affected[tside])}
+	j.Plan = upd
+	j.Arrays = j.arraySpecs()
+	for _, a := range j.Arrays {
+		// The fresh run's fingerprint (the run marker's): the same
+		// inputs and options; the order is the update's.
+		a.Attrs["fingerprint"] = rec.Fingerprint
+		a.Attrs[sinks.AttrOrder] = sinks.OrderUpdate
+	}
+	j.update.dense = true
+	j.update.mask = transforms.DeltaMask{Dense: dd}
+	count := func(at []int32) (n int64) {
+		for _, r := range at {
+			if r < 0 {
+				n++
+			}
+		}
+		return n
+	}
+	nq, nt := int64(len(upd.Queries)), int64(len(upd.Targets))
+	aq, at := count(dd.Rows), count(dd.Cols)
+	sum.PairsScored = aq*nt + (nq-aq)*at
+	items := upd.WorkItems()
+	sum.PairsInItems = j.Pairs(items)
+	spec, err := j.updateSpec(upd, rec, sum)
+	if err != nil {
+		return nil, err
+	}
+	spec.Arrays = dd.Arrays
+	if err := sinks.StartUpdate(ctx, o.Out, spec); err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	if err := zarr.Create(ctx, sinks.UpdateZarrDir(o.Out), j.Arrays); err != nil {
+		return nil, fmt.Errorf("--exists update: %w", err)
+	}
+	sum.print()
+	return items, nil
 }

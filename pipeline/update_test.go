@@ -285,7 +285,7 @@ func TestUpdateRefused(t *testing.T) {
 		{"scores", func(o *pipeline.Options) { o.Scores = "mean" }, "--scores was forward, now mean"},
 		{"normalized", func(o *pipeline.Options) { o.Normalized = false }, "--normalized was true, now false"},
 		{"targets", func(o *pipeline.Options) { o.Targets = newIn }, "all-by-all (--targets omitted) was true, now false"},
-		{"zarr", func(o *pipeline.Options) { o.Sink = "zarr" }, "--exists update: only --sink sparse"},
+		{"zarr", func(o *pipeline.Options) { o.Sink = "zarr" }, "--sink was sparse, now zarr"},
 		{"topk", func(o *pipeline.Options) { o.TopK = 3 }, "--exists update: only --sink sparse"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -232,7 +232,7 @@ func TestUpdateTopKRefused(t *testing.T) {
 		set  func(o *pipeline.Options)
 		want string
 	}{
-		{"sparse-topk", func(o *pipeline.Options) { o.Sink, o.TopK = "sparse", 3 }, "--exists update: only --sink sparse (without --topk) and --sink topk"},
+		{"sparse-topk", func(o *pipeline.Options) { o.Sink, o.TopK = "sparse", 3 }, "--exists update: only --sink sparse (without --topk), --sink topk and --sink zarr"},
 		{"no-prune", func(o *pipeline.Options) { o.Sink, o.TopK, o.Prune = "topk", 3, false }, "--exists update: --sink topk is updated by the exact k-NN search, which needs --prune"},
 		{"smart", func(o *pipeline.Options) { o.Sink, o.TopK, o.Smart = "topk", 3, true }, "--exists update: --smart cannot be updated"},
 	} {

@@ -17,5 +17,15 @@ const (
 	ClustersDir = "clusters"
 )
 
+// AttrOrder is the .zattrs key of a dense array that --exists update
+// wrote, with the value OrderUpdate: its rows and columns are the earlier
+// output's neurons still there, in the earlier order, then the new ones
+// (attrs "queries" and "targets" list them). A fresh run's arrays have no
+// such key: their order is the run's plan's.
+const (
+	AttrOrder   = "order"
+	OrderUpdate = "update"
+)
+
 // DenseArrays are the dense arrays a result may hold, in that order.
 var DenseArrays = []string{ScoresArray, ReverseArray}

@@ -81,6 +81,8 @@ type UpdateSpec struct {
 	Manifest []byte
 	// Record is the new run marker (OUT/_nblast_run.json), written as is.
 	Record []byte
+	// Arrays names the arrays of an update of a dense output.
+	Arrays []string
 }
 
 func updatePath(out string, elem ...string) string {

@@ -25,10 +25,7 @@ func init() {
 // finalisation also records how many cells are exact (SmartAttrs).
 func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []zarr.ArraySpec, expected int, owner RunOwner) {
 	s = s.Scope("WriteZarr")
-	geo := make([]ArrayGeometry, len(arrays))
-	for k, a := range arrays {
-		geo[k] = ArrayGeometry{Name: a.Name, DType: a.DType, Rows: a.Shape[0], Cols: a.Shape[1], ChunkRows: a.Chunks[0], ChunkCols: a.Chunks[1]}
-	}
+	geo := geometries(arrays)
 	written := beam.ParDo(s, &writeChunkFn{Out: out, Arrays: geo}, chunks)
 	beam.ParDo0(s, &finalizeZarrFn{Out: out, Arrays: geo, Expected: expected, Owner: owner}, stats.Sum(s, written))
 }
@@ -40,6 +37,14 @@ type ArrayGeometry struct {
 	Name, DType          string
 	Rows, Cols           int
 	ChunkRows, ChunkCols int
+}
+
+func geometries(arrays []zarr.ArraySpec) []ArrayGeometry {
+	geo := make([]ArrayGeometry, len(arrays))
+	for k, a := range arrays {
+		geo[k] = ArrayGeometry{Name: a.Name, DType: a.DType, Rows: a.Shape[0], Cols: a.Shape[1], ChunkRows: a.Chunks[0], ChunkCols: a.Chunks[1]}
+	}
+	return geo
 }
 
 func (g ArrayGeometry) spec() zarr.ArraySpec {

@@ -20,6 +20,9 @@ type DeltaMask struct {
 	// KNN, when set, is the update of a top-k output (--sink topk) on a
 	// fresh run's plan: Queries and Targets are unused (see KNNDelta).
 	KNN *KNNDelta
+	// Dense, when set, is the update of a dense output on the plan of
+	// MakeUpdatePlan: Queries and Targets are unused (see DenseDelta).
+	Dense *DenseDelta
 }
 
 // KNNDelta is the update of an exact k-nearest-neighbour graph (the top-k
@@ -94,7 +97,7 @@ func (k *KNNDelta) Searched(nt int) int64 {
 // the scores of its extra pairs are true ones, which the update's merge
 // ignores). A nil mask keeps everything.
 func (d *DeltaMask) restrict(w WorkItem, bs int, qi, ti []int, nq, nt int) ([]int, []int) {
-	if d == nil || d.KNN != nil {
+	if d == nil || d.KNN != nil || d.Dense != nil {
 		return qi, ti
 	}
 	q0, t0 := w.QB*bs, w.TB*bs

@@ -246,6 +246,29 @@ func (f *scoreFn) scoreTile(ctx context.Context, l *loadedLayout, tile []QueryWo
 			qb := tile[a].QB
 			w := WorkItem{QB: qb, TB: int(tb)}
 			qinfo := p.QueryBlock(qb)
+			if d := l.Delta.dense(); d != nil { // --exists update of a dense output
+				c, scored, err := f.updateChunk(ctx, d, w, p.BlockSize, qinfo, tinfo, func() (*preparedBlock, *preparedBlock, error) {
+					var err error
+					if qblocks[a] == nil {
+						if qblocks[a], err = f.block(ctx, "q", qb, qinfo); err != nil {
+							return nil, nil, err
+						}
+					}
+					if tblock == nil {
+						tblock, err = f.block(ctx, "t", w.TB, tinfo)
+					}
+					return qblocks[a], tblock, err
+				})
+				if err != nil {
+					if tblock != nil {
+						f.release("t", w.TB)
+					}
+					return fmt.Errorf("work item (query block %d, target block %d): %w", w.QB, w.TB, err)
+				}
+				countScored(ctx, 1, int64(len(c.Values)), int64(len(c.Values)-scored))
+				emit(c)
+				continue
+			}
 			qi, ti := seq(len(qinfo)), seq(len(tinfo))
 			if f.Config.Prune {
 				qi, ti = p.Candidates(w, f.scorer, f.mode, float64(f.Config.Threshold))

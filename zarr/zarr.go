@@ -532,7 +532,8 @@ func (z *Reader) Complete() bool { return z.Attrs[completeKey] == true }
 // Grid is the number of chunks along each axis.
 func (z *Reader) Grid() [2]int { return grid(z.Shape, z.Chunks) }
 
-func (z *Reader) chunkPath(i, j int) string {
+// ChunkPath is the path of chunk (i, j)'s file.
+func (z *Reader) ChunkPath(i, j int) string {
 	if z.sep == "/" {
 		return files.Join(z.path, strconv.Itoa(i), strconv.Itoa(j))
 	}
@@ -608,7 +609,7 @@ func (z *Reader) Read(ctx context.Context, r0, r1, c0, c1 int) ([]float64, error
 func (z *Reader) CheckChunk(ctx context.Context, i, j int) error {
 	vals, err := z.readChunk(ctx, i, j)
 	if err == nil && vals == nil {
-		err = fmt.Errorf("%s: no such chunk", z.chunkPath(i, j))
+		err = fmt.Errorf("%s: no such chunk", z.ChunkPath(i, j))
 	}
 	return err
 }
@@ -618,7 +619,7 @@ func (z *Reader) CheckChunk(ctx context.Context, i, j int) error {
 const ChunkCorruptAdvice = "the chunk was damaged after it was written (altered or truncated): rerun the same command with --exists resume, which scores it again"
 
 func (z *Reader) readChunk(ctx context.Context, i, j int) ([]float64, error) {
-	p := z.chunkPath(i, j)
+	p := z.ChunkPath(i, j)
 	if ok, err := files.Exists(ctx, p); err != nil || !ok {
 		return nil, err
 	}
