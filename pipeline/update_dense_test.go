@@ -116,8 +116,9 @@ func TestUpdateDenseEqualsFreshRun(t *testing.T) {
 		// 60, then 7 for 54): the chunks change shape.
 		{"allbyall-removed-only-default-blocks", []string{f.oldAll, f.keptAll}, nil, "max", "", 0, 0, 0, 6},
 		{"qt-both-float16", []string{f.oldQ, f.newQ}, []string{f.oldT, f.newT}, "both", "float16", 8, 0, 2, 2},
-		// Updated twice: the second starts from the update's order.
-		{"allbyall-min-twice", []string{f.oldAll, f.keptAll, f.newAll}, nil, "min", "", 8, 12, 2, 3},
+		// Updated twice: the second starts from the update's order (and
+		// chunks of 7, the default block size for 54 neurons).
+		{"allbyall-min-twice-default-blocks", []string{f.oldAll, f.keptAll, f.newAll}, nil, "min", "", 0, 12, 2, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := pipeline.Defaults()

@@ -3,10 +3,12 @@
 # 10000), then the same set with 1% of them changed (moved 0.5 µm in x),
 # 0.5% removed and 1% added (copies of others moved 3 µm, new ids), made
 # with DuckDB (sinks/testdata/duckdb, npm ci on first use). For each
-# updatable output (sparse at threshold 0; the exact top-20 k-NN graph) it
+# updatable output (sparse at threshold 0; the exact top-20 k-NN graph;
+# the dense Zarr array; SINKS="sparse topk dense" picks some) it
 # runs the earlier run, a fresh run on the new set and --exists update
 # from the earlier output, each under /usr/bin/time -v, and compares the
-# fresh and the updated output's sorted `runner export`; then it kills an
+# fresh and the updated output's sorted `runner export` (dense: by id with
+# zarr-python, scripts/compare-dense.py); then it kills an
 # update with SIGKILL after KILL_AFTER seconds (default 3), runs it again
 # and compares once more. Figures go to stdout and $BENCH_DIR/figures.txt
 # (default /tmp/nblast-bench-update-N); the inputs are kept there.
@@ -44,7 +46,18 @@ fi
 say "inputs: $N synthetic neurons; the new set: 1% changed, 0.5% removed, 1% added ($OLD, $NEW)"
 
 sorted() { "$BIN" export --out "$1" "${@:2}" 2> /dev/null | sort | md5sum | cut -c1-32; }
-for spec in "sparse|--sink sparse --threshold 0|" "topk|--sink topk --topk 20 --threshold=-Inf|--what topk"; do
+# dense: compared by id with zarr-python (an update keeps the earlier order)
+same() { # fresh dir, other dir, what: "equal" or "DIFFERENT" (details in $W/compare.log)
+	if [ "$3" = dense ]; then
+		/usr/bin/python3 "$ROOT/scripts/compare-dense.py" "$1" "$2" >> "$W/compare.log" 2>&1 && echo "equal by id (zarr-python)" || echo DIFFERENT
+	else
+		a=$(sorted "$1" $3) b=$(sorted "$2" $3)
+		[ "$a" = "$b" ] && echo "sorted export md5 $a: equal" || echo "sorted export md5 $a vs $b: DIFFERENT"
+	fi
+}
+SINKS=${SINKS:-sparse topk dense}
+for spec in "sparse|--sink sparse --threshold 0|" "topk|--sink topk --topk 20 --threshold=-Inf|--what topk" "dense|--sink zarr|dense"; do
+	[[ " $SINKS " == *" ${spec%%|*} "* ]] || continue
 	IFS='|' read -r name flags what <<< "$spec"
 	W="$DIR/$name"; rm -rf "$W"; mkdir -p "$W"
 	run() { # label, runner args...: time -v into W/label.time, stderr into W/label.log
@@ -57,13 +70,11 @@ for spec in "sparse|--sink sparse --threshold 0|" "topk|--sink topk --topk 20 --
 	run update --queries "$NEW" --out "$W/upd" --exists update
 	f=$(cpu "$W/fresh.time") u=$(cpu "$W/update.time")
 	say "$name: fresh run on the new set: $(time_figures "$W/fresh.time")"
-	say "$name: --exists update:           $(time_figures "$W/update.time"); $(awk -v u="$u" -v f="$f" 'BEGIN {printf "%.0f%%", 100*u/f}') of the fresh run's CPU"
+	say "$name: --exists update:           $(time_figures "$W/update.time"); $(awk -v u="$u" -v f="$f" 'BEGIN {if (f > 0) printf "%.1f%% (%.2f of %.2f CPU s)", 100*u/f, u, f; else printf "n/a"}') of the fresh run's CPU"
 	say "$name: $(grep -m1 '^update:' "$W/update.log")"
-	a=$(sorted "$W/fresh" $what) b=$(sorted "$W/upd" $what)
-	say "$name: sorted export md5: fresh $a, update $b: $([ "$a" = "$b" ] && echo equal || echo DIFFERENT)"
+	say "$name: fresh run vs update: $(same "$W/fresh" "$W/upd" "$what")"
 	"$BIN" --queries "$NEW" --out "$W/upd-kill" $flags --exists update 2> "$W/kill.log" & pid=$!
 	sleep "$KILL_AFTER"; kill -9 "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true
 	run again --queries "$NEW" --out "$W/upd-kill" --exists update
-	c=$(sorted "$W/upd-kill" $what)
-	say "$name: killed with SIGKILL after ${KILL_AFTER} s, then run again: $(time_figures "$W/again.time"); sorted export md5 $c: $([ "$a" = "$c" ] && echo equal || echo DIFFERENT)"
+	say "$name: killed with SIGKILL after ${KILL_AFTER} s, then run again: $(time_figures "$W/again.time"); vs the fresh run: $(same "$W/fresh" "$W/upd-kill" "$what")"
 done

@@ -64,13 +64,13 @@ func MakeUpdatePlan(qkept, qnew, tkept, tnew []dotprops.NeuronInfo, blockSize in
 	return p, nil
 }
 
-// earlierArrays opens the earlier arrays of an update, once per process.
+// earlierArrays opens the earlier arrays of an update once per DoFn
+// instance (a process may run several jobs, and an array changes shape
+// from one update to the next).
 type earlierArrays struct {
 	mu   sync.Mutex
 	open map[string]*zarr.Reader
 }
-
-var earlier earlierArrays
 
 func (e *earlierArrays) get(ctx context.Context, out, name string) (*zarr.Reader, error) {
 	e.mu.Lock()
@@ -119,7 +119,7 @@ func (f *scoreFn) updateChunk(ctx context.Context, d *DenseDelta, w WorkItem, bs
 		r0, r1 := span(rows, qk)
 		c0, c1 := span(cols, tk)
 		for k, name := range d.Arrays {
-			z, err := earlier.get(ctx, d.Earlier, name)
+			z, err := f.earlier.get(ctx, d.Earlier, name)
 			if err != nil {
 				return c, 0, err
 			}

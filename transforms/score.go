@@ -176,8 +176,9 @@ type scoreFn struct {
 	Staging Staging
 	Config  ScoreConfig
 
-	scorer *scoring.Scorer
-	mode   scoring.Mode
+	scorer  *scoring.Scorer
+	mode    scoring.Mode
+	earlier earlierArrays // --exists update of a dense output
 }
 
 func (f *scoreFn) Setup(ctx context.Context) error {

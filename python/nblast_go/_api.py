@@ -205,8 +205,8 @@ def _exists(exists, exists_ok):
         if exists is None:
             raise ValueError("exists_ok %r: want False, True or 'resume'" % (exists_ok,))
     if exists not in ("fail", "overwrite", "resume", "update"):
-        raise ValueError("exists %r: want 'fail', 'overwrite', 'resume' or 'update' (nblast_sparse: score only "
-                         "the pairs of new or changed neurons)" % (exists,))
+        raise ValueError("exists %r: want 'fail', 'overwrite', 'resume' or 'update' (score only the pairs of new "
+                         "or changed neurons against the earlier out)" % (exists,))
     return exists
 
 
@@ -277,11 +277,12 @@ def nblast_disk(query=None, target=None, out=None, *, return_frame=False, exists
       are accepted too. target=None: all-by-all as navis.nblast_allbyall
       (diagonal 1); target=query (the same object): navis.nblast(x, x).
     out: the output directory (local, or gs:// with a remote runner).
-    exists: 'fail' (default), 'overwrite' or 'resume' (finish an
+    exists: 'fail' (default), 'overwrite', 'resume' (finish an
       interrupted run; navis-nblast-large's exists_ok=False/True/'resume'
-      is accepted); nblast_sparse and nblast_knn also take 'update' (score
-      only what new, changed or removed neurons change; dense outputs are
-      refused by the runner).
+      is accepted) or 'update' (score only the pairs of new or changed
+      neurons against the earlier OUT; the array keeps the earlier order
+      of the neurons still there and appends the new ones, as its attrs
+      "queries" / "targets" say).
     scores, normalized, use_alpha, smat, limit_dist, approx_nn, n_cores,
       progress: as navis.nblast (smat: 'auto', a CSV path or a DataFrame in
       navis' layout; approx_nn must be False; n_cores: default all cores).

@@ -196,6 +196,31 @@ class TestDisk(Base):
         self.assertTrue(z.attrs["complete"])
 
 
+    def test_update(self):
+        """exists='update': a neuron changed, one removed, one added; the
+        frame equals a fresh call's by id (the update keeps the earlier
+        order and appends the new neurons, which the attrs list)."""
+        dps = golden()
+        out = self.out("dense-upd")
+        nblast_disk(dps, out=out, precision=64, block_size=5, progress=False)
+        moved = dps[2].copy()
+        moved.points = moved.points + 1.5
+        added = dps[4].copy()
+        added.id = 1
+        new = navis.NeuronList([n for n in dps if n.id not in (dps[2].id, dps[3].id)] + [moved, added])
+        got = nblast_disk(new, out=out, exists="update", return_frame=True, precision=64, block_size=5,
+                          progress=False).compute()
+        z = nblast_disk(new, out=self.out("dense-fresh"), precision=64, block_size=5, progress=False)
+        want = frame_of(z)
+        self.assertEqual(sorted(got.index), sorted(want.index))
+        self.assertEqual(sorted(got.columns), sorted(want.columns))
+        self.assertTrue((got.loc[want.index, want.columns].to_numpy() == want.to_numpy()).all())
+        self.assertEqual(list(got.index)[-1], 1)  # the new neuron last
+        with open(os.path.join(out, "_nblast_run.json")) as f:
+            upd = json.load(f)["update"]
+        self.assertEqual((upd["queries"]["new"], upd["queries"]["changed"], upd["queries"]["removed"]), (1, 1, 1))
+
+
 class TestSparse(Base):
     def test_matches_navis(self):
         dps = golden()
