@@ -26,6 +26,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/encoding/prototext"
 
+	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/zarr"
 )
 
@@ -487,5 +488,88 @@ func TestDryRunOnlyForDataflow(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("--out created")
+	}
+}
+
+// TestPortableUpdate runs --exists update on the portable path (prism as
+// a job server, PROCESS workers started by the boot loader): for a dense
+// output (scores both) and a sparse one, the updated OUT must be byte for
+// byte what the same update run locally gives. The earlier inputs are the
+// golden neurons less two, the new ones all 17 with one of the earlier
+// neurons moved 2 µm.
+func TestPortableUpdate(t *testing.T) {
+	ctx := context.Background()
+	endpoint, prism := startPrism(t)
+	w := bootWorkers(t)
+	runner, dir := binary(t, "."), t.TempDir()
+	dps, err := dotprops.ReadDotpropsFile(ctx, goldenInput(t), dotprops.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := *dps[3]
+	moved.Points = slices.Clone(moved.Points)
+	for k := range moved.Points {
+		moved.Points[k][0] += 2
+	}
+	now := slices.Clone(dps)
+	now[3] = &moved
+	oldIn, newIn := filepath.Join(dir, "old.parquet"), filepath.Join(dir, "new.parquet")
+	if err := dotprops.WriteParquetFile(ctx, oldIn, dps[:15]); err != nil {
+		t.Fatal(err)
+	}
+	if err := dotprops.WriteParquetFile(ctx, newIn, now); err != nil {
+		t.Fatal(err)
+	}
+	logs := map[string]func() string{"prism": prism.tail, "workers": w.log}
+	envCfg, _ := json.Marshal(map[string]string{"command": w.shim})
+	remote := []string{"--runner=universal", "--endpoint=" + endpoint, "--environment_type=PROCESS", "--environment_config=" + string(envCfg),
+		"--worker_binary=" + runner}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+	}{
+		{"dense", []string{"--scores", "both"}},
+		{"sparse", []string{"--sink", "sparse", "--threshold", "0.1", "--scores", "mean"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			local, rem := filepath.Join(dir, tc.name, "local"), filepath.Join(dir, tc.name, "remote")
+			runStep(t, "earlier run", nil, nil, append([]string{"--queries", oldIn, "--out", local}, tc.flags...)...)
+			copyDir(t, local, rem)
+			upd := append([]string{"--queries", newIn, "--exists", "update"}, tc.flags...)
+			l := runStep(t, "local update", nil, nil, append(upd, "--out", local)...)
+			r := runStep(t, "universal update, PROCESS workers", nil, logs, append(append(upd, "--out", rem), remote...)...)
+			want := "update: neurons 2 new, 1 changed, 0 removed (14 unchanged)"
+			for run, out := range map[string]string{"local": l, "remote": r} {
+				if line := summaryLine(t, out, "update:"); !strings.HasPrefix(line, want) {
+					t.Errorf("%s: %q, want %q…", run, line, want)
+				}
+			}
+			sameTree(t, local, rem)
+		})
+	}
+	if w.started() == 0 {
+		t.Errorf("prism started no boot loader")
+	}
+}
+
+// copyDir copies the tree src to dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
