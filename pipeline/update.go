@@ -293,12 +293,16 @@ func (j *Job) prepareUpdate(ctx context.Context, markerPath string, all []transf
 	if err != nil {
 		return nil, fmt.Errorf("--exists update: %w", err)
 	}
-	var src *results.Source
+	var src *results.Source // the first (a dense output's scores array)
 	for _, what := range whats {
-		if src, err = earlier.Source(what); err != nil {
+		s, err := earlier.Source(what)
+		if err != nil {
 			return nil, fmt.Errorf("--exists update: %w", err)
 		}
-		switch st, why, err := src.Status(ctx); {
+		if src == nil {
+			src = s
+		}
+		switch st, why, err := s.Status(ctx); {
 		case err != nil:
 			return nil, fmt.Errorf("--exists update: %w", err)
 		case st == results.Incomplete:
