@@ -429,6 +429,10 @@ func run(ctx context.Context, o pipeline.Options) error {
 	if o.Smart {
 		smartSummary(ctx, job, res)
 	}
+	if ok && o.Exists == "update" && o.Sink == "zarr" && c["work_items_scored"] > 0 {
+		// Every chunk is written again: most pairs are copied.
+		fmt.Fprintf(os.Stderr, "update: %d pairs scored by the kernel, %d copied from the earlier arrays\n", c["pairs_scored"]-c["pairs_pruned"], c["pairs_pruned"])
+	}
 	if job.Options.Pruning() {
 		// Items are skipped block against block when planning and pair by
 		// pair on the workers (counted by nblast/work_items_skipped).
