@@ -499,28 +499,35 @@ func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, 
 		kd.Affected = append(kd.Affected, int32(tpos[n.ID]))
 	}
 	slices.Sort(kd.Affected)
-	// The earlier top k of each query, unless a target of it is gone or
-	// changed (then the query's next best is not known).
+	// The earlier top k of each query that are still targets. A query
+	// whose earlier top k held a target now gone or changed (its next
+	// best is not known), and a new or changed query, is searched in
+	// full; the others only against their earlier top k and the affected
+	// targets. Either way its earlier top-k targets still there are its
+	// first seeds (Keep): a searched-in-full query that lost one target
+	// starts from its k-1 best at once.
+	// A restricted query's earlier scores (float32, as stored) are
+	// reused for its earlier top k (transforms' knnreuse.go).
 	keep := map[scoring.ID][]int32{}
+	keepScores := map[scoring.ID][]float32{}
 	full := map[scoring.ID]bool{}
 	for _, r := range old {
-		if full[r.Query] {
-			continue
-		}
 		t, ok := tpos[r.Target]
 		if dropT[r.Target.String()] || !ok {
 			full[r.Query] = true
-			delete(keep, r.Query)
-			continue
 		}
-		keep[r.Query] = append(keep[r.Query], int32(t))
+		if ok {
+			keep[r.Query] = append(keep[r.Query], int32(t))
+			keepScores[r.Query] = append(keepScores[r.Query], float32(r.Score))
+		}
 	}
+	kd.KeepScores = make([][]float32, len(p.Queries))
 	for q, n := range p.Queries {
-		if affQ[n.ID] || full[n.ID] {
-			continue
-		}
-		kd.Restrict[q] = true
 		kd.Keep[q] = keep[n.ID] // nil: no target reached the threshold
+		kd.Restrict[q] = !affQ[n.ID] && !full[n.ID]
+		if kd.Restrict[q] {
+			kd.KeepScores[q] = keepScores[n.ID]
+		}
 	}
 	j.update.topk = true
 	j.update.mask = transforms.DeltaMask{KNN: kd}

@@ -42,9 +42,12 @@ type KNNDelta struct {
 	Affected []int32
 	// Restrict, by plan position of the query (Plan.Queries), says
 	// whether the query is searched only against Keep[q] and Affected;
-	// Keep[q] are the plan positions of its earlier top-k targets.
-	Restrict []bool
-	Keep     [][]int32
+	// Keep[q] are the plan positions of its earlier top-k targets still
+	// there (a query searched in full: its first seeds); KeepScores[q]
+	// their stored scores, for a restricted query (knnreuse.go).
+	Restrict   []bool
+	Keep       [][]int32
+	KeepScores [][]float32
 }
 
 // knn is d's KNNDelta (nil without).

@@ -66,6 +66,7 @@ type knnQuery struct {
 	// restricted: an update searches it only against its earlier top k
 	// (its seeds) and the new or changed targets (KNNDelta).
 	restricted bool
+	reused     []int // entries of cols and vals reused from its earlier top k (knnreuse.go)
 }
 
 // blkStart is the plan position of the first query of q's block.
@@ -182,11 +183,16 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	// 1. Seeds, visited by target block.
 	seeds := make([][]knnSeed, len(qs))
 	err = forEach(len(qs), func(i int) error {
-		if q := qs[i]; q.restricted {
-			seeds[i] = keptSeeds(p, kd.Keep[q.blkStart(tile, p)+q.at], pos, q)
+		q, at := qs[i], qs[i].blkStart(tile, p)+qs[i].at
+		if q.restricted {
+			reuseKept(p, kd, at, pos, q, floor, k) // no seeds: its earlier scores (knnreuse.go)
 			return nil
 		}
-		seeds[i] = nearestCentroids(p, l.targetExtents, tbs, qs[i], floor, k)
+		var kept []knnSeed // an update: its earlier top-k targets still there
+		if kd != nil {
+			kept = keptSeeds(p, kd.Keep[at], pos, q)
+		}
+		seeds[i] = append(kept, nearestCentroids(p, l.targetExtents, tbs, q, floor, k)...) // once each (below)
 		return nil
 	})
 	if err != nil {
@@ -204,7 +210,7 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		err := f.knnVisit(ctx, p, int(tb), seeded[x], func(i int, tblock *preparedBlock, tinfo []dotprops.NeuronInfo) error {
 			q := qs[i]
 			for _, c := range seeds[i] {
-				if c.x != x {
+				if c.x != x || q.seed[int(tb)*p.BlockSize+c.j] { // a kept seed may be a nearest centroid's too
 					continue
 				}
 				q.seed[int(tb)*p.BlockSize+c.j] = true
@@ -261,6 +267,9 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 		}
 		countScored(ctx, items, pairs, pairs-scored[x].Load())
 		countSearched(ctx, searched[x].Load())
+	}
+	if err := f.rescoreReused(ctx, p, tbs, pos, qs, floor); err != nil { // 4. an update's unsettled reused scores
+		return nil, err
 	}
 	return qs, nil
 }
