@@ -1,16 +1,15 @@
 package transforms
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/memory"
+	"github.com/nblast-go/nblast/internal/stagefile"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -145,12 +144,10 @@ func TestBlockCacheStaysWithinBudget(t *testing.T) {
 			}
 			dps = append(dps, d)
 		}
-		var buf bytes.Buffer
-		if err := dotprops.WriteDotpropsParquet(&buf, dps); err != nil {
+		p := filepath.Join(dir, fmt.Sprintf("b%d.bin", b))
+		if err := stagefile.Write(context.Background(), p, dps); err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(dir, fmt.Sprintf("b%d.parquet", b))
-		os.WriteFile(p, buf.Bytes(), 0o644)
 		paths = append(paths, p)
 	}
 	c := &blockCache{budget: 70, entries: map[string]*cachedBlock{}} // two 30-point blocks

@@ -17,6 +17,7 @@ import (
 	"github.com/nblast-go/nblast/dotprops"
 	"github.com/nblast-go/nblast/internal/files"
 	"github.com/nblast-go/nblast/internal/memory"
+	"github.com/nblast-go/nblast/internal/stagefile"
 	"github.com/nblast-go/nblast/scoring"
 )
 
@@ -49,7 +50,7 @@ func BadInput(err error) error {
 }
 
 // Staging names where a run's layout and staged blocks are: the layout
-// (see Layout) at LayoutPath, and one navis-layout Parquet file per block,
+// (see Layout) at LayoutPath, and one file per block (internal/stagefile),
 // so that a worker reads only the blocks of the work it scores. It is what
 // the job graph carries of the plan: a few paths and options, whatever the
 // number of neurons.
@@ -76,13 +77,13 @@ func (st Staging) BlockPath(side string, b int) string {
 	if st.AllByAll {
 		side = "q"
 	}
-	return files.Join(st.runDir(), fmt.Sprintf("%s-%05d.parquet", side, b))
+	return files.Join(st.runDir(), fmt.Sprintf("%s-%05d.bin", side, b))
 }
 
 // fragmentPath is the file of the neurons (pieces of neurons) that split
 // supplies to staging bucket key.
 func (st Staging) fragmentPath(key string, split int) string {
-	return files.Join(st.runDir(), "frag", key, fmt.Sprintf("%06d.parquet", split))
+	return files.Join(st.runDir(), "frag", key, fmt.Sprintf("%06d.bin", split))
 }
 
 // WriteLayout stores l where st says (st.Digest must be l's).
@@ -174,7 +175,7 @@ func (f *fragmentFn) ProcessElement(ctx context.Context, split int, emit func(st
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		if err := dotprops.WriteParquetFile(ctx, st.fragmentPath(key, split), byKey[key]); err != nil {
+		if err := stagefile.Write(ctx, st.fragmentPath(key, split), byKey[key]); err != nil {
 			return fmt.Errorf("staging %s (row groups %d-%d): %w", sp.Path, sp.RowGroup, sp.RowGroup+sp.RowGroups-1, err)
 		}
 		emit(key, split)
@@ -216,7 +217,7 @@ func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*
 	neurons := map[scoring.ID][]copyOf{} // copies by file, in split order
 	for _, i := range got {
 		p := st.fragmentPath(key, i)
-		dps, err := dotprops.ReadDotpropsFile(ctx, p, dotprops.ReadOptions{})
+		dps, err := stagefile.Read(ctx, p)
 		if err != nil {
 			return fmt.Errorf("staging: %w", err)
 		}
@@ -253,7 +254,7 @@ func (f *bucketFn) ProcessElement(ctx context.Context, key string, splits func(*
 			}
 			dps[k] = cs[0].d
 		}
-		if err := dotprops.WriteParquetFile(ctx, st.BlockPath(side, b), dps); err != nil {
+		if err := stagefile.Write(ctx, st.BlockPath(side, b), dps); err != nil {
 			return fmt.Errorf("staging %s: %w", st.BlockPath(side, b), err)
 		}
 		blocksStaged.Inc(ctx, 1)
@@ -424,7 +425,7 @@ type preparedBlock struct {
 }
 
 func loadBlock(ctx context.Context, path string) (*preparedBlock, error) {
-	dps, err := dotprops.ReadDotpropsFile(ctx, path, dotprops.ReadOptions{})
+	dps, err := stagefile.Read(ctx, path)
 	if err != nil {
 		return nil, err
 	}
