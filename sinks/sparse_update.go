@@ -46,7 +46,7 @@ import (
 )
 
 func init() {
-	register.DoFn2x1[context.Context, partCount, error](&finalizeUpdateFn{})
+	register.DoFn3x1[context.Context, partCount, func(int), error](&finalizeUpdateFn{})
 }
 
 // UpdateDir is the work area of an update under OUT.
@@ -167,7 +167,7 @@ func WriteSparseUpdate(s beam.Scope, chunks beam.PCollection, out string, cfg Sp
 	written := beam.ParDo(s, &writeSparsePartFn{Out: UpdateDeltaDir(out), Threshold: scores.Threshold(cfg.Threshold), Float64: cfg.Float64}, chunks)
 	distinct := stats.MaxPerKey(s, written)
 	counts := beam.Flatten(s, beam.ParDo(s, countPart, distinct), beam.ParDo(s, noParts, beam.Impulse(s)))
-	beam.ParDo0(s, &finalizeUpdateFn{Out: out, Expected: expected, Owner: cfg.Owner}, beam.Combine(s, &sumPartCountsFn{}, counts))
+	lastStep(s, &finalizeUpdateFn{Out: out, Expected: expected, Owner: cfg.Owner}, beam.Combine(s, &sumPartCountsFn{}, counts))
 }
 
 type finalizeUpdateFn struct {
@@ -176,7 +176,8 @@ type finalizeUpdateFn struct {
 	Owner    RunOwner
 }
 
-func (f *finalizeUpdateFn) ProcessElement(ctx context.Context, sum partCount) error {
+func (f *finalizeUpdateFn) ProcessElement(ctx context.Context, sum partCount, done func(int)) error {
+	defer done(0) // lastStep
 	if sum.Parts != int64(f.Expected) {
 		return fmt.Errorf("%s: %d of %d parts of the update written; the earlier output is kept as it was", UpdateDeltaDir(f.Out), sum.Parts, f.Expected)
 	}

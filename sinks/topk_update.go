@@ -32,7 +32,7 @@ import (
 )
 
 func init() {
-	register.DoFn2x1[context.Context, partCount, error](&finalizeTopKUpdateFn{})
+	register.DoFn3x1[context.Context, partCount, func(int), error](&finalizeTopKUpdateFn{})
 }
 
 // UpdateTopKDir is where an update of a top-k output writes its files.
@@ -55,7 +55,7 @@ func WriteTopKUpdate(s beam.Scope, chunks beam.PCollection, out string, cfg TopK
 	written := writeTopKFiles(s, chunks, dir, cfg)
 	distinct := stats.MaxPerKey(s, written)
 	counts := beam.Flatten(s, beam.ParDo(s, countPart, distinct), beam.ParDo(s, noParts, beam.Impulse(s)))
-	beam.ParDo0(s, &finalizeTopKUpdateFn{Out: out, Manifest: manifestConfig{Dir: dir, What: "top-k files", Expected: cfg.Expected, Parameters: string(params), Owner: cfg.Owner}},
+	lastStep(s, &finalizeTopKUpdateFn{Out: out, Manifest: manifestConfig{Dir: dir, What: "top-k files", Expected: cfg.Expected, Parameters: string(params), Owner: cfg.Owner}},
 		beam.Combine(s, &sumPartCountsFn{}, counts))
 }
 
@@ -64,7 +64,8 @@ type finalizeTopKUpdateFn struct {
 	Manifest manifestConfig
 }
 
-func (f *finalizeTopKUpdateFn) ProcessElement(ctx context.Context, sum partCount) error {
+func (f *finalizeTopKUpdateFn) ProcessElement(ctx context.Context, sum partCount, done func(int)) error {
+	defer done(0) // lastStep
 	if err := (&finalizeManifestFn{Config: f.Manifest}).ProcessElement(ctx, sum); err != nil {
 		return fmt.Errorf("%w; the earlier output is kept as it was", err)
 	}
