@@ -32,7 +32,7 @@ import (
 )
 
 func init() {
-	register.DoFn2x1[context.Context, int, error](&finalizeZarrUpdateFn{})
+	register.DoFn3x1[context.Context, int, func(int), error](&finalizeZarrUpdateFn{})
 }
 
 // UpdateZarrDir is the group an update of a dense output writes its
@@ -47,7 +47,7 @@ func WriteZarrUpdate(s beam.Scope, chunks beam.PCollection, out string, arrays [
 	s = s.Scope("WriteZarrUpdate")
 	geo := geometries(arrays)
 	written := beam.ParDo(s, &writeChunkFn{Out: UpdateZarrDir(out), Arrays: geo}, chunks)
-	beam.ParDo0(s, &finalizeZarrUpdateFn{Out: out, Arrays: geo, Expected: expected, Owner: owner}, stats.Sum(s, written))
+	lastStep(s, &finalizeZarrUpdateFn{Out: out, Arrays: geo, Expected: expected, Owner: owner}, stats.Sum(s, written))
 }
 
 type finalizeZarrUpdateFn struct {
@@ -57,7 +57,8 @@ type finalizeZarrUpdateFn struct {
 	Owner    RunOwner
 }
 
-func (f *finalizeZarrUpdateFn) ProcessElement(ctx context.Context, written int) error {
+func (f *finalizeZarrUpdateFn) ProcessElement(ctx context.Context, written int, done func(int)) error {
+	defer done(0) // lastStep
 	dir := UpdateZarrDir(f.Out)
 	if written != f.Expected {
 		return fmt.Errorf("%s: %d of %d chunks written; the update is not switched in, the earlier output is kept as it was", dir, written, f.Expected)
