@@ -110,6 +110,27 @@ func runRecord(t *testing.T, out string) map[string]any {
 	return m
 }
 
+// updateRecord checks the run record of the updated output upd against a
+// fresh run's (fresh): the same fingerprint, the fresh run's digests, and
+// the update's summary counting the queries new, changed and removed as
+// want says; it returns the summary.
+func updateRecord(t *testing.T, upd, fresh string, want [3]int) map[string]any {
+	t.Helper()
+	rec, frec := runRecord(t, upd), runRecord(t, fresh)
+	if rec["fingerprint"] != frec["fingerprint"] {
+		t.Errorf("updated fingerprint %v, fresh %v", rec["fingerprint"], frec["fingerprint"])
+	}
+	if frec["neurons"] == nil {
+		t.Errorf("%s: the run recorded no digests", fresh)
+	}
+	sum, _ := rec["update"].(map[string]any)
+	q, _ := sum["queries"].(map[string]any)
+	if q["new"] != float64(want[0]) || q["changed"] != float64(want[1]) || q["removed"] != float64(want[2]) {
+		t.Errorf("update summary %v, want queries %d new, %d changed, %d removed", sum, want[0], want[1], want[2])
+	}
+	return sum
+}
+
 // updateFiles writes updateSets' neurons as the input files of the
 // update tests: old and new all-by-all sets, the old set with only
 // removals, both with string ids (non-ASCII too), and queries × targets
@@ -197,15 +218,7 @@ func TestUpdateEqualsFreshRun(t *testing.T) {
 
 			// The run marker is a fresh run's (same fingerprint), with
 			// the update's summary.
-			rec, want := runRecord(t, upd.Out), runRecord(t, fresh.Out)
-			if rec["fingerprint"] != want["fingerprint"] {
-				t.Errorf("updated fingerprint %v, fresh %v", rec["fingerprint"], want["fingerprint"])
-			}
-			sum, _ := rec["update"].(map[string]any)
-			q, _ := sum["queries"].(map[string]any)
-			if q["new"] != float64(tc.wantNew) || q["changed"] != float64(tc.wantChanged) || q["removed"] != float64(tc.wantRemoved) {
-				t.Errorf("update summary %v, want queries %d new, %d changed, %d removed", sum, tc.wantNew, tc.wantChanged, tc.wantRemoved)
-			}
+			sum := updateRecord(t, upd.Out, fresh.Out, [3]int{tc.wantNew, tc.wantChanged, tc.wantRemoved})
 			scored, fullPairs := sum["pairs_scored"].(float64), sum["pairs_full_run"].(float64)
 			if !(scored > 0 && scored < fullPairs/2) && tc.wantNew+tc.wantChanged > 0 || fullPairs != float64(len(full.Plan.Queries)*len(full.Plan.Targets)) {
 				t.Errorf("update scored %v of %v pairs", scored, fullPairs)

@@ -75,6 +75,7 @@ for spec in "sparse|--sink sparse --threshold 0|" "topk|--sink topk --topk 20 --
 	say "$name: fresh run vs update: $(same "$W/fresh" "$W/upd" "$what")"
 	"$BIN" --queries "$NEW" --out "$W/upd-kill" $flags --exists update 2> "$W/kill.log" & pid=$!
 	sleep "$KILL_AFTER"; kill -9 "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true
+	grep -q '^done:' "$W/kill.log" && say "$name: note: the update had finished before the SIGKILL (lower KILL_AFTER)"
 	run again --queries "$NEW" --out "$W/upd-kill" --exists update
 	say "$name: killed with SIGKILL after ${KILL_AFTER} s, then run again: $(time_figures "$W/again.time"); vs the fresh run: $(same "$W/fresh" "$W/upd-kill" "$what")"
 done

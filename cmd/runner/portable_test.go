@@ -532,9 +532,9 @@ func TestPortableUpdate(t *testing.T) {
 		{"sparse", []string{"--sink", "sparse", "--threshold", "0.1", "--scores", "mean"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			local, rem := filepath.Join(dir, tc.name, "local"), filepath.Join(dir, tc.name, "remote")
+			local := filepath.Join(dir, tc.name)
 			runStep(t, "earlier run", nil, nil, append([]string{"--queries", oldIn, "--out", local}, tc.flags...)...)
-			copyDir(t, local, rem)
+			rem := copyOutput(t, local)
 			upd := append([]string{"--queries", newIn, "--exists", "update"}, tc.flags...)
 			l := runStep(t, "local update", nil, nil, append(upd, "--out", local)...)
 			r := runStep(t, "universal update, PROCESS workers", nil, logs, append(append(upd, "--out", rem), remote...)...)
@@ -549,27 +549,5 @@ func TestPortableUpdate(t *testing.T) {
 	}
 	if w.started() == 0 {
 		t.Errorf("prism started no boot loader")
-	}
-}
-
-// copyDir copies the tree src to dst.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
