@@ -473,10 +473,10 @@ func (j *Job) updatePipeline() *beam.Pipeline {
 
 // prepareTopKUpdate prepares the update of a top-k output (--sink topk):
 // the fresh run's plan and work items, every query searched, but a query
-// that is neither new nor changed and whose earlier top k holds no removed
-// or changed target only against that top k and the new or changed
-// targets (transforms.KNNDelta); the job writes the files in OUT/.update
-// and switches them in (sinks.WriteTopKUpdate).
+// that is neither new nor changed only against its earlier top k and the
+// new or changed targets, unless that proves not to be exact
+// (transforms.KNNDelta); the job writes the files in OUT/.update and
+// switches them in (sinks.WriteTopKUpdate).
 func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, sum updateSummary, rec runRecord,
 	affected map[string][]dotprops.NeuronInfo, drop map[string][]string, tside string) ([]transforms.WorkItem, error) {
 	o := j.Options
@@ -499,34 +499,59 @@ func (j *Job) prepareTopKUpdate(ctx context.Context, all []transforms.WorkItem, 
 		kd.Affected = append(kd.Affected, int32(tpos[n.ID]))
 	}
 	slices.Sort(kd.Affected)
-	// The earlier top k of each query that are still targets. A query
-	// whose earlier top k held a target now gone or changed (its next
-	// best is not known), and a new or changed query, is searched in
-	// full; the others only against their earlier top k and the affected
-	// targets. Either way its earlier top-k targets still there are its
-	// first seeds (Keep): a searched-in-full query that lost one target
-	// starts from its k-1 best at once.
-	// A restricted query's earlier scores (float32, as stored) are
-	// reused for its earlier top k (transforms' knnreuse.go).
-	keep := map[scoring.ID][]int32{}
-	keepScores := map[scoring.ID][]float32{}
-	full := map[scoring.ID]bool{}
+	// A new or changed query is searched in full, seeded with its
+	// earlier top-k targets still there. Every other query is searched
+	// only against its earlier top-k targets that are unchanged (their
+	// stored scores reused, transforms' knnreuse.go) and the new or
+	// changed targets. If its earlier top k lost a target (removed or
+	// changed) and held k, every other target ranked after its earlier
+	// k-th: the search is exact when k of its pairs rank ahead of that
+	// one, and is done in full otherwise (KNNDelta.Recheck).
+	type earlier struct {
+		seeds, kept []int32
+		scores      []float32
+		n, lastRank int
+		last        float32
+		lost        bool
+	}
+	byQuery := map[scoring.ID]*earlier{}
 	for _, r := range old {
+		e := byQuery[r.Query]
+		if e == nil {
+			e = &earlier{}
+			byQuery[r.Query] = e
+		}
+		e.n++
+		if r.Rank > e.lastRank {
+			e.lastRank, e.last = r.Rank, float32(r.Score)
+		}
 		t, ok := tpos[r.Target]
-		if dropT[r.Target.String()] || !ok {
-			full[r.Query] = true
-		}
 		if ok {
-			keep[r.Query] = append(keep[r.Query], int32(t))
-			keepScores[r.Query] = append(keepScores[r.Query], float32(r.Score))
+			e.seeds = append(e.seeds, int32(t))
 		}
+		if !ok || dropT[r.Target.String()] {
+			e.lost = true
+			continue
+		}
+		e.kept = append(e.kept, int32(t))
+		e.scores = append(e.scores, float32(r.Score))
 	}
 	kd.KeepScores = make([][]float32, len(p.Queries))
+	kd.Recheck = make([]float32, len(p.Queries))
+	nan := float32(math.NaN())
 	for q, n := range p.Queries {
-		kd.Keep[q] = keep[n.ID] // nil: no target reached the threshold
-		kd.Restrict[q] = !affQ[n.ID] && !full[n.ID]
-		if kd.Restrict[q] {
-			kd.KeepScores[q] = keepScores[n.ID]
+		kd.Recheck[q] = nan
+		e := byQuery[n.ID]
+		if e == nil {
+			e = &earlier{} // no target reached the threshold
+		}
+		if affQ[n.ID] {
+			kd.Keep[q] = e.seeds
+			continue
+		}
+		kd.Restrict[q], kd.Keep[q], kd.KeepScores[q] = true, e.kept, e.scores
+		if e.lost && e.n == o.TopK {
+			kd.Recheck[q] = e.last
 		}
 	}
 	j.update.topk = true

@@ -48,6 +48,15 @@ type KNNDelta struct {
 	Restrict   []bool
 	Keep       [][]int32
 	KeepScores [][]float32
+	// Recheck[q], unless NaN, is the stored score of the earlier k-th
+	// best of a restricted query that lost some of its earlier top k
+	// (removed or changed targets): every target outside its earlier top
+	// k ranked after that one, so its search is exact only if at least k
+	// of the pairs it scored rank ahead of it (knnreuse.go's settled);
+	// otherwise the query is searched in full after all. NaN: no check
+	// (its earlier top k is whole, or held fewer than k targets, all
+	// those reaching the threshold).
+	Recheck []float32
 }
 
 // knn is d's KNNDelta (nil without).
@@ -76,9 +85,11 @@ func (k *KNNDelta) affectedSet(n, bs int) (targets, blocks []bool) {
 	return targets, blocks
 }
 
-// Searched counts the pairs an update of a top-k output searches at most
-// (before pruning): every target for a query searched in full, its
-// earlier top k and the affected targets for the others; nt targets.
+// Searched counts the pairs an update of a top-k output searches (before
+// pruning): every target for a query searched in full, its earlier top k
+// and the affected targets for the others (one whose search turns out
+// not to be exact, see Recheck, is then searched in full too); nt
+// targets.
 func (k *KNNDelta) Searched(nt int) int64 {
 	var n int64
 	for q, r := range k.Restrict {

@@ -226,47 +226,85 @@ func (f *scoreFn) knnRow(ctx context.Context, l *loadedLayout, tile []QueryWork,
 	}
 
 	// 2 and 3. Every target block once, in spread's order; its work items
-	// are done after it (counted for the progress line).
+	// are done after it (counted for the progress line). An update's
+	// restricted query whose search was not exact (unsettled) is then
+	// searched in full, past the pairs it scored, in a second round of
+	// visits (which counts only what it scores).
 	order := slices.Clone(tbs)
 	spread(order, tile[0].QB)
-	for _, tb32 := range order {
-		tb, x := int(tb32), pos[tb32]
-		var need []int
-		for i, q := range qs {
-			if q.in[x] && q.bb[x] >= q.threshold(floor, k) && (!q.restricted || affectedBlock[tb]) {
-				need = append(need, i)
-			}
-		}
-		err := f.knnVisit(ctx, p, tb, need, func(i int, tblock *preparedBlock, tinfo []dotprops.NeuronInfo) error {
-			q := qs[i]
-			qe := q.info.Extent()
-			for j, t := range tinfo {
-				if q.seed[tb*p.BlockSize+j] || q.restricted && !affected[tb*p.BlockSize+j] {
-					continue
+	// visitAll visits every target block once, in spread's order, for
+	// the queries (all, or those of only) whose block bound reaches their
+	// threshold, and scores the targets whose bounds reach it; a round
+	// with only set counts just the pairs it scores and searches.
+	visitAll := func(only []bool) error {
+		for _, tb32 := range order {
+			tb, x := int(tb32), pos[tb32]
+			var need []int
+			for i, q := range qs {
+				if (only == nil || only[i]) && q.in[x] && q.bb[x] >= q.threshold(floor, k) && (!q.restricted || affectedBlock[tb]) {
+					need = append(need, i)
 				}
-				if !(p.AllByAll && t.ID == q.info.ID) {
-					thr := q.threshold(floor, k)
-					te := t.Extent()
-					if s.ExtentBound(mode, qe, te) < thr || s.QueryGroupBound(mode, q.n, te) < thr {
-						continue // below the threshold, without reading the target
+			}
+			err := f.knnVisit(ctx, p, tb, need, func(i int, tblock *preparedBlock, tinfo []dotprops.NeuronInfo) error {
+				q := qs[i]
+				qe := q.info.Extent()
+				for j, t := range tinfo {
+					if q.seed[tb*p.BlockSize+j] || q.restricted && !affected[tb*p.BlockSize+j] {
+						continue
+					}
+					if !(p.AllByAll && t.ID == q.info.ID) {
+						thr := q.threshold(floor, k)
+						te := t.Extent()
+						if s.ExtentBound(mode, qe, te) < thr || s.QueryGroupBound(mode, q.n, te) < thr {
+							continue // below the threshold, without reading the target
+						}
+					}
+					if err := score(q, tblock, tinfo, x, j); err != nil {
+						return err
 					}
 				}
-				if err := score(q, tblock, tinfo, x, j); err != nil {
-					return err
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			var items, pairs int64
+			if only == nil {
+				for _, a := range visits[int32(tb)] {
+					items++
+					pairs += int64(len(p.QueryBlock(tile[a].QB)) * len(p.TargetBlock(tb)))
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+			countScored(ctx, items, pairs, pairs-scored[x].Load())
+			countSearched(ctx, searched[x].Load())
 		}
-		var items, pairs int64
-		for _, a := range visits[int32(tb)] {
-			items++
-			pairs += int64(len(p.QueryBlock(tile[a].QB)) * len(p.TargetBlock(tb)))
+		return nil
+	}
+	if err := visitAll(nil); err != nil {
+		return nil, err
+	}
+	if kd != nil && kd.Recheck != nil {
+		var again []bool
+		for i, q := range qs {
+			if q.restricted && !q.settled(kd.Recheck[q.blkStart(tile, p)+q.at], k) {
+				if again == nil {
+					again = make([]bool, len(qs))
+				}
+				again[i], q.restricted = true, false
+				for _, c := range q.cols {
+					q.seed[c] = true // scored already
+				}
+			}
 		}
-		countScored(ctx, items, pairs, pairs-scored[x].Load())
-		countSearched(ctx, searched[x].Load())
+		if again != nil {
+			for x := range tbs {
+				scored[x].Store(0)
+				searched[x].Store(0)
+			}
+			if err := visitAll(again); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := f.rescoreReused(ctx, p, tbs, pos, qs, floor); err != nil { // 4. an update's unsettled reused scores
 		return nil, err

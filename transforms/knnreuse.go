@@ -55,3 +55,26 @@ func (f *scoreFn) rescoreReused(ctx context.Context, p Plan, tbs []int32, pos ma
 	}
 	return nil
 }
+
+// settled reports whether restricted query q's search is exact (see
+// KNNDelta.Recheck): the k of its pairs ranking ahead of its earlier k-th
+// best (stored value v) are there: its earlier top-k targets reused, and
+// scored pairs whose float32 is above v (so their scores are above that
+// earlier k-th's; one whose float32 equals v is not counted, its rank
+// against it unknown).
+func (q *knnQuery) settled(v float32, k int) bool {
+	if math.IsNaN(float64(v)) {
+		return true
+	}
+	n := len(q.reused)
+	reused := make(map[int]bool, len(q.reused))
+	for _, a := range q.reused {
+		reused[a] = true
+	}
+	for a, x := range q.vals {
+		if !reused[a] && float32(x) > v {
+			n++
+		}
+	}
+	return n >= k
+}
