@@ -211,22 +211,7 @@ func TestUpdateDenseInterrupted(t *testing.T) {
 	earlier := localTree(t, o.Out)
 	o.Queries, o.Exists = newIn, "update"
 	// Prepared, never run (killed while scoring).
-	if _, err := pipeline.Prepare(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(o.Out, sinks.OwnerName))
-	got := localTree(t, o.Out)
-	for name, b := range earlier {
-		if g, ok := got[name]; name != sinks.OwnerName && (!ok || !bytes.Equal(g, b)) {
-			t.Errorf("%s changed by an update that never ran", name)
-		}
-	}
-	res := o
-	res.Exists = "resume"
-	if _, err := pipeline.Prepare(ctx, res); err == nil || !strings.Contains(err.Error(), "run the update again with --exists update") {
-		t.Errorf("resume after an update cut short: err = %v", err)
-	}
-	os.Remove(filepath.Join(o.Out, sinks.OwnerName))
+	updateNeverRun(t, o, earlier)
 	runJob(t, "prism", o)
 	sameDenseValues(t, o.Out, fresh.Out, arrays)
 	updated := localTree(t, o.Out)
@@ -279,7 +264,8 @@ func TestUpdateDenseInterrupted(t *testing.T) {
 	// A chunk of the updated output lost: resume refuses, update too
 	// (the output is damaged), both saying what to do.
 	os.Remove(filepath.Join(o.Out, sinks.ScoresArray, "1.0"))
-	res.Out = o.Out
+	res := o
+	res.Exists = "resume"
 	if _, err := pipeline.Prepare(ctx, res); err == nil || !strings.Contains(firstLine(err), "was made by --exists update") {
 		t.Errorf("resume of an updated output with a chunk lost: err = %v", err)
 	}

@@ -343,6 +343,32 @@ func TestUpdateOfNothingIsAFreshRun(t *testing.T) {
 // leaves the earlier output complete and readable, and the next update
 // does it all again; one cut short after it (its new parts laid out, the
 // switch begun) reads as incomplete, and --exists resume (or update)
+// updateNeverRun prepares the update o of an output (earlier: its files)
+// and does not run it, as when it is killed while scoring: the output
+// must stay as it was, and a resume is refused, saying to run the update
+// again.
+func updateNeverRun(t *testing.T, o pipeline.Options, earlier map[string][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	job, err := pipeline.Prepare(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Release(ctx)
+	got := localTree(t, o.Out)
+	for name, b := range earlier {
+		if g, ok := got[name]; name != sinks.OwnerName && (!ok || !bytes.Equal(g, b)) {
+			t.Errorf("%s changed by an update that never ran", name)
+		}
+	}
+	r := o
+	r.Exists = "resume"
+	if _, err := pipeline.Prepare(ctx, r); err == nil || !strings.Contains(err.Error(), "run the update again with --exists update") {
+		t.Errorf("resume after an update cut short: err = %v", err)
+	}
+	os.Remove(filepath.Join(o.Out, sinks.OwnerName))
+}
+
 // finishes the switch without scoring anything.
 func TestUpdateInterrupted(t *testing.T) {
 	ctx := context.Background()
@@ -356,22 +382,8 @@ func TestUpdateInterrupted(t *testing.T) {
 
 	// Killed while scoring: prepared, never run.
 	o.Queries, o.Exists = newIn, "update"
-	job, err := pipeline.Prepare(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	job.Release(ctx)
+	updateNeverRun(t, o, before)
 	readSparse(t, o.Out) // complete, manifest and all
-	r := o
-	r.Exists = "resume"
-	if _, err := pipeline.Prepare(ctx, r); err == nil || !strings.Contains(err.Error(), "run the update again with --exists update") {
-		t.Errorf("resume after an update cut short: err = %v", err)
-	}
-	for name, b := range before {
-		if !bytes.Equal(localTree(t, o.Out)[name], b) {
-			t.Errorf("%s changed before the update's job ran", name)
-		}
-	}
 	fresh := o
 	fresh.Exists, fresh.Out = "fail", t.TempDir()
 	runJob(t, "prism", fresh)

@@ -141,21 +141,7 @@ func TestUpdateTopKInterrupted(t *testing.T) {
 	earlier := localTree(t, o.Out)
 	o.Queries, o.Exists = newIn, "update"
 	// Prepared, never run (killed while scoring).
-	if _, err := pipeline.Prepare(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(o.Out, sinks.OwnerName))
-	for name, b := range earlier {
-		if got, ok := localTree(t, o.Out)[name]; name != sinks.OwnerName && (!ok || !bytes.Equal(got, b)) {
-			t.Errorf("%s changed by an update that never ran", name)
-		}
-	}
-	res := o
-	res.Exists = "resume"
-	if _, err := pipeline.Prepare(ctx, res); err == nil || !strings.Contains(err.Error(), "run the update again with --exists update") {
-		t.Errorf("resume after an update cut short: err = %v", err)
-	}
-	os.Remove(filepath.Join(o.Out, sinks.OwnerName))
+	updateNeverRun(t, o, earlier)
 	runJob(t, "prism", o)
 	sameTopKOutput(t, o.Out, fresh.Out)
 
