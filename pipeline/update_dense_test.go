@@ -3,12 +3,16 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
@@ -292,4 +296,52 @@ func openSource(t *testing.T, out string) (results.Status, string) {
 		t.Fatal(err)
 	}
 	return st, why
+}
+
+// TestUpdateDenseOnGCS: an update of a dense output on gs:// (fake GCS;
+// the grid shrinks from 8×8 to 7×7 chunks, so the switch removes chunks
+// too) leaves the objects a local update of the same output leaves,
+// byte for byte.
+func TestUpdateDenseOnGCS(t *testing.T) {
+	gcstest.Start(t, "bkt")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	old, now := updateSets()
+	now = append(now[:44:44], now[57:]...) // 50 neurons
+	dir := t.TempDir()
+	oldIn, newIn := writeDotprops(t, filepath.Join(dir, "old.parquet"), old), writeDotprops(t, filepath.Join(dir, "new.parquet"), now)
+	upload(t, ctx, oldIn, "gs://bkt/in/old.parquet")
+	upload(t, ctx, newIn, "gs://bkt/in/new.parquet")
+	o := pipeline.Defaults()
+	o.Sink, o.Scores, o.BlockSize = "zarr", "mean", 8
+	local := o
+	local.Queries, local.Out = oldIn, t.TempDir()
+	runJob(t, "prism", local)
+	local.Queries, local.Exists = newIn, "update"
+	runJob(t, "prism", local)
+	o.Queries, o.Out = "gs://bkt/in/old.parquet", "gs://bkt/out"
+	runJob(t, "prism", o)
+	o.Queries, o.Exists = "gs://bkt/in/new.parquet", "update"
+	runJob(t, "prism", o)
+	want, got := localTree(t, local.Out), gcsTree(t, ctx, o.Out)
+	delete(want, sinks.OwnerName)
+	delete(got, sinks.OwnerName)
+	if w, g := slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(got)); !slices.Equal(w, g) {
+		t.Fatalf("gs:// output holds %q, the local update's %q", g, w)
+	}
+	chunks := 0
+	for name, b := range want {
+		if name == sinks.RunMarkerName {
+			continue // names the inputs' paths
+		}
+		if !strings.HasPrefix(name, ".") && !strings.Contains(name, "/.") {
+			chunks++
+		}
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s: not the local update's bytes", name)
+		}
+	}
+	if chunks != 49 {
+		t.Errorf("%d chunks, want 7×7", chunks)
+	}
 }
