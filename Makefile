@@ -25,7 +25,7 @@ test:
 	exit $$status
 
 bench: bench-dense
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./scoring/ ./transforms/ ./dotpropsjob/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./pipeline/
 
 # Dense and k-NN figures, this build side by side with BASE (see the
