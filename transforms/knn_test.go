@@ -71,3 +71,37 @@ func TestNearestCentroidsMatchesAScan(t *testing.T) {
 		})
 	}
 }
+
+// settled: a restricted query's search is exact only when k of its pairs
+// rank ahead of its earlier k-th best (stored value v): its reused earlier
+// top-k pairs, whatever their value, and scored pairs whose float32 is
+// strictly above v. A scored pair whose float32 equals v, or lies below
+// it, does not count (its rank against the earlier k-th is unknown, or
+// behind it); without a stored k-th (NaN) there is nothing to check.
+func TestSettled(t *testing.T) {
+	v := float32(0.5)
+	above := float64(math.Nextafter32(v, 1))
+	below := float64(math.Nextafter32(v, 0))
+	for _, tc := range []struct {
+		name   string
+		vals   []float64
+		reused []int
+		check  float32
+		k      int
+		want   bool
+	}{
+		{"reused count whatever their value", []float64{0.5, 0.1}, []int{0, 1}, v, 2, true},
+		{"one reused, one scored above", []float64{0.9, above}, []int{0}, v, 2, true},
+		{"scored equal in float32", []float64{0.9, float64(v)}, []int{0}, v, 2, false},
+		{"scored equal in float32, above in float64", []float64{0.9, float64(v) + 1e-12}, []int{0}, v, 2, false},
+		{"scored below", []float64{0.9, below}, []int{0}, v, 2, false},
+		{"too few", []float64{0.9, 0.8}, nil, v, 3, false},
+		{"scored only", []float64{0.9, 0.8, above}, nil, v, 3, true},
+		{"no check", []float64{0.1}, nil, float32(math.NaN()), 20, true},
+	} {
+		q := &knnQuery{vals: tc.vals, reused: tc.reused}
+		if got := q.settled(tc.check, tc.k); got != tc.want {
+			t.Errorf("%s: settled = %t, want %t", tc.name, got, tc.want)
+		}
+	}
+}
