@@ -122,7 +122,7 @@ type reader struct {
 func (r *reader) take(n int) []byte {
 	if n < 0 || n > len(r.b) {
 		r.err, r.b = errShort, nil
-		return make([]byte, max(n, 0))
+		return make([]byte, min(max(n, 0), 8)) // zeros for a number; nothing for a longer read (a corrupt length)
 	}
 	out := r.b[:n]
 	r.b = r.b[n:]

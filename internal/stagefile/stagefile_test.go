@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/nblast-go/nblast/scoring"
@@ -44,5 +45,20 @@ func TestDecodeRefusesDamage(t *testing.T) {
 	}
 	if _, err := Decode([]byte("PAR1....")); err == nil {
 		t.Errorf("a file of another kind decoded")
+	}
+	// A string id whose length is damaged (2^32-1 bytes): refused, without
+	// allocating that much.
+	s := Encode([]*scoring.Dotprops{{ID: scoring.StrID("a"), Points: [][3]float64{{1, 2, 3}}, Vectors: [][3]float64{{1, 0, 0}}}})
+	at := len(magic) + 8 + 1
+	copy(s[at:], []byte{0xff, 0xff, 0xff, 0xff})
+	allocs := testing.AllocsPerRun(1, func() {
+		if _, err := Decode(s); err == nil {
+			t.Errorf("a damaged id length decoded")
+		}
+	})
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapSys > 1<<31 {
+		t.Errorf("decoding a damaged id length took %d bytes of heap (%v allocations)", m.HeapSys, allocs)
 	}
 }
