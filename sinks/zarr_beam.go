@@ -30,7 +30,7 @@ func WriteZarr(s beam.Scope, chunks beam.PCollection, out string, arrays []zarr.
 	beam.ParDo0(s, &finalizeZarrFn{Out: out, Arrays: geo, Expected: expected, Owner: owner}, stats.Sum(s, written))
 }
 
-// ArrayGeometry is what workers need of an zarr.ArraySpec: not its attributes
+// ArrayGeometry is what workers need of a zarr.ArraySpec: not its attributes
 // (the id lists can be large, and zarr.MarkComplete reads .zattrs back from
 // storage).
 type ArrayGeometry struct {

@@ -27,24 +27,25 @@ type DeltaMask struct {
 
 // KNNDelta is the update of an exact k-nearest-neighbour graph (the top-k
 // output alone, knnRow) on the plan of a fresh run: every query is
-// searched, but a query whose earlier top k is still valid only against
-// its earlier top-k targets (scored again, first, as its seeds: their
-// scores are exact in float64, and the k-th of them bounds the rest at
-// once) and the targets that are new or changed. Every other target
-// ranked after the query's earlier k-th (its earlier top k is the best k
-// of the unchanged targets), so the best k of these pairs are the best k
-// of all. A query that is new or changed, or whose earlier top k held a
-// target since removed or changed (its next best is not known), is
-// searched in full.
+// searched, but a query that is neither new nor changed only against its
+// earlier top-k targets that are unchanged (their stored scores reused,
+// knnreuse.go) and the targets that are new or changed. Every other
+// target ranked after the query's earlier k-th (its earlier top k is the
+// best k of the unchanged targets), so when its earlier top k is whole
+// the best k of these pairs are the best k of all; when it lost targets
+// (removed or changed), they are if k of them rank ahead of the earlier
+// k-th (Recheck), and the query is searched in full otherwise. A query
+// that is new or changed is searched in full.
 type KNNDelta struct {
 	// Affected are the plan positions (Plan.Targets) of the new and
 	// changed targets, ascending.
 	Affected []int32
 	// Restrict, by plan position of the query (Plan.Queries), says
 	// whether the query is searched only against Keep[q] and Affected;
-	// Keep[q] are the plan positions of its earlier top-k targets still
-	// there (a query searched in full: its first seeds); KeepScores[q]
-	// their stored scores, for a restricted query (knnreuse.go).
+	// Keep[q] are the plan positions of its earlier top-k targets: for a
+	// restricted query those unchanged, with their stored scores in
+	// KeepScores[q] (knnreuse.go); for a query searched in full those
+	// still there, its first seeds.
 	Restrict   []bool
 	Keep       [][]int32
 	KeepScores [][]float32
