@@ -1,17 +1,24 @@
 package pipeline
 
 // --exists update: given OUT from an earlier run and new inputs,
-// score only the pairs that involve a new or changed neuron and lay the
-// output out as a fresh run on the new inputs does (sinks/sparse_update.go).
+// score only the pairs that involve a new or changed neuron.
 //
-// A run writing a sparse output records, in its run marker, a digest of
-// each neuron as the scores see it (id, points in µm, tangent vectors, and
+// Every run but --smart records, in its run marker, a digest of each
+// neuron as the scores see it (id, points in µm, tangent vectors, and
 // alpha with --use_alpha): an update compares the new inputs' digests with
 // these to find the neurons that are new, changed (same id, other data) or
-// removed. Its plan lists the new and changed neurons first on each side,
-// and a transforms.DeltaMask limits scoring to the pairs with such a query
-// or target; every mode scores both directions of a pair it scores, so
-// mean, min and max need nothing more.
+// removed. Then, by output:
+//   - sparse: the plan lists the new and changed neurons first on each
+//     side, a transforms.DeltaMask limits scoring to the pairs with such a
+//     query or target, and the merge lays the output out as a fresh run
+//     does (sinks/sparse_update.go); every mode scores both directions of
+//     a pair it scores, so mean, min and max need nothing more;
+//   - top-k: the fresh plan, most queries searched only against their
+//     earlier top k and the new or changed targets (transforms.KNNDelta,
+//     sinks/topk_update.go);
+//   - dense: the earlier order, new neurons appended, unchanged pairs
+//     copied from the earlier arrays (transforms.DenseDelta,
+//     sinks/zarr_update.go).
 
 import (
 	"context"
