@@ -10,9 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/results"
 	"github.com/nblast-go/nblast/scoring"
@@ -303,15 +301,7 @@ func openSource(t *testing.T, out string) (results.Status, string) {
 // too) leaves the objects a local update of the same output leaves,
 // byte for byte.
 func TestUpdateDenseOnGCS(t *testing.T) {
-	gcstest.Start(t, "bkt")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	old, now := updateSets()
-	now = append(now[:44:44], now[57:]...) // 50 neurons
-	dir := t.TempDir()
-	oldIn, newIn := writeDotprops(t, filepath.Join(dir, "old.parquet"), old), writeDotprops(t, filepath.Join(dir, "new.parquet"), now)
-	upload(t, ctx, oldIn, "gs://bkt/in/old.parquet")
-	upload(t, ctx, newIn, "gs://bkt/in/new.parquet")
+	ctx, oldIn, newIn := gcsUpdateInputs(t)
 	o := pipeline.Defaults()
 	o.Sink, o.Scores, o.BlockSize = "zarr", "mean", 8
 	local := o

@@ -339,10 +339,6 @@ func TestUpdateOfNothingIsAFreshRun(t *testing.T) {
 	sameSparseOutput(t, o.Out, fresh.Out)
 }
 
-// TestUpdateInterrupted: an update cut short before its commit point
-// leaves the earlier output complete and readable, and the next update
-// does it all again; one cut short after it (its new parts laid out, the
-// switch begun) reads as incomplete, and --exists resume (or update)
 // updateNeverRun prepares the update o of an output (earlier: its files)
 // and does not run it, as when it is killed while scoring: the output
 // must stay as it was, and a resume is refused, saying to run the update
@@ -369,6 +365,10 @@ func updateNeverRun(t *testing.T, o pipeline.Options, earlier map[string][]byte)
 	os.Remove(filepath.Join(o.Out, sinks.OwnerName))
 }
 
+// TestUpdateInterrupted: an update cut short before its commit point
+// leaves the earlier output complete and readable, and the next update
+// does it all again; one cut short after it (its new parts laid out, the
+// switch begun) reads as incomplete, and --exists resume (or update)
 // finishes the switch without scoring anything.
 func TestUpdateInterrupted(t *testing.T) {
 	ctx := context.Background()
@@ -433,18 +433,28 @@ func TestUpdateInterrupted(t *testing.T) {
 	}
 }
 
+// gcsUpdateInputs starts a fake GCS with bucket bkt and writes the
+// earlier and the new inputs of the gs:// update tests (updateSets, the
+// new set cut to 50 neurons) locally and to gs://bkt/in/old.parquet and
+// gs://bkt/in/new.parquet; ctx ends with the test (2 minutes at most).
+func gcsUpdateInputs(t *testing.T) (ctx context.Context, oldIn, newIn string) {
+	t.Helper()
+	gcstest.Start(t, "bkt")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	old, now := updateSets()
+	now = append(now[:44:44], now[57:]...) // 50 neurons: 7 blocks of 8, the earlier 8
+	dir := t.TempDir()
+	oldIn, newIn = writeDotprops(t, filepath.Join(dir, "old.parquet"), old), writeDotprops(t, filepath.Join(dir, "new.parquet"), now)
+	upload(t, ctx, oldIn, "gs://bkt/in/old.parquet")
+	upload(t, ctx, newIn, "gs://bkt/in/new.parquet")
+	return ctx, oldIn, newIn
+}
+
 // TestUpdateOnGCS: an update of a gs:// output from gs:// inputs leaves
 // what a fresh local run on the new inputs writes, and no work area.
 func TestUpdateOnGCS(t *testing.T) {
-	gcstest.Start(t, "bkt")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	old, now := updateSets()
-	now = append(now[:44:44], now[57:]...) // 50 neurons: 7 parts, the earlier 8
-	dir := t.TempDir()
-	oldIn, newIn := writeDotprops(t, filepath.Join(dir, "old.parquet"), old), writeDotprops(t, filepath.Join(dir, "new.parquet"), now)
-	upload(t, ctx, oldIn, "gs://bkt/in/old.parquet")
-	upload(t, ctx, newIn, "gs://bkt/in/new.parquet")
+	ctx, _, newIn := gcsUpdateInputs(t)
 	o := pipeline.Defaults()
 	o.Sink, o.Scores, o.Threshold, o.BlockSize = "sparse", "mean", 0.1, 8
 	local := o

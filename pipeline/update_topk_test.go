@@ -11,9 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nblast-go/nblast/internal/gcstest"
 	"github.com/nblast-go/nblast/pipeline"
 	"github.com/nblast-go/nblast/sinks"
 )
@@ -226,15 +224,7 @@ func TestUpdateTopKRefused(t *testing.T) {
 // TestUpdateTopKOnGCS: an update of a top-k output on gs:// (inputs and
 // output) leaves the objects a local fresh run writes, the same bytes.
 func TestUpdateTopKOnGCS(t *testing.T) {
-	gcstest.Start(t, "bkt")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	old, now := updateSets()
-	now = append(now[:44:44], now[57:]...) // 50 neurons: 7 files, the earlier 8
-	dir := t.TempDir()
-	oldIn, newIn := writeDotprops(t, filepath.Join(dir, "old.parquet"), old), writeDotprops(t, filepath.Join(dir, "new.parquet"), now)
-	upload(t, ctx, oldIn, "gs://bkt/in/old.parquet")
-	upload(t, ctx, newIn, "gs://bkt/in/new.parquet")
+	ctx, _, newIn := gcsUpdateInputs(t)
 	o := pipeline.Defaults()
 	o.Sink, o.TopK, o.Scores, o.Threshold, o.BlockSize = "topk", 5, "mean", 0.1, 8
 	local := o
