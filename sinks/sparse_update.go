@@ -452,18 +452,12 @@ func FinishSparseUpdate(ctx context.Context, out string, owner RunOwner) (bool, 
 // last. Cut short at any step, it is done again from the start (OUT/.update
 // stays whole until the new manifest is in dest).
 func switchIn(ctx context.Context, out, staged, dest, pattern string, owner RunOwner) (bool, error) {
+	spec, ok, err := committedUpdate(ctx, out, staged, owner)
+	if err != nil || !ok {
+		return false, err
+	}
 	commit := files.Join(staged, ManifestName)
-	if ok, err := files.Exists(ctx, commit); err != nil || !ok {
-		return false, err
-	}
-	if err := owner.Check(ctx); err != nil {
-		return false, err
-	}
 	m, err := ReadManifest(ctx, staged)
-	if err != nil {
-		return false, err
-	}
-	spec, err := readUpdateSpec(ctx, out)
 	if err != nil {
 		return false, err
 	}
@@ -506,6 +500,20 @@ func switchIn(ctx context.Context, out, staged, dest, pattern string, owner RunO
 		return true, err
 	}
 	return true, files.RemoveAll(ctx, updatePath(out))
+}
+
+// committedUpdate reports whether the update's work area staged (under
+// OUT/.update) holds its commit point (staged's manifest) and, if so,
+// checks that owner still owns OUT and returns the update's spec.
+func committedUpdate(ctx context.Context, out, staged string, owner RunOwner) (UpdateSpec, bool, error) {
+	if ok, err := files.Exists(ctx, files.Join(staged, ManifestName)); err != nil || !ok {
+		return UpdateSpec{}, false, err
+	}
+	if err := owner.Check(ctx); err != nil {
+		return UpdateSpec{}, false, err
+	}
+	spec, err := readUpdateSpec(ctx, out)
+	return spec, err == nil, err
 }
 
 func baseName(p string) string { return path.Base(strings.ReplaceAll(p, "\\", "/")) }

@@ -88,15 +88,8 @@ func ZarrUpdatePending(ctx context.Context, out string) (bool, error) {
 // one.
 func FinishZarrUpdate(ctx context.Context, out string, owner RunOwner) (bool, error) {
 	staged := UpdateZarrDir(out)
-	commit := files.Join(staged, ManifestName)
-	if ok, err := files.Exists(ctx, commit); err != nil || !ok {
-		return false, err
-	}
-	if err := owner.Check(ctx); err != nil {
-		return false, err
-	}
-	spec, err := readUpdateSpec(ctx, out)
-	if err != nil {
+	spec, ok, err := committedUpdate(ctx, out, staged, owner)
+	if err != nil || !ok {
 		return false, err
 	}
 	for _, name := range spec.Arrays {
@@ -112,7 +105,7 @@ func FinishZarrUpdate(ctx context.Context, out string, owner RunOwner) (bool, er
 			return false, err
 		}
 	}
-	if err := removeFile(ctx, commit); err != nil {
+	if err := removeFile(ctx, files.Join(staged, ManifestName)); err != nil {
 		return true, err
 	}
 	return true, files.RemoveAll(ctx, updatePath(out))
