@@ -488,8 +488,13 @@ func switchIn(ctx context.Context, out, staged, dest, pattern string, owner RunO
 	if err := files.WriteFile(ctx, files.Join(out, RunMarkerName), spec.Record); err != nil {
 		return false, err
 	}
+	cp, cpDone, err := copier(ctx, dest)
+	if err != nil {
+		return false, err
+	}
+	defer cpDone()
 	for _, p := range parts {
-		if err := copyFile(ctx, p, files.Join(dest, baseName(p))); err != nil {
+		if err := cp(p, files.Join(dest, baseName(p))); err != nil {
 			return false, err
 		}
 	}
@@ -557,21 +562,41 @@ func remover(ctx context.Context, p string) (rm func(string) error, done func(),
 	}, func() { fsys.Close() }, nil
 }
 
-// copyFile copies src to dst: locally a hard link in place of dst (src is
-// kept, so a switch cut short can copy again), elsewhere a read and an
-// atomic write.
-func copyFile(ctx context.Context, src, dst string) error {
-	if !files.IsRemote(src) && !files.IsRemote(dst) {
-		if err := removeFile(ctx, dst); err != nil {
-			return err
-		}
-		if err := os.Link(src, dst); err == nil {
-			return nil
-		}
+// copier returns a function that copies files like p (local or on p's
+// object store, through one client), and done, which closes it: locally a
+// hard link in place of the destination (the source is kept, so a switch
+// cut short can copy again), on an object store the store's own copy
+// (server-side on GCS: Beam's filesystem.Copy), which writes the object
+// whole or not at all.
+func copier(ctx context.Context, p string) (cp func(src, dst string) error, done func(), err error) {
+	if !files.IsRemote(p) {
+		return func(src, dst string) error {
+			if err := removeFile(ctx, dst); err != nil {
+				return err
+			}
+			if err := os.Link(src, dst); err == nil {
+				return nil
+			}
+			b, err := files.ReadFile(ctx, src)
+			if err != nil {
+				return err
+			}
+			return files.WriteFile(ctx, dst, b)
+		}, func() {}, nil
 	}
-	b, err := files.ReadFile(ctx, src)
+	fsys, err := filesystem.New(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(src, dst string) error { return filesystem.Copy(ctx, fsys, src, dst) }, func() { fsys.Close() }, nil
+}
+
+// copyFile copies src to dst (copier), both on one filesystem.
+func copyFile(ctx context.Context, src, dst string) error {
+	cp, done, err := copier(ctx, src)
 	if err != nil {
 		return err
 	}
-	return files.WriteFile(ctx, dst, b)
+	defer done()
+	return cp(src, dst)
 }

@@ -137,8 +137,13 @@ func switchArray(ctx context.Context, out, staged, name string) error {
 	if err != nil {
 		return err
 	}
+	cp, cpDone, err := copier(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer cpDone()
 	for ij := range chunks {
-		if err := copyFile(ctx, z.ChunkPath(ij[0], ij[1]), old.ChunkPath(ij[0], ij[1])); err != nil {
+		if err := cp(z.ChunkPath(ij[0], ij[1]), old.ChunkPath(ij[0], ij[1])); err != nil {
 			return err
 		}
 	}
@@ -158,5 +163,5 @@ func switchArray(ctx context.Context, out, staged, name string) error {
 			}
 		}
 	}
-	return copyFile(ctx, files.Join(staged, name, ".zarray"), files.Join(out, name, ".zarray"))
+	return cp(files.Join(staged, name, ".zarray"), files.Join(out, name, ".zarray"))
 }
